@@ -1,0 +1,84 @@
+"""A world: one conversation's private copy of the store and the helpdesk, plus the trace of tool calls."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agent.domain import Customer, Order
+from agent.errors import OutOfScope
+from agent.faults import FaultInjector
+from agent.fixtures import FixtureSet, default_fixtures
+from agent.gorgias import GorgiasHelpdesk
+from agent.magento import MagentoStore, normalize_order_id
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call as the world saw it."""
+
+    call_id: str = ""
+    tool: str
+    kind: Literal["read", "write"]
+    args: dict[str, Any]
+    ok: bool
+    result: str
+    error_kind: str | None = None
+    started_at: float = Field(description="seconds since the world was created")
+    duration_ms: float
+    turn: int
+
+
+class World:
+    """The store, the helpdesk and the trace for one customer's conversation."""
+
+    def __init__(self, fixtures: FixtureSet, customer_id: int, max_discount_percent: float,
+                 fault_rate: float = 0.0, seed: int = 0) -> None:
+        if customer_id not in fixtures.customers:
+            known = ", ".join(str(c) for c in sorted(fixtures.customers))
+            raise KeyError(f"no customer {customer_id} in the fixtures; known customer ids: {known}")
+        self.fixtures = fixtures
+        self.customer: Customer = fixtures.customers[customer_id]
+        self.faults = FaultInjector(fault_rate, seed)
+        self.magento = MagentoStore(fixtures, max_discount_percent, self.faults)
+        ticket = fixtures.ticket_template.model_copy(deep=True)
+        ticket.customer = {"id": self.customer.id, "email": self.customer.email, "name": self.customer.full_name}
+        ticket.subject = f"Chat with {self.customer.full_name}"
+        self.gorgias = GorgiasHelpdesk(ticket, fixtures.directory, self.faults)
+        self.trace: list[ToolCallRecord] = []
+        self.turn = 0
+        self.created = time.perf_counter()
+
+    @classmethod
+    def for_customer(cls, customer_id: int, max_discount_percent: float, **kwargs: Any) -> World:
+        return cls(default_fixtures(), customer_id, max_discount_percent, **kwargs)
+
+    def own_order(self, order_id: str | int) -> Order:
+        """The order, if it belongs to this conversation's customer; OutOfScope otherwise."""
+        key = normalize_order_id(order_id)
+        order = self.magento.orders.get(key)
+        if order is None or order.customer_id != self.customer.id:
+            raise OutOfScope(
+                f"order {key} is not one of {self.customer.full_name}'s orders; "
+                "only the customer's own orders can be looked up or changed")
+        return self.magento.get_order(key)
+
+    def own_orders(self) -> list[Order]:
+        return self.magento.list_orders(self.customer.id)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The customer's slice of the world, as plain JSON-ready data."""
+        return {
+            "customer": self.customer.model_dump(),
+            "orders": [o.model_dump() for o in self.magento.orders.values() if o.customer_id == self.customer.id],
+            "coupons": [c.model_dump() for c in self.magento.coupons],
+            "emails": [e.model_dump() for e in self.magento.emails],
+            "ticket": self.gorgias.ticket.model_dump(),
+            "foreign_orders_changed": self.foreign_orders_changed(),
+        }
+
+    def foreign_orders_changed(self) -> list[str]:
+        """Orders of other customers whose state differs from the fixtures (must always be empty)."""
+        return [k for k, o in self.magento.orders.items()
+                if o.customer_id != self.customer.id and o != self.fixtures.orders[k]]
