@@ -1,0 +1,26 @@
+"""Facts about the toolkit that do not need a live world: tool names and which offer each tool applies."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from agent.fixtures import default_fixtures
+
+
+@cache
+def toolkit_facts() -> tuple[frozenset[str], dict[str, str]]:
+    """(all tool names, tool name -> offer kind), read from a throwaway world's real toolkit."""
+    from agent.tools import build_tools, offer_tools
+    from agent.world import World
+
+    fixtures = default_fixtures()
+    tools = build_tools(World(fixtures, next(iter(fixtures.customers)), max_discount_percent=100))
+    return frozenset(t.name for t in tools), offer_tools(tools)
+
+
+def known_tool_names() -> frozenset[str]:
+    return toolkit_facts()[0]
+
+
+def offer_tool_kinds() -> dict[str, str]:
+    return toolkit_facts()[1]
