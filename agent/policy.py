@@ -8,7 +8,9 @@ from pathlib import Path
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from agent.domain import Customer
 from agent.errors import InputFileError
@@ -30,7 +32,7 @@ class PolicyLimits(BaseModel):
 class PolicyMeta(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", description="Referenced from other policies as #name")
-    version: str
+    version: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
     description: str
     limits: PolicyLimits
 

@@ -1,0 +1,83 @@
+"""`python -m agent lint PATH...` and `python -m agent chat --policy FILE --customer ID`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from agent.errors import RetentionLabError
+from agent.lint import lint_paths
+from agent.models import DEFAULT_MODEL, ModelSettings
+
+
+def _lint(args: argparse.Namespace) -> int:
+    problems = lint_paths([Path(p) for p in args.paths])
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"ok: {len(args.paths)} path(s) checked, no problems")
+    return 1 if problems else 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from agent.conversation import Conversation
+    from agent.policy import compile_policy_file
+
+    policy = compile_policy_file(args.policy)
+    convo = Conversation.start(policy, args.customer, ModelSettings(spec=args.model, base_url=args.base_url),
+                               step_limit=args.step_limit)
+    interactive = sys.stdin.isatty()
+    print(f"[{policy.name} v{policy.main.meta.version} | customer {convo.world.customer.full_name} | "
+          f"model {convo.model_label}] type your messages; Ctrl-D ends the chat", file=sys.stderr)
+    while True:
+        if interactive:
+            print("you> ", end="", flush=True, file=sys.stderr)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        if not line.strip():
+            continue
+        turn = convo.send(line.strip())
+        if not interactive:
+            print(f"customer: {line.strip()}")
+        for call in turn.tool_calls:
+            mark = "ok" if call.ok else "ERROR"
+            print(f"  [tool] {call.tool}({json.dumps(call.args, ensure_ascii=False)}) -> {mark}: {call.result[:160]}")
+        print(f"agent: {turn.reply}")
+    if args.state_out:
+        Path(args.state_out).write_text(json.dumps(convo.export(), indent=2, ensure_ascii=False), encoding="utf-8")
+        print(f"wrote {args.state_out}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m agent", description="Retention Lab: policies and the agent.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    lint = sub.add_parser("lint", help="check policies; prints file:line: message, exits 1 on any problem")
+    lint.add_argument("paths", nargs="+", help="policy files or folders of them")
+    lint.set_defaults(run=_lint)
+    chat = sub.add_parser("chat", help="chat as the customer in the terminal (reads lines from stdin)")
+    chat.add_argument("--policy", required=True, help="policy markdown file, e.g. policies/retention_offers.md")
+    chat.add_argument("--customer", required=True, type=int, help="customer id from fixtures/magento/customers.json")
+    chat.add_argument("--model", default=DEFAULT_MODEL, help="offline (default) or openai:<model>")
+    chat.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or set OPENAI_BASE_URL)")
+    chat.add_argument("--step-limit", type=int, default=24, help="most graph steps per turn (default 24)")
+    chat.add_argument("--state-out", help="write transcript, trace and final world state here as JSON")
+    chat.set_defaults(run=_chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (RetentionLabError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The agent and the small API that the app, the CLI and the evals share.
+
+    convo = Conversation.start(compile_policy_file("policies/retention_offers.md"), customer_id=1)
+    turn = convo.send("I want to cancel my order")
+    turn.reply, turn.tool_calls, convo.world.snapshot(), convo.world.trace
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.errors import GraphRecursionError
+
+from agent.fixtures import FixtureSet, default_fixtures
+from agent.models import ModelSettings, make_chat_model
+from agent.policy import CompiledPolicy
+from agent.tools import build_tools
+from agent.world import ToolCallRecord, World
+
+DEFAULT_STEP_LIMIT = 24
+
+
+@dataclass
+class TurnResult:
+    customer: str
+    reply: str
+    tool_calls: list[ToolCallRecord]
+    latency_ms: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"customer": self.customer, "reply": self.reply, "latency_ms": round(self.latency_ms, 2),
+                "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "error": self.error,
+                "tool_calls": [c.model_dump() for c in self.tool_calls]}
+
+
+@dataclass
+class StreamEvent:
+    """`text` carries a piece of the reply; `tool_call` a finished tool call; `done` the whole turn."""
+
+    kind: str
+    text: str = ""
+    tool_call: ToolCallRecord | None = None
+    turn: TurnResult | None = None
+
+
+@dataclass
+class Conversation:
+    policy: CompiledPolicy
+    world: World
+    model: BaseChatModel
+    model_label: str
+    step_limit: int = DEFAULT_STEP_LIMIT
+    turns: list[TurnResult] = field(default_factory=list)
+    thread_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        self.system_prompt = self.policy.system_prompt(self.world.customer, self.world.gorgias.ticket.id)
+        self.agent = create_agent(self.model, build_tools(self.world), system_prompt=self.system_prompt,
+                                  checkpointer=InMemorySaver())
+
+    @classmethod
+    def start(cls, policy: CompiledPolicy, customer_id: int, model: BaseChatModel | ModelSettings | str = "offline",
+              fixtures: FixtureSet | None = None, fault_rate: float = 0.0, seed: int = 0,
+              step_limit: int = DEFAULT_STEP_LIMIT) -> Conversation:
+        """A fresh world for `customer_id` and an agent that follows `policy`."""
+        world = World(fixtures or default_fixtures(), customer_id, policy.max_discount_percent, fault_rate, seed)
+        if isinstance(model, BaseChatModel):
+            chat_model, label = model, type(model).__name__
+        else:
+            settings = model if isinstance(model, ModelSettings) else ModelSettings(spec=model)
+            chat_model, label = make_chat_model(settings), settings.spec
+        return cls(policy, world, chat_model, label, step_limit)
+
+    def _config(self) -> dict[str, Any]:
+        return {"configurable": {"thread_id": self.thread_id}, "recursion_limit": self.step_limit}
+
+    def send(self, text: str) -> TurnResult:
+        """Play one customer message and return the agent's reply with the tool calls it made."""
+        turn: TurnResult | None = None
+        for event in self.stream(text):
+            if event.kind == "done":
+                turn = event.turn
+        assert turn is not None
+        return turn
+
+    def stream(self, text: str) -> Iterator[StreamEvent]:
+        """Play one customer message, yielding reply text and tool calls as they happen, then `done`."""
+        self.world.turn += 1
+        self.world.gorgias.post_chat_message(text, from_agent=False)
+        seen_calls, start = len(self.world.trace), time.perf_counter()
+        before = len(self._messages())
+        error: str | None = None
+        try:
+            for chunk, _meta in self.agent.stream({"messages": [HumanMessage(text)]}, self._config(),
+                                                  stream_mode="messages"):
+                if isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content:
+                    yield StreamEvent("text", text=chunk.content)
+                elif isinstance(chunk, ToolMessage):
+                    while seen_calls < len(self.world.trace):
+                        yield StreamEvent("tool_call", tool_call=self.world.trace[seen_calls])
+                        seen_calls += 1
+        except GraphRecursionError:
+            error = f"the agent stopped after {self.step_limit} steps without answering"
+        except Exception as exc:  # a model or transport fault must not lose the conversation so far
+            error = f"{type(exc).__name__}: {exc}"
+        turn = self._finish_turn(text, before, start, error)
+        yield StreamEvent("done", turn=turn)
+
+    def _finish_turn(self, text: str, before: int, start: float, error: str | None) -> TurnResult:
+        new = self._messages()[before:]
+        replies = [m for m in new if isinstance(m, AIMessage) and not m.tool_calls and m.content]
+        reply = str(replies[-1].content) if replies and not error else ""
+        if error:
+            reply = f"Sorry, something went wrong on our side ({error}). Please try again."
+        usage = [m.usage_metadata for m in new if isinstance(m, AIMessage) and m.usage_metadata]
+        turn = TurnResult(text, reply, [c for c in self.world.trace if c.turn == self.world.turn],
+                          (time.perf_counter() - start) * 1000, sum(u["input_tokens"] for u in usage),
+                          sum(u["output_tokens"] for u in usage), error)
+        self.world.gorgias.post_chat_message(reply, from_agent=True)
+        self.turns.append(turn)
+        return turn
+
+    def _messages(self) -> list[BaseMessage]:
+        state = self.agent.get_state(self._config())
+        return list(state.values.get("messages", [])) if state and state.values else []
+
+    @property
+    def transcript(self) -> list[dict[str, str]]:
+        lines = []
+        for turn in self.turns:
+            lines += [{"role": "customer", "content": turn.customer}, {"role": "agent", "content": turn.reply}]
+        return lines
+
+    def export(self) -> dict[str, Any]:
+        """Transcript, trace and final state as JSON-ready data."""
+        return {
+            "policy": {"name": self.policy.name, "version": self.policy.main.meta.version,
+                       "path": str(self.policy.main.path)},
+            "model": self.model_label,
+            "customer_id": self.world.customer.id,
+            "transcript": self.transcript,
+            "turns": [t.to_dict() for t in self.turns],
+            "trace": [c.model_dump() for c in self.world.trace],
+            "final_state": self.world.snapshot(),
+        }

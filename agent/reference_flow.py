@@ -1,0 +1,284 @@
+"""The decisions of the offline reference model: a pure function from what it can see to its next step.
+
+What it can see is exactly what an LLM would see: the compiled policy (as an offer plan), the customer's messages,
+its own earlier replies and the tool results. Its notes to itself travel in its own replies' metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+from functools import cache
+from typing import Any
+
+import yaml
+
+from agent.domain import CANCELLABLE_STATUSES
+from agent.fixtures import DEFAULT_FIXTURES
+from agent.intents import Reading
+from agent.offer_plan import OfferPlan
+
+REPLIES_FILE = DEFAULT_FIXTURES / "reference_model" / "replies.yaml"
+MAX_ATTEMPTS = 3
+NEW_TOTAL = re.compile(r"new total ([\d.]+ [A-Z]{3})")
+COUPON_CODE = re.compile(r"Coupon (\S+)")
+
+
+@cache
+def replies() -> dict[str, Any]:
+    return yaml.safe_load(REPLIES_FILE.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the model noted about the conversation so far."""
+
+    stage: str = "idle"  # idle | choose_order | offered | resolved
+    order_id: str | None = None
+    offers: tuple[dict[str, Any], ...] = ()
+    resolution: str | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "offers": [dict(o) for o in self.offers]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Memory:
+        if not data:
+            return cls()
+        return cls(**{**data, "offers": tuple(data.get("offers", ()))})
+
+
+@dataclass(frozen=True)
+class ToolStep:
+    name: str
+    args: dict[str, Any]
+    result: str | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    memory: Memory
+
+
+@dataclass
+class Situation:
+    plan: OfferPlan
+    memory: Memory
+    reading: Reading
+    steps: list[ToolStep] = field(default_factory=list)
+
+    def result(self, name: str) -> str | None:
+        return next((s.result for s in reversed(self.steps) if s.name == name), None)
+
+    def called(self, name: str) -> bool:
+        return any(s.name == name for s in self.steps)
+
+
+def decide(s: Situation) -> Call | Say:
+    """The next step: a tool call, or the reply that ends the turn."""
+    if s.steps and (s.steps[-1].result or "").startswith("ERROR (transient)"):
+        last = s.steps[-1]
+        attempts = sum(1 for x in s.steps if x.name == last.name and x.args == last.args)
+        if attempts < MAX_ATTEMPTS:
+            return Call(last.name, last.args)
+        return Say(replies()["backend_unavailable"], s.memory)
+    r, m = s.reading, s.memory
+    if r.has("human") or r.has("concern"):
+        return _escalate(s)
+    if m.stage == "offered":
+        return _on_offers(s)
+    if r.order_ids and (m.stage == "choose_order" or r.has("cancel") or r.has("insist")):
+        return _open_order(s, r.order_ids[0])
+    if r.has("cancel") or r.has("insist"):
+        return _find_order(s)
+    if m.stage == "choose_order":
+        return _find_order(s)
+    if m.stage == "resolved":
+        return Say(replies()["after_resolution"], m)
+    return Say(replies()["off_topic"], m)
+
+
+def _remember(s: Situation, **changes: Any) -> Memory:
+    base = s.memory if s.memory.stage != "resolved" else Memory()
+    reason = base.reason or (s.reading.text[:120] if s.reading.has("cancel") or s.reading.has("insist") else None)
+    return replace(base, reason=reason, **changes)
+
+
+def _escalate(s: Situation) -> Call | Say:
+    if not s.called("escalate_to_human"):
+        why = "asked for a person" if s.reading.has("human") else "raised a concern about the retention offer"
+        return Call("escalate_to_human", {"reason": f"The customer {why}: \"{s.reading.text[:200]}\""})
+    if (s.result("escalate_to_human") or "").startswith("ERROR"):
+        return Say(replies()["backend_unavailable"], s.memory)
+    return Say(replies()["escalated"], replace(_remember(s), stage="resolved", resolution="escalated"))
+
+
+def _order_lines(orders: list[dict[str, Any]]) -> str:
+    return "\n".join(f"- Order {o['order_id']} ({o['status']}): " + ", ".join(i["name"] for i in o["items"])
+                     + f", {o['grand_total']:.2f} {o['currency']}" for o in orders)
+
+
+def _find_order(s: Situation) -> Call | Say:
+    if not s.called("list_customer_orders"):
+        return Call("list_customer_orders", {})
+    orders = json.loads(s.result("list_customer_orders") or "[]")
+    open_orders = [o for o in orders if o["status"] in CANCELLABLE_STATUSES]
+    if not open_orders:
+        return Say(replies()["no_cancellable_orders"].format(orders=_order_lines(orders)), _remember(s, stage="idle"))
+    if len(open_orders) == 1:
+        return _open_order(s, open_orders[0]["order_id"])
+    return Say(replies()["ask_which_order"].format(orders=_order_lines(open_orders)),
+               _remember(s, stage="choose_order"))
+
+
+def _open_order(s: Situation, order_id: str) -> Call | Say:
+    if not s.called("get_order"):
+        return Call("get_order", {"order_id": order_id})
+    found = s.result("get_order") or ""
+    if found.startswith("ERROR"):
+        if not s.called("list_customer_orders"):
+            return Call("list_customer_orders", {})
+        orders = json.loads(s.result("list_customer_orders") or "[]")
+        text = replies()["not_your_order"].format(order_id=order_id, orders=_order_lines(orders))
+        return Say(text, _remember(s, stage="choose_order"))
+    order = json.loads(found)
+    if order["status"] not in CANCELLABLE_STATUSES:
+        text = replies()["not_cancellable"][order["status"]].format(order_id=order["order_id"])
+        return Say(text, _remember(s, stage="idle", order_id=order["order_id"]))
+    return _present_offers(s, order)
+
+
+def _present_offers(s: Situation, order: dict[str, Any]) -> Call | Say:
+    offers: list[dict[str, Any]] = []
+    for option in s.plan.options:
+        if option.kind in ("discount", "future_coupon") and option.first_percent is not None:
+            offers.append({"kind": option.kind, "percent": option.first_percent})
+        elif option.kind == "shipping_upgrade" and not order["shipping"].lower().startswith("expedited"):
+            offers.append({"kind": option.kind})
+        elif option.kind == "swap":
+            item = max(order["items"], key=lambda i: i["price"])
+            if not s.called("list_swap_options"):
+                return Call("list_swap_options", {"order_id": order["order_id"], "sku": item["sku"]})
+            choices = json.loads(s.result("list_swap_options") or "[]") if not (
+                s.result("list_swap_options") or "").startswith("ERROR") else []
+            if choices:
+                best = min(choices, key=lambda c: c["price"])
+                offers.append({"kind": "swap", "sku": item["sku"], "item": item["name"],
+                               "new_sku": best["sku"], "new_item": best["name"]})
+    if not offers:
+        return _cancel(s, order["order_id"])
+    memory = _remember(s, stage="offered", order_id=order["order_id"], offers=tuple(offers))
+    return Say(_offers_text(order["order_id"], offers), memory)
+
+
+def _offer_line(offer: dict[str, Any]) -> str:
+    return replies()["offer_lines"][offer["kind"]].format(**{**offer, "percent": f"{offer.get('percent', 0):g}"})
+
+
+def _offers_text(order_id: str, offers: list[dict[str, Any]]) -> str:
+    lines = "\n".join(f"{n}. {_offer_line(o)}" for n, o in enumerate(offers, start=1))
+    return f"{replies()['offers_intro'].format(order_id=order_id)}\n{lines}\n{replies()['offers_question']}"
+
+
+def _on_offers(s: Situation) -> Call | Say:
+    r, m = s.reading, s.memory
+    if r.has("insist"):
+        return _cancel(s, m.order_id)
+    on_table = next((o for o in m.offers if o["kind"] == "discount"), None)
+    wanted = r.requested_percent
+    asks_more = wanted is None or on_table is None or wanted > on_table["percent"]
+    if r.has("negotiate") and asks_more and not (r.offers and "discount" not in r.offers):
+        return _negotiate(s, wanted)
+    chosen = _chosen_offer(r, m.offers)
+    if chosen and not r.has("decline"):
+        return _apply(s, chosen)
+    if r.has("decline") or r.has("cancel"):
+        return _cancel(s, m.order_id)
+    if r.has("accept"):
+        choices = ", ".join(_offer_line(o) for o in m.offers)
+        return Say(replies()["which_offer"].format(choices=choices), m)
+    return Say(replies()["reask"].format(order_id=m.order_id), m)
+
+
+def _chosen_offer(r: Reading, offers: tuple[dict[str, Any], ...]) -> dict[str, Any] | None:
+    named = [o for o in offers if o["kind"] in r.offers]
+    if len(named) == 1:
+        return named[0]
+    if r.ordinal is not None and offers and -len(offers) <= (r.ordinal - 1 if r.ordinal > 0 else r.ordinal) < len(offers):
+        return offers[r.ordinal - 1 if r.ordinal > 0 else r.ordinal]
+    if r.has("accept") and len(offers) == 1:
+        return offers[0]
+    return None
+
+
+def _negotiate(s: Situation, wanted: float | None) -> Call | Say:
+    option = s.plan.get("discount")
+    if option is None or not option.percents:
+        return Say(replies()["no_discount_available"], s.memory)
+    top = max(option.percents)
+    if wanted is not None and wanted <= top:
+        return _apply(s, {"kind": "discount", "percent": min(p for p in option.percents if p >= wanted)})
+    offers = tuple({**o, "percent": top} if o["kind"] == "discount" else o for o in s.memory.offers)
+    if not any(o["kind"] == "discount" for o in offers):
+        offers = ({"kind": "discount", "percent": top}, *offers)
+    return Say(replies()["counter_offer"].format(percent=f"{top:g}"), replace(s.memory, offers=offers))
+
+
+def _apply_call(order_id: str, offer: dict[str, Any]) -> Call:
+    kind = offer["kind"]
+    if kind == "discount":
+        return Call("set_discount_to_order", {"order_id": order_id, "percent": offer["percent"]})
+    if kind == "shipping_upgrade":
+        return Call("upgrade_shipping", {"order_id": order_id})
+    if kind == "swap":
+        return Call("swap_order_item", {"order_id": order_id, "sku": offer["sku"], "new_sku": offer["new_sku"]})
+    return Call("create_future_coupon", {"percent": offer["percent"]})
+
+
+def _benefit(offer: dict[str, Any], result: str) -> str:
+    """Describe the applied offer using the facts the tool result confirmed."""
+    facts: dict[str, Any] = {**offer, "percent": f"{offer.get('percent', 0):g}"}
+    total, code = NEW_TOTAL.search(result), COUPON_CODE.search(result)
+    facts["total"] = total.group(1) if total else "updated"
+    facts["code"] = code.group(1) if code else ""
+    return replies()["benefits"][offer["kind"]].format(**facts)
+
+
+def _apply(s: Situation, offer: dict[str, Any]) -> Call | Say:
+    m = s.memory
+    order_id = m.order_id or ""
+    call = _apply_call(order_id, offer)
+    if not s.called(call.name):
+        return call
+    result = s.result(call.name) or ""
+    if result.startswith("ERROR"):
+        error = result.split(": ", 1)[-1]
+        remaining = tuple(o for o in m.offers if o["kind"] != offer["kind"])
+        return Say(replies()["apply_failed"].format(error=error), replace(m, offers=remaining))
+    benefit = _benefit(offer, result)
+    if not s.called("send_async_message"):
+        return Call("send_async_message",
+                    {"message": replies()["async_confirmation"].format(order_id=order_id, benefit=benefit)})
+    done = replace(m, stage="resolved", resolution=f"retained:{offer['kind']}")
+    return Say(replies()["retained"].format(order_id=order_id, benefit=benefit), done)
+
+
+def _cancel(s: Situation, order_id: str | None) -> Call | Say:
+    order_id = order_id or s.memory.order_id or ""
+    if not s.called("cancel_order"):
+        reason = s.memory.reason or s.reading.text[:120]
+        return Call("cancel_order", {"order_id": order_id, "reason": reason})
+    result = s.result("cancel_order") or ""
+    if result.startswith("ERROR"):
+        return Say(replies()["cancel_failed"].format(order_id=order_id, error=result.split(": ", 1)[-1]), s.memory)
+    return Say(replies()["cancelled"].format(order_id=order_id),
+               _remember(s, stage="resolved", order_id=order_id, resolution="cancelled"))
