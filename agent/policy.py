@@ -98,7 +98,8 @@ def parse_policy(text: str, path: Path) -> Policy:
         first = exc.errors()[0]
         dotted = ".".join(str(p) for p in first["loc"])
         line = _front_matter_line(front, str(first["loc"][-1]))
-        fix = "remove it" if first["type"] == "extra_forbidden" else "see the policies in policies/ for an example"
+        fixes = {"extra_forbidden": "remove it", "missing": "add it; see policies/retention_offers.md"}
+        fix = fixes.get(first["type"], "see policies/retention_offers.md for a valid example")
         raise InputFileError(f"{path}:{line}", dotted, first["msg"], fix) from exc
     return Policy(path=path, meta=meta, body=body, body_first_line=body_first_line, text=text)
 

@@ -210,7 +210,7 @@ def _on_offers(s: Situation) -> Call | Say:
 
 
 def _chosen_offer(r: Reading, offers: tuple[dict[str, Any], ...]) -> dict[str, Any] | None:
-    named = [o for o in offers if o["kind"] in r.offers]
+    named = [o for o in offers if o["kind"] in r.offers or (o["kind"] == "discount" and o["percent"] in r.percents)]
     if len(named) == 1:
         return named[0]
     if r.ordinal is not None and offers and -len(offers) <= (r.ordinal - 1 if r.ordinal > 0 else r.ordinal) < len(offers):

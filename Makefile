@@ -1,0 +1,42 @@
+# One task runner: the README, CI and people all use these targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8501
+
+.PHONY: setup run test lint typecheck bench browser clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create or update .venv from pyproject.toml
+
+run: setup  ## start the chat lab on http://$(HOST):$(PORT)
+	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+browser:  ## install Debian's Chromium for the browser test when it is missing
+	@bash scripts/ensure-chromium.sh
+
+test: setup browser  ## the whole offline test suite
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken"; exit 1; fi; exit $$rc
+
+lint: setup
+	$(BIN)/ruff check agent evals tests app.py pages benchmarks
+	$(BIN)/python -m agent lint policies/
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: setup  ## speed and memory figures, printed side by side
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache artifacts

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.conversation import Conversation
+from agent.fixtures import default_fixtures
+from agent.policy import compile_policy_file
+from agent.tools import build_tools
+from agent.world import World
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+
+
+@pytest.fixture
+def fixtures():
+    return default_fixtures()
+
+
+@pytest.fixture
+def make_world(fixtures):
+    def make(customer_id: int = 1, cap: float = 15, **kwargs) -> World:
+        return World(fixtures, customer_id, cap, **kwargs)
+    return make
+
+
+@pytest.fixture
+def toolkit(make_world):
+    """(world, {tool name: tool}) for a customer."""
+    def make(customer_id: int = 1, cap: float = 15, **kwargs):
+        world = make_world(customer_id, cap, **kwargs)
+        return world, {t.name: t for t in build_tools(world)}
+    return make
+
+
+@pytest.fixture
+def converse():
+    """Play customer lines through the offline model and return the conversation."""
+    def play(customer_id: int, lines: list[str], policy: str = "retention_offers.md", **kwargs) -> Conversation:
+        convo = Conversation.start(compile_policy_file(POLICIES / policy), customer_id, **kwargs)
+        for line in lines:
+            convo.send(line)
+        return convo
+    return play
