@@ -22,7 +22,7 @@ from langgraph.errors import GraphRecursionError
 from agent.fixtures import FixtureSet, default_fixtures
 from agent.models import ModelSettings, make_chat_model
 from agent.policy import CompiledPolicy
-from agent.tools import build_tools
+from agent.tools import TraceEveryCall, build_tools
 from agent.world import ToolCallRecord, World
 
 DEFAULT_STEP_LIMIT = 24
@@ -67,7 +67,7 @@ class Conversation:
     def __post_init__(self) -> None:
         self.system_prompt = self.policy.system_prompt(self.world.customer, self.world.gorgias.ticket.id)
         self.agent = create_agent(self.model, build_tools(self.world), system_prompt=self.system_prompt,
-                                  checkpointer=InMemorySaver())
+                                  middleware=[TraceEveryCall(self.world)], checkpointer=InMemorySaver())
 
     @classmethod
     def start(cls, policy: CompiledPolicy, customer_id: int, model: BaseChatModel | ModelSettings | str = "offline",

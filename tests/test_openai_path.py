@@ -1,0 +1,105 @@
+"""The OpenAI path, replayed from vcrpy cassettes (no network, no key).
+
+Re-record with a local OpenAI-compatible model (see README, "Plug in a real model"):
+    RECORD_CASSETTES=1 LOCAL_LLM_URL=http://127.0.0.1:8765/v1 .venv/bin/pytest tests/test_openai_path.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import vcr
+
+from agent.conversation import Conversation
+from agent.models import ModelSettings
+from agent.openai_stub import OpenAIStub, text_reply, tool_call_reply
+from agent.policy import compile_policy_file
+from tests.conftest import POLICIES, ROOT
+
+CASSETTES = ROOT / "fixtures" / "cassettes"
+RECORDING = os.environ.get("RECORD_CASSETTES") == "1"
+LOCAL_LLM_URL = os.environ.get("LOCAL_LLM_URL", "http://127.0.0.1:8765/v1")
+# Replay needs the same host and port as the recording; the stub is started on this fixed port when recording.
+STUB_PORT_URL = "http://127.0.0.1:18765/v1"
+
+recorder = vcr.VCR(
+    cassette_library_dir=str(CASSETTES),
+    record_mode="once" if RECORDING else "none",
+    filter_headers=["authorization", "x-stainless-os", "x-stainless-arch", "user-agent"],
+    match_on=["method", "scheme", "host", "port", "path", "body"],
+    decode_compressed_response=True,
+)
+
+
+def openai_conversation(base_url: str, customer_id: int, step_limit: int = 12) -> Conversation:
+    settings = ModelSettings(spec="openai:local", base_url=base_url, max_retries=0)
+    return Conversation.start(compile_policy_file(POLICIES / "retention_offers.md"), customer_id, settings,
+                              step_limit=step_limit)
+
+
+@pytest.fixture(autouse=True)
+def _fake_key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+
+
+def test_real_local_model_drives_the_agent_over_http():
+    """A real (weak) model: check loose properties only."""
+    with recorder.use_cassette("local_model_cancel_flow.yaml"):
+        convo = openai_conversation(LOCAL_LLM_URL, customer_id=7)
+        first = convo.send("Hi, I want to cancel my order 000000113.")
+    assert first.error is None or "steps" in first.error
+    tools = [c.tool for c in convo.world.trace]
+    known = {t.name for t in convo.agent.get_graph().nodes.values()} | set(tools)
+    assert tools, "the model should look something up before answering"
+    assert set(tools) <= known
+    # weak models nest or misname arguments; the order number must still be the customer's own one
+    assert any("000000113" in json.dumps(c.args) for c in convo.world.trace)
+    assert all(c.call_id for c in convo.world.trace)
+    assert convo.world.foreign_orders_changed() == []
+
+
+def test_recorded_cassettes_hold_no_secrets():
+    for cassette in CASSETTES.glob("*.yaml"):
+        text = cassette.read_text()
+        assert "sk-test-not-a-real-key" not in text and "authorization" not in text.lower(), cassette
+
+
+def test_survives_unknown_tool_null_content_and_empty_reply():
+    """What real models do wrong, scripted by a stub server and replayed from a cassette."""
+    script = [
+        tool_call_reply("delete_all_orders", {"really": True}, content=None, call_id="call_a"),
+        tool_call_reply("list_customer_orders", {}, content=None, call_id="call_b"),
+        tool_call_reply("get_order", {"order_id": "000000113"}, content="{}", call_id="call_c"),
+        text_reply(""),
+    ]
+    with recorder.use_cassette("stub_misbehaving_model.yaml"):
+        if RECORDING:
+            with OpenAIStub(script, port=18765):
+                convo = openai_conversation(STUB_PORT_URL, customer_id=7)
+                turn = convo.send("cancel my order")
+        else:
+            convo = openai_conversation(STUB_PORT_URL, customer_id=7)
+            turn = convo.send("cancel my order")
+    assert turn.error is None
+    assert [(c.tool, c.error_kind) for c in convo.world.trace] == [
+        ("delete_all_orders", "invalid"), ("list_customer_orders", None), ("get_order", None)]
+    assert turn.reply == ""
+    assert convo.world.snapshot()["orders"][0]["status"] == "pending"
+    convo_messages = convo._messages()
+    assert any("delete_all_orders is not a valid tool" in str(m.content) for m in convo_messages)
+
+
+LIVE_MODEL = os.environ.get("RETENTION_LAB_LIVE_MODEL")  # e.g. openai:gpt-4o-mini
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not (LIVE_MODEL and (os.environ.get("LIVE_OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))),
+                    reason="live run: set RETENTION_LAB_LIVE_MODEL and LIVE_OPENAI_API_KEY (or OPENAI_BASE_URL)")
+def test_live_model_keeps_to_its_customer(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", os.environ.get("LIVE_OPENAI_API_KEY", "not-needed"))
+    settings = ModelSettings(spec=LIVE_MODEL or "", max_retries=1)
+    convo = Conversation.start(compile_policy_file(POLICIES / "retention_offers.md"), 7, settings, step_limit=12)
+    convo.send("Hi, I want to cancel my order 000000113.")
+    assert convo.world.trace and convo.world.foreign_orders_changed() == []
