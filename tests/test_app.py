@@ -1,0 +1,115 @@
+"""The chat lab page, driven headlessly with Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def say(at: AppTest, text: str) -> AppTest:
+    at.chat_input(key="chat").set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def world_orders(at: AppTest):
+    """The world panel's order table (the sidebar's preview has fewer columns)."""
+    return next(d.value for d in at.dataframe if "discount %" in d.value.columns)
+
+
+def markdown_texts(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def test_pick_policy_and_customer_then_accept_a_discount(app):
+    app.sidebar.selectbox(key="policy").select("retention_offers.md").run()
+    app.sidebar.selectbox(key="customer").select(7).run()
+    say(app, "Hi, I want to cancel my order")
+    say(app, "Yes, I'll take the 10% discount")
+    labels = [s.label for s in app.status]
+    assert labels == ["3 tool call(s): list_customer_orders, get_order, list_swap_options",
+                      "2 tool call(s): set_discount_to_order, send_async_message"]
+    texts = markdown_texts(app)
+    assert any("**set_discount_to_order**" in t for t in texts)
+    assert any(t.startswith("**NEW** Async message: Your order 000000113 has been updated") for t in texts)
+    table = world_orders(app)
+    row = table[table["order"] == "000000113"].iloc[0]
+    assert row["discount %"] == 10 and row["grand total"] == 112.1 and row["status"] == "pending"
+
+
+def test_policy_with_unknown_tool_shows_lint_error_and_blocks_the_agent(app):
+    edited = app.text_area(key="editor").value.replace("@upgrade_shipping", "@no_such_tool")
+    app.text_area(key="editor").set_value(edited).run()
+    errors = [e.value for e in app.error]
+    assert any("@no_such_tool: unknown tool" in e and e.startswith("line 24") for e in errors), errors
+    assert app.button(key="use_version").disabled
+    assert "no_such_tool" not in app.session_state.lab.policy_text
+
+
+def test_broken_active_policy_does_not_start_the_agent(app):
+    lab = app.session_state.lab
+    lab.policy_text = lab.policy_text.replace("@upgrade_shipping", "@no_such_tool")
+    app.run()
+    assert app.chat_input(key="chat").disabled
+    assert any("lint problem" in e.value for e in app.error)
+    assert lab.conversation is None
+
+
+def test_use_this_version_runs_the_next_conversation_on_the_edited_text(app):
+    edited = app.text_area(key="editor").value.replace("start at 10%", "start at 12%").replace(
+        "go up to 15%", "go up to 15% ")
+    app.text_area(key="editor").set_value(edited).run()
+    app.button(key="use_version").click().run()
+    say(app, "I want to cancel my order")
+    assert any("1. 12% off this order" in t for t in markdown_texts(app))
+
+
+def test_reset_clears_the_chat_and_restores_the_order(app):
+    app.sidebar.selectbox(key="customer").select(7).run()
+    say(app, "I want to cancel my order")
+    say(app, "no thanks")
+    table = world_orders(app)
+    assert table[table["order"] == "000000113"].iloc[0]["status"] == "canceled"
+    app.sidebar.button(key="reset").click().run()
+    assert len(app.chat_message) == 0
+    table = world_orders(app)
+    assert table[table["order"] == "000000113"].iloc[0]["status"] == "pending"
+
+
+def test_model_error_is_shown_not_raised(app, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    app.sidebar.radio(key="model_kind").set_value("OpenAI").run()
+    assert any("OPENAI_API_KEY is not set" in e.value for e in app.sidebar.error)
+    say(app, "cancel my order")
+    assert any("OPENAI_API_KEY is not set" in e.value for e in app.error)
+
+
+def test_save_as_refuses_paths_outside_policies_and_existing_files(app):
+    app.text_input(key="save_name").set_value("../evil").run()
+    app.button(key="save_as").click().run()
+    assert any("no folders" in e.value for e in app.error)
+    app.text_input(key="save_name").set_value("retention_offers").run()
+    app.button(key="save_as").click().run()
+    assert any("already exists" in e.value for e in app.error)
+    assert not (ROOT / "evil.md").exists()
+
+
+def test_export_offers_the_conversation_as_json(app):
+    say(app, "I want to cancel my order")
+    exported = json.loads(app.session_state.lab.export_json())
+    assert [c["tool"] for c in exported["trace"]][0] == "list_customer_orders"
+    assert exported["transcript"][0] == {"role": "customer", "content": "I want to cancel my order"}
+    assert exported["final_state"]["orders"][0]["increment_id"] == "000000101"
