@@ -18,8 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)  ## create or update .venv from pyproject.toml
 
 run: setup  ## start the chat lab on http://$(HOST):$(PORT)
-	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
-		--browser.gatherUsageStats false
+	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 browser:  ## install Debian's Chromium for the browser test when it is missing
 	@bash scripts/ensure-chromium.sh

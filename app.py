@@ -143,7 +143,8 @@ def world_panel(lab: LabSession) -> None:
     changed = changed_cells(order_rows(before["orders"]), rows) if before else set()
     table = pd.DataFrame(rows)
     styled = table.style.apply(lambda row: ["background-color: #fff3b0" if (row["order"], col) in changed else ""
-                                            for col in table.columns], axis=1)
+                                            for col in table.columns], axis=1).format(
+        {"discount %": "{:g}", "grand total": "{:.2f}", "subtotal": "{:.2f}"})
     st.dataframe(styled, hide_index=True, width="stretch", key="orders_table")
     if changed:
         st.caption("Highlighted: changed in the last turn.")
@@ -177,16 +178,19 @@ def main() -> None:
         make_chat_model(model)
     except RetentionLabError as exc:
         st.sidebar.error(str(exc))
-    chat, panel = st.columns([3, 2], gap="large")
+    chat, panel = st.columns([1, 1], gap="large")
     with chat:
         st.title("Chat lab")
         policy_editor(lab)
-        history(lab)
+        messages = st.container()
+        with messages:
+            history(lab)
         problems = lab.problems()
         if problems:
             st.error(f"The policy has {len(problems)} lint problem(s); fix them to start the agent.")
         if prompt := st.chat_input("Write as the customer…", disabled=bool(problems), key="chat"):
-            play(lab, prompt)
+            with messages:
+                play(lab, prompt)
         if lab.conversation:
             st.download_button("Download conversation (JSON)", lab.export_json(), file_name="conversation.json",
                                mime="application/json", key="export")

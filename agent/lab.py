@@ -10,9 +10,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.conversation import Conversation, StreamEvent
 from agent.errors import InputFileError, RetentionLabError
 from agent.fixtures import FixtureSet, default_fixtures
 from agent.lint import LintProblem, lint_text
@@ -21,8 +20,11 @@ from agent.offer_plan import read_offer_plan
 from agent.policy import DEFAULT_POLICY_DIR, CompiledPolicy, compile_policy_text
 from agent.toolspec import offer_tool_kinds
 
+if TYPE_CHECKING:  # the agent stack is imported on the first message, not on the first render
+    from agent.conversation import Conversation, StreamEvent
+
 SAFE_POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-ORDER_COLUMNS = ("order", "status", "items", "subtotal", "discount %", "grand total", "shipping")
+ORDER_COLUMNS = ("order", "status", "discount %", "grand total", "shipping", "subtotal", "items")
 
 
 def policy_files(folder: Path = DEFAULT_POLICY_DIR) -> list[Path]:
@@ -41,11 +43,11 @@ def order_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{
         "order": o["increment_id"],
         "status": o["status"],
-        "items": ", ".join(f"{i['qty_ordered']}x {i['name']}" for i in o["items"]),
-        "subtotal": o["subtotal"],
         "discount %": o.get("discount_percent", 0.0),
         "grand total": o["grand_total"],
-        "shipping": o["shipping_description"].split(" - ")[0],
+        "shipping": o["shipping_description"].split(" ")[0],
+        "subtotal": o["subtotal"],
+        "items": ", ".join(f"{i['qty_ordered']}x {i['name']}" for i in o["items"]),
     } for o in orders]
 
 
@@ -106,6 +108,8 @@ class LabSession:
     def ensure_conversation(self) -> Conversation:
         """Start the conversation on first use. Raises RetentionLabError if the policy or model is unusable."""
         if self.conversation is None:
+            from agent.conversation import Conversation
+
             problems = self.problems()
             if problems:
                 raise InputFileError(self.policy_path, "policy", f"has {len(problems)} problem(s): {problems[0]}",

@@ -186,7 +186,7 @@ def _offer_line(offer: dict[str, Any]) -> str:
 
 def _offers_text(order_id: str, offers: list[dict[str, Any]]) -> str:
     lines = "\n".join(f"{n}. {_offer_line(o)}" for n, o in enumerate(offers, start=1))
-    return f"{replies()['offers_intro'].format(order_id=order_id)}\n{lines}\n{replies()['offers_question']}"
+    return f"{replies()['offers_intro'].format(order_id=order_id)}\n\n{lines}\n\n{replies()['offers_question']}"
 
 
 def _on_offers(s: Situation) -> Call | Say:
