@@ -125,8 +125,8 @@ class Conversation:
             reply = f"Sorry, something went wrong on our side ({error}). Please try again."
         usage = [m.usage_metadata for m in new if isinstance(m, AIMessage) and m.usage_metadata]
         turn = TurnResult(text, reply, [c for c in self.world.trace if c.turn == self.world.turn],
-                          (time.perf_counter() - start) * 1000, sum(u["input_tokens"] for u in usage),
-                          sum(u["output_tokens"] for u in usage), error)
+                          (time.perf_counter() - start) * 1000, sum(u.get("input_tokens", 0) for u in usage),
+                          sum(u.get("output_tokens", 0) for u in usage), error)
         self.world.gorgias.post_chat_message(reply, from_agent=True)
         self.turns.append(turn)
         return turn

@@ -38,7 +38,8 @@ def describe_validation_error(path: Path, error: ValidationError, prefix: str = 
     """Turn the first pydantic error into a one-line `file: field: problem (fix)` error."""
     first = error.errors()[0]
     field = prefix + ".".join(str(part) for part in first["loc"])
-    fix = "remove this field" if first["type"] == "extra_forbidden" else "fix the value"
+    fixes = {"extra_forbidden": "remove this field", "missing": "add this field"}
+    fix = fixes.get(first["type"], "fix the value")
     return InputFileError(path, field, first["msg"], fix)
 
 

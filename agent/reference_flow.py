@@ -92,7 +92,8 @@ def decide(s: Situation) -> Call | Say:
             return Call(last.name, last.args)
         return Say(replies()["backend_unavailable"], s.memory)
     r, m = s.reading, s.memory
-    if r.has("human") or r.has("concern"):
+    # the policy escalates a person request at any point, and a concern only once there is an offer to worry about
+    if r.has("human") or (r.has("concern") and m.stage == "offered"):
         return _escalate(s)
     if m.stage == "offered":
         return _on_offers(s)

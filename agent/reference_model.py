@@ -8,7 +8,6 @@ Rewording a policy without changing that structure does not change what it does.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,7 +24,6 @@ from agent.offer_plan import read_offer_plan
 from agent.reference_flow import Call, Memory, Situation, ToolStep, decide
 
 MEMORY_KEY = "retention_lab"
-_call_ids = itertools.count(1)
 
 
 def _text(message: BaseMessage) -> str:
@@ -57,7 +55,8 @@ class ReferenceChatModel(BaseChatModel):
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         step = decide(self._situation(messages))
         if isinstance(step, Call):
-            call = {"name": step.name, "args": step.args, "id": f"call_ref_{next(_call_ids)}", "type": "tool_call"}
+            # deterministic ids keep identical conversations byte-identical, so cached responses are reused
+            call = {"name": step.name, "args": step.args, "id": f"call_ref_{len(messages)}", "type": "tool_call"}
             message = AIMessage(content="", tool_calls=[call])
         else:
             message = AIMessage(content=step.text, additional_kwargs={MEMORY_KEY: step.memory.to_dict()})

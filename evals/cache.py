@@ -1,0 +1,80 @@
+"""A disk cache of model responses, keyed by the model and the exact request (LangChain's BaseCache)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.load import dumps, loads
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
+
+CACHED_TYPES = [ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
+
+
+def request_identity(prompt: str) -> str:
+    """The request without what never reaches the model: message ids, usage and response metadata."""
+    try:
+        messages = json.loads(prompt)
+    except ValueError:
+        return prompt
+    for message in messages if isinstance(messages, list) else []:
+        if isinstance(message, dict) and isinstance(message.get("kwargs"), dict):
+            for volatile in ("id", "usage_metadata", "response_metadata"):
+                message["kwargs"].pop(volatile, None)
+    return json.dumps(messages, sort_keys=True)
+
+
+class DiskCache(BaseCache):
+    """SQLite-backed, safe across threads. `misses` counts the lookups that led to a real model call."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._db.commit()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def _key(prompt: str, llm_string: str) -> str:
+        return hashlib.sha256(f"{llm_string}\x00{request_identity(prompt)}".encode()).hexdigest()
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM responses WHERE key = ?",
+                                   (self._key(prompt, llm_string),)).fetchone()
+            if row is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # loads() is marked beta
+            return loads(row[0], allowed_objects=CACHED_TYPES)
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        value = dumps(list(return_val))
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
+                             (self._key(prompt, llm_string), value))
+            self._db.commit()
+
+    def clear(self, **kwargs: Any) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM responses")
+            self._db.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses}
