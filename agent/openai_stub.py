@@ -102,3 +102,33 @@ class OpenAIStub:
                 self.wfile.write(data)
 
         return Handler
+
+
+def reference_brain(request: dict[str, Any]) -> Reply:
+    """Answer a chat-completions request the way the offline reference model would (for benchmarks)."""
+    from langchain_core.messages import convert_to_messages
+
+    from agent.reference_model import ReferenceChatModel
+    from agent.toolspec import offer_tool_kinds
+
+    names = [t["function"]["name"] for t in request.get("tools", [])]
+    offers = {name: kind for name, kind in offer_tool_kinds().items() if name in names}
+    model = ReferenceChatModel(offer_tools=offers, tool_names=tuple(names), memory_in_text=True)
+    message = model.invoke(convert_to_messages(request["messages"]))
+    if message.tool_calls:
+        call = message.tool_calls[0]
+        return tool_call_reply(call["name"], call["args"], call_id=call["id"] or "call_1")
+    return text_reply(str(message.content))
+
+
+def serve_forever(port: int, latency_s: float) -> None:
+    """`python -m agent.openai_stub PORT LATENCY_S`: a reference-brained server, for load benchmarks."""
+    stub = OpenAIStub(reference_brain, latency_s=latency_s, port=port)
+    print(f"stub ready: {stub.base_url} (latency {latency_s * 1000:.0f} ms)", flush=True)
+    stub._server.serve_forever()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_forever(int(sys.argv[1]), float(sys.argv[2]))

@@ -8,6 +8,9 @@ Rewording a policy without changing that structure does not change what it does.
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +27,8 @@ from agent.offer_plan import read_offer_plan
 from agent.reference_flow import Call, Memory, Situation, ToolStep, decide
 
 MEMORY_KEY = "retention_lab"
+# Over an OpenAI wire (see agent/openai_stub.py) metadata does not survive, so the notes ride in the text instead.
+MEMORY_IN_TEXT = re.compile(r"\s*\[rl-memory:([A-Za-z0-9+/=]+)\]\s*$")
 
 
 def _text(message: BaseMessage) -> str:
@@ -35,6 +40,7 @@ class ReferenceChatModel(BaseChatModel):
 
     offer_tools: dict[str, str] = Field(default_factory=dict, description="tool name -> offer kind")
     tool_names: tuple[str, ...] = ()
+    memory_in_text: bool = Field(default=False, description="append the model's notes to its reply text")
 
     @property
     def _llm_type(self) -> str:
@@ -59,7 +65,10 @@ class ReferenceChatModel(BaseChatModel):
             call = {"name": step.name, "args": step.args, "id": f"call_ref_{len(messages)}", "type": "tool_call"}
             message = AIMessage(content="", tool_calls=[call])
         else:
-            message = AIMessage(content=step.text, additional_kwargs={MEMORY_KEY: step.memory.to_dict()})
+            text = step.text
+            if self.memory_in_text:
+                text += f"\n\n[rl-memory:{base64.b64encode(json.dumps(step.memory.to_dict()).encode()).decode()}]"
+            message = AIMessage(content=text, additional_kwargs={MEMORY_KEY: step.memory.to_dict()})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _situation(self, messages: list[BaseMessage]) -> Situation:
@@ -71,6 +80,8 @@ class ReferenceChatModel(BaseChatModel):
         for message in messages[:last_human]:
             if isinstance(message, AIMessage) and MEMORY_KEY in message.additional_kwargs:
                 memory = Memory.from_dict(message.additional_kwargs[MEMORY_KEY])
+            elif isinstance(message, AIMessage) and (found := MEMORY_IN_TEXT.search(_text(message))):
+                memory = Memory.from_dict(json.loads(base64.b64decode(found.group(1))))
         return Situation(plan, memory, reading, self._steps(messages[last_human + 1:]))
 
     @staticmethod

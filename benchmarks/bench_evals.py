@@ -1,0 +1,152 @@
+"""Eval speed and memory, each measured side by side in one run.
+
+    .venv/bin/python benchmarks/bench_evals.py [--only overhead,concurrency,cache,memory]
+
+Targets (issue 4):
+  overhead     an offline eval's time per conversation <= 1.5x the bare create_agent loop over the same turns
+  concurrency  64 conversations against an OpenAI-compatible stub with 200 ms latency: --concurrency 16 >= 12x faster
+               than --concurrency 1
+  cache        a cached rerun of an unchanged eval makes 0 model calls and is >= 20x faster (sequential, same stub)
+  memory       a 2,000-conversation offline run peaks under 400 MB RSS
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from langchain.agents import create_agent  # noqa: E402
+from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+
+from agent.fixtures import default_fixtures  # noqa: E402
+from agent.policy import compile_policy_file  # noqa: E402
+from agent.reference_model import ReferenceChatModel  # noqa: E402
+from agent.tools import build_tools  # noqa: E402
+from agent.world import World  # noqa: E402
+from evals.runner import RunConfig, run_eval  # noqa: E402
+
+POLICY = ROOT / "policies" / "retention_offers.md"
+PYTHON = sys.executable
+
+
+def bare_loop(records) -> float:
+    """Seconds to drive the bare create_agent loop through the same customer lines, with no evals machinery."""
+    policy = compile_policy_file(POLICY)
+    fixtures = default_fixtures()
+    start = time.perf_counter()
+    for record in records:
+        world = World(fixtures, record.customer_id, policy.max_discount_percent)
+        agent = create_agent(ReferenceChatModel(), build_tools(world), checkpointer=InMemorySaver(),
+                             system_prompt=policy.system_prompt(world.customer, world.gorgias.ticket.id))
+        config = {"configurable": {"thread_id": "bench"}, "recursion_limit": 24}
+        for line in record.transcript[::2]:
+            agent.invoke({"messages": [{"role": "user", "content": line["content"]}]}, config)
+    return time.perf_counter() - start
+
+
+def overhead() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = RunConfig(policies=[POLICY], trials=5, out=Path(tmp) / "run", cache_path=None, concurrency=1)
+        start = time.perf_counter()
+        records = run_eval(config)
+        evals_s = time.perf_counter() - start
+    bare_s = bare_loop(records)
+    n = len(records)
+    print(f"overhead: {n} conversations; evals runner {evals_s / n * 1000:.1f} ms/conversation, bare create_agent "
+          f"loop {bare_s / n * 1000:.1f} ms/conversation; ratio {evals_s / bare_s:.2f}x (target <= 1.5x)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_stub(latency_s: float) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen([PYTHON, "-m", "agent.openai_stub", str(port), str(latency_s)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"{url}/chat/completions", timeout=1)
+        except urllib.error.HTTPError:
+            return process, url  # the server answers (501 for GET): it is up
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("stub did not start")
+
+
+def stub_run(url: str, out: Path, concurrency: int, cache: Path | None) -> tuple[float, list]:
+    from agent.models import ModelSettings
+
+    personas = ["discount_at_once", "holds_out_for_more", "takes_shipping_upgrade", "wants_a_swap",
+                "declines_everything", "concern_about_offer", "shipped_order", "picks_from_several_orders"]
+    config = RunConfig(policies=[POLICY], persona_ids=personas, trials=8, out=out, concurrency=concurrency,
+                       cache_path=cache, model=ModelSettings(spec="openai:stub", base_url=url, max_retries=0))
+    start = time.perf_counter()
+    records = run_eval(config)
+    return time.perf_counter() - start, records
+
+
+def concurrency_and_cache(run_cache: bool) -> None:
+    os.environ.setdefault("OPENAI_API_KEY", "unused-by-the-stub")
+    process, url = start_stub(0.2)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = Path(tmp)
+            sequential, records = stub_run(url, tmp_path / "c1", 1, tmp_path / "cache-seq.sqlite")
+            parallel, _ = stub_run(url, tmp_path / "c16", 16, tmp_path / "cache-par.sqlite")
+            calls = sum(r.model_calls for r in records)
+            print(f"concurrency: {len(records)} conversations, {calls} model calls at 200 ms; --concurrency 1 "
+                  f"{sequential:.1f} s, --concurrency 16 {parallel:.1f} s; speed-up {sequential / parallel:.1f}x "
+                  f"(target >= 12x)")
+            if run_cache:
+                cached, again = stub_run(url, tmp_path / "rerun", 1, tmp_path / "cache-seq.sqlite")
+                print(f"cache: rerun of the same eval made {sum(r.model_calls for r in again)} model calls; "
+                      f"{sequential:.1f} s uncached vs {cached:.2f} s cached; speed-up {sequential / cached:.0f}x "
+                      f"(target 0 calls and >= 20x)")
+    finally:
+        process.terminate()
+
+
+def memory() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [PYTHON, "-m", "evals", "run", "--policy", str(POLICY), "--trials", "143", "--concurrency", "4",
+                   "--out", str(Path(tmp) / "run"), "--no-cache"]
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if result.returncode:
+            raise SystemExit(result.stderr[-2000:])
+        lines = sum(1 for _ in open(Path(tmp) / "run" / "results.jsonl"))
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"memory: {lines} offline conversations (run + report) in {elapsed:.0f} s; peak RSS {peak_mb:.0f} MB "
+          f"(target < 400 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="overhead,concurrency,cache,memory")
+    chosen = set(parser.parse_args().only.split(","))
+    if "overhead" in chosen:
+        overhead()
+    if chosen & {"concurrency", "cache"}:
+        concurrency_and_cache("cache" in chosen)
+    if "memory" in chosen:
+        memory()
+
+
+if __name__ == "__main__":
+    main()
