@@ -37,10 +37,12 @@ class TurnResult:
     input_tokens: int = 0
     output_tokens: int = 0
     error: str | None = None
+    model_calls: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"customer": self.customer, "reply": self.reply, "latency_ms": round(self.latency_ms, 2),
                 "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "error": self.error,
+                "model_calls": self.model_calls,
                 "tool_calls": [c.model_dump() for c in self.tool_calls]}
 
 
@@ -86,21 +88,19 @@ class Conversation:
         return {"configurable": {"thread_id": self.thread_id}, "recursion_limit": self.step_limit}
 
     def send(self, text: str) -> TurnResult:
-        """Play one customer message and return the agent's reply with the tool calls it made."""
-        turn: TurnResult | None = None
-        for event in self.stream(text):
-            if event.kind == "done":
-                turn = event.turn
-        assert turn is not None
-        return turn
+        """Play one customer message and return the agent's reply with the tool calls it made (no streaming)."""
+        before, start = self._begin_turn(text)
+        try:
+            self.agent.invoke({"messages": [HumanMessage(text)]}, self._config())
+            error = None
+        except Exception as exc:  # a model or transport fault must not lose the conversation so far
+            error = self._describe(exc)
+        return self._finish_turn(text, before, start, error)
 
     def stream(self, text: str) -> Iterator[StreamEvent]:
         """Play one customer message, yielding reply text and tool calls as they happen, then `done`."""
-        self.world.turn += 1
-        self.world.gorgias.post_chat_message(text, from_agent=False)
-        seen_calls, start = len(self.world.trace), time.perf_counter()
-        before = len(self._messages())
-        error: str | None = None
+        before, start = self._begin_turn(text)
+        seen_calls, error = len(self.world.trace), None
         try:
             for chunk, _meta in self.agent.stream({"messages": [HumanMessage(text)]}, self._config(),
                                                   stream_mode="messages"):
@@ -110,12 +110,19 @@ class Conversation:
                     while seen_calls < len(self.world.trace):
                         yield StreamEvent("tool_call", tool_call=self.world.trace[seen_calls])
                         seen_calls += 1
-        except GraphRecursionError:
-            error = f"the agent stopped after {self.step_limit} steps without answering"
         except Exception as exc:  # a model or transport fault must not lose the conversation so far
-            error = f"{type(exc).__name__}: {exc}"
-        turn = self._finish_turn(text, before, start, error)
-        yield StreamEvent("done", turn=turn)
+            error = self._describe(exc)
+        yield StreamEvent("done", turn=self._finish_turn(text, before, start, error))
+
+    def _begin_turn(self, text: str) -> tuple[int, float]:
+        self.world.turn += 1
+        self.world.gorgias.post_chat_message(text, from_agent=False)
+        return len(self._messages()), time.perf_counter()
+
+    def _describe(self, exc: Exception) -> str:
+        if isinstance(exc, GraphRecursionError):
+            return f"the agent stopped after {self.step_limit} steps without answering"
+        return f"{type(exc).__name__}: {exc}"
 
     def _finish_turn(self, text: str, before: int, start: float, error: str | None) -> TurnResult:
         new = self._messages()[before:]
@@ -126,7 +133,8 @@ class Conversation:
         usage = [m.usage_metadata for m in new if isinstance(m, AIMessage) and m.usage_metadata]
         turn = TurnResult(text, reply, [c for c in self.world.trace if c.turn == self.world.turn],
                           (time.perf_counter() - start) * 1000, sum(u.get("input_tokens", 0) for u in usage),
-                          sum(u.get("output_tokens", 0) for u in usage), error)
+                          sum(u.get("output_tokens", 0) for u in usage), error,
+                          model_calls=sum(isinstance(m, AIMessage) for m in new))
         self.world.gorgias.post_chat_message(reply, from_agent=True)
         self.turns.append(turn)
         return turn

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from agent.policy import TOOL_MENTION
 
@@ -70,6 +71,12 @@ def _list_items(text: str, first_line: int) -> list[tuple[int, str]]:
 
 def read_offer_plan(text: str, offer_tools: dict[str, str], first_line: int = 1) -> OfferPlan:
     """The retention offers listed in `text`, in order. `offer_tools` maps tool name -> offer kind."""
+    return _read_offer_plan(text, tuple(sorted(offer_tools.items())), first_line)
+
+
+@lru_cache(maxsize=256)  # the model reads the same system prompt at every step of a conversation
+def _read_offer_plan(text: str, offer_tool_items: tuple[tuple[str, str], ...], first_line: int) -> OfferPlan:
+    offer_tools = dict(offer_tool_items)
     options: dict[str, OfferOption] = {}
     for line, item in _list_items(text, first_line):
         named = [m.group(1) for m in TOOL_MENTION.finditer(item) if m.group(1) in offer_tools]

@@ -63,6 +63,9 @@ class OpenAIStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+            disable_nagle_algorithm = True  # otherwise delayed ACKs add ~40 ms to every kept-alive request
+
             def log_message(self, *args: Any) -> None:
                 return
 
@@ -114,7 +117,7 @@ def reference_brain(request: dict[str, Any]) -> Reply:
     names = [t["function"]["name"] for t in request.get("tools", [])]
     offers = {name: kind for name, kind in offer_tool_kinds().items() if name in names}
     model = ReferenceChatModel(offer_tools=offers, tool_names=tuple(names), memory_in_text=True)
-    message = model.invoke(convert_to_messages(request["messages"]))
+    message = model._generate(convert_to_messages(request["messages"])).generations[0].message
     if message.tool_calls:
         call = message.tool_calls[0]
         return tool_call_reply(call["name"], call["args"], call_id=call["id"] or "call_1")

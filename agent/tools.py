@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware
-from langchain_core.tools import BaseTool, tool
+from langchain_core.tools import BaseTool, StructuredTool, tool
 
 from agent.domain import Order
 from agent.errors import BackendError
@@ -62,16 +63,28 @@ def _traced(world: World, kind: ToolKind, func: Callable[..., Any]) -> Callable[
     return wrapper
 
 
+_SCHEMAS: dict[str, tuple[str, Any]] = {}
+_SCHEMA_LOCK = threading.Lock()
+
+
+def _bind(func: Callable[..., Any], body: Callable[..., str], kind: ToolKind, offer: str | None) -> BaseTool:
+    """A tool for one world. The schema comes from the signature and docstring once, then is reused (it is costly)."""
+    with _SCHEMA_LOCK:
+        if func.__name__ not in _SCHEMAS:
+            template = tool(func.__name__, parse_docstring=True)(func)
+            _SCHEMAS[func.__name__] = (template.description, template.args_schema)
+    description, schema = _SCHEMAS[func.__name__]
+    return StructuredTool(name=func.__name__, description=description, args_schema=schema, func=body,
+                          metadata={"kind": kind, "offer": offer}, tags=[kind])
+
+
 def build_tools(world: World) -> list[BaseTool]:
     """The toolkit for one conversation: every tool acts only on `world` and only for its customer."""
     made: list[BaseTool] = []
 
     def register(kind: ToolKind, offer: str | None = None) -> Callable[[Callable[..., Any]], None]:
         def decorate(func: Callable[..., Any]) -> None:
-            made_tool = tool(func.__name__, parse_docstring=True)(_traced(world, kind, func))
-            made_tool.metadata = {"kind": kind, "offer": offer}
-            made_tool.tags = [kind]
-            made.append(made_tool)
+            made.append(_bind(func, _traced(world, kind, func), kind, offer))
         return decorate
 
     @register("read")

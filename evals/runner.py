@@ -114,7 +114,7 @@ def run_conversation(job: Job, config: RunConfig, fixtures: FixtureSet, cache: D
     record = build_record(job, config, convo, sim, fixtures)
     record.latency_ms = round((time.perf_counter() - start) * 1000, 2)
     # a lower bound under concurrency (another thread's misses may land in between), exact at --concurrency 1
-    record.model_calls = (cache.misses - misses_before) if cache else sum(1 for _ in convo.turns)
+    record.model_calls = (cache.misses - misses_before) if cache else sum(t.model_calls for t in convo.turns)
     return record
 
 

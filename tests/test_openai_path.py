@@ -75,14 +75,18 @@ def test_survives_unknown_tool_null_content_and_empty_reply():
         text_reply(""),
     ]
     with recorder.use_cassette("stub_misbehaving_model.yaml"):
+        # the app's path: streamed over SSE
         if RECORDING:
             with OpenAIStub(script, port=18765):
                 convo = openai_conversation(STUB_PORT_URL, customer_id=7)
-                turn = convo.send("cancel my order")
+                events = list(convo.stream("cancel my order"))
         else:
             convo = openai_conversation(STUB_PORT_URL, customer_id=7)
-            turn = convo.send("cancel my order")
-    assert turn.error is None
+            events = list(convo.stream("cancel my order"))
+    turn = events[-1].turn
+    assert [e.tool_call.tool for e in events if e.kind == "tool_call"] == [
+        "delete_all_orders", "list_customer_orders", "get_order"]
+    assert turn is not None and turn.error is None
     assert [(c.tool, c.error_kind) for c in convo.world.trace] == [
         ("delete_all_orders", "invalid"), ("list_customer_orders", None), ("get_order", None)]
     assert turn.reply == ""
