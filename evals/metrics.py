@@ -86,7 +86,7 @@ def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
         correct=wilson(sum(r.correct for r in records), n), adherence=adherence, pass_k=pass_k,
         value_kept=round(sum(r.economics.get("value_kept") or 0 for r in records), 2),
         offer_cost=round(sum(r.economics.get("offer_cost") or 0 for r in records), 2),
-        mean_turns=round(mean(len(r.turns) for r in records), 2),
+        mean_turns=round(mean(r.economics.get("turns") or 0 for r in records), 2),
         tokens=int(sum((r.economics.get("tokens_in") or 0) + (r.economics.get("tokens_out") or 0) for r in records)),
         cost_usd=None if any(c is None for c in costs) else round(sum(c or 0 for c in costs), 6),
         latency_ms_median=round(median(r.latency_ms for r in records), 1),

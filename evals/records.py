@@ -53,3 +53,8 @@ class ConversationRecord(BaseModel):
     @property
     def adherence_ok(self) -> bool:
         return all(s.passed is not False for s in self.scores if s.name.startswith("adherence."))
+
+    def light(self) -> ConversationRecord:
+        """The record without transcript, trace and state: enough for metrics, a fraction of the memory."""
+        return self.model_copy(update={"transcript": [], "turns": [], "trace": [], "final_state": {},
+                                       "sim_events": []})

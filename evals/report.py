@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from evals import charts
 from evals.metrics import OUTCOMES, PolicySummary, persona_outcomes, summarize
 from evals.records import ConversationRecord
-from evals.runner import MANIFEST, read_results
+from evals.runner import MANIFEST, iter_results, read_results
 from evals.scorers import adherence_rules
 
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -27,7 +27,7 @@ def load_run(out: Path) -> tuple[dict[str, Any], list[ConversationRecord]]:
     if not manifest_path.exists():
         from agent.errors import InputFileError
         raise InputFileError(out, "", "is not a run folder (no run.json)", "pass the --out folder of `python -m evals run`")
-    return json.loads(manifest_path.read_text(encoding="utf-8")), read_results(out)
+    return json.loads(manifest_path.read_text(encoding="utf-8")), read_results(out, light=True)
 
 
 def failures(records: list[ConversationRecord]) -> list[dict[str, Any]]:
@@ -84,9 +84,11 @@ def write_report(out: Path) -> list[Path]:
         from agent.errors import InputFileError
         raise InputFileError(out / "results.jsonl", "", "holds no finished conversations", "run the eval first")
     context = render_context(manifest, records)
-    html = TEMPLATES.get_template("report.html.j2").render(**context, charts=chart_svgs(context["summaries"], records))
     paths = [out / "report.html", out / "report.md", out / "results.csv"]
-    paths[0].write_text(html, encoding="utf-8")
+    # conversations are streamed from results.jsonl into the page one at a time, so big runs fit in memory
+    TEMPLATES.get_template("report.html.j2").stream(
+        **context, charts=chart_svgs(context["summaries"], records), conversations=iter_results(out),
+    ).dump(str(paths[0]), encoding="utf-8")
     paths[1].write_text(TEMPLATES.get_template("report.md.j2").render(**context), encoding="utf-8")
     write_csv(paths[2], records)
     return paths

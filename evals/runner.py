@@ -144,26 +144,35 @@ def build_record(job: Job, config: RunConfig, convo: Conversation, sim: PersonaS
 
 
 # -- the results file ------------------------------------------------------------------------------------------
-def read_results(out: Path) -> list[ConversationRecord]:
-    """Every complete record in out/results.jsonl (a torn last line from a killed run is skipped)."""
+def iter_results(out: Path) -> Iterator[ConversationRecord]:
+    """Every complete record in out/results.jsonl, one at a time (a torn last line from a killed run is skipped)."""
     path = out / RESULTS
     if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(ConversationRecord.model_validate_json(line))
-        except ValueError:
-            continue
-    return records
+        return
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                yield ConversationRecord.model_validate_json(line)
+            except ValueError:
+                continue
 
 
-def _rewrite_clean(out: Path, records: list[ConversationRecord]) -> None:
-    """Drop torn or duplicated lines before appending again."""
-    unique = {r.key: r for r in records}
+def read_results(out: Path, light: bool = False) -> list[ConversationRecord]:
+    """All records of a run; `light=True` drops transcripts, traces and states to save memory."""
+    return [r.light() if light else r for r in iter_results(out)]
+
+
+def _rewrite_clean(out: Path) -> list[ConversationRecord]:
+    """Drop torn or duplicated lines before appending again; returns the kept records, light."""
+    seen: dict[str, ConversationRecord] = {}
     tmp = out / (RESULTS + ".tmp")
-    tmp.write_text("".join(r.model_dump_json() + "\n" for r in unique.values()), encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as sink:
+        for record in iter_results(out):
+            if record.key not in seen:
+                sink.write(record.model_dump_json() + "\n")
+                seen[record.key] = record.light()
     os.replace(tmp, out / RESULTS)
+    return list(seen.values())
 
 
 def _prepare_out(config: RunConfig, policies: list[CompiledPolicy], personas: list[Persona],
@@ -185,9 +194,7 @@ def _prepare_out(config: RunConfig, policies: list[CompiledPolicy], personas: li
                              for p in policies],
                 "personas": [p.id for p in personas]}
     manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    done = read_results(out)
-    _rewrite_clean(out, done)
-    return done
+    return _rewrite_clean(out)
 
 
 ProgressCallback = Callable[[ConversationRecord, int, int], None]
@@ -195,7 +202,8 @@ ProgressCallback = Callable[[ConversationRecord, int, int], None]
 
 def run_eval(config: RunConfig, on_result: ProgressCallback | None = None,
              fixtures: FixtureSet | None = None) -> list[ConversationRecord]:
-    """Run (or finish) an eval. Returns every record of the run, finished earlier or now."""
+    """Run (or finish) an eval. Returns every record of the run, finished earlier or now, light (see
+    `ConversationRecord.light`): the full records are in out/results.jsonl."""
     fixtures = fixtures or default_fixtures()
     jobs, policies, personas = plan_jobs(config, fixtures)
     done = _prepare_out(config, policies, personas, len(jobs))
@@ -209,7 +217,7 @@ def run_eval(config: RunConfig, on_result: ProgressCallback | None = None,
                 sink.write(record.model_dump_json() + "\n")
                 sink.flush()
                 os.fsync(sink.fileno())
-                records.append(record)
+                records.append(record.light())
                 if on_result:
                     on_result(record, len(records), len(jobs))
     finally:
