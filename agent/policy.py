@@ -124,8 +124,10 @@ class PolicyLibrary:
 
     @classmethod
     def from_dir(cls, folder: Path = DEFAULT_POLICY_DIR) -> PolicyLibrary:
+        """The policies of `folder`, then those of policies/ for names the folder does not define."""
+        folders = [folder] if folder.resolve() == DEFAULT_POLICY_DIR.resolve() else [folder, DEFAULT_POLICY_DIR]
         policies = []
-        for path in sorted(folder.glob("*.md")):
+        for path in (p for f in folders for p in sorted(f.glob("*.md"))):
             try:
                 policies.append(load_policy(path))
             except InputFileError:

@@ -22,22 +22,30 @@ def outcome_mix(rows: list[dict]) -> alt.Chart:
     ).properties(width=420, title="Outcome per persona")
 
 
-def overall_mix(summaries: dict[str, PolicySummary]) -> alt.Chart:
+def overall_mix(summaries: dict[str, PolicySummary]) -> alt.FacetChart:
     rows = [{"policy": stem, "outcome": o, "rate": r.rate or 0, "low": r.low or 0, "high": r.high or 0}
             for stem, s in summaries.items() for o, r in s.outcomes.items()]
-    data = pd.DataFrame(rows)
-    bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("outcome:N", sort=list(OUTCOMES), title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("rate:Q", axis=alt.Axis(format="%"), title="rate"),
-        color=alt.Color("outcome:N", scale=OUTCOME_COLORS, legend=None), xOffset="policy:N",
+    base = alt.Chart(pd.DataFrame(rows))
+    bars = base.mark_bar().encode(
+        x=alt.X("outcome:N", sort=list(OUTCOMES), title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("rate:Q", axis=alt.Axis(format="%"), title="rate"),
+        color=alt.Color("outcome:N", scale=OUTCOME_COLORS, legend=None),
         tooltip=["policy", "outcome", alt.Tooltip("rate:Q", format=".0%")])
-    errors = alt.Chart(data).mark_rule().encode(x=alt.X("outcome:N", sort=list(OUTCOMES)), xOffset="policy:N",
-                                                y="low:Q", y2="high:Q")
-    return (bars + errors).properties(width=420, height=220, title="Outcomes overall, with 95% CI")
+    errors = base.mark_rule().encode(x=alt.X("outcome:N", sort=list(OUTCOMES)), y="low:Q", y2="high:Q")
+    return (bars + errors).properties(width=260, height=200).facet(
+        column=alt.Column("policy:N", title=None, header=alt.Header(labelFontWeight="bold")),
+    ).properties(title="Outcomes overall, with 95% CI")
+
+
+def placeholder(text: str) -> alt.Chart:
+    return alt.Chart(pd.DataFrame({"text": [text]})).mark_text(size=13).encode(text="text:N").properties(width=300)
 
 
 def adherence(summaries: dict[str, PolicySummary]) -> alt.Chart:
     rows = [{"policy": stem, "rule": rule.removeprefix("adherence."), "rate": r.rate, "low": r.low, "high": r.high,
              "n": r.n} for stem, s in summaries.items() for rule, r in s.adherence.items() if r.n]
+    if not rows:
+        return placeholder("No adherence rule applied in these conversations.")
     data = pd.DataFrame(rows)
     points = alt.Chart(data).mark_point(filled=True, size=70).encode(
         y=alt.Y("rule:N", title=None), x=alt.X("rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),

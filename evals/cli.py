@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except RetentionLabError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped
         return 2
     except KeyboardInterrupt:
         console.print("interrupted: finished conversations are saved; rerun with --resume to finish")
