@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pandas as pd
 import streamlit as st
@@ -14,6 +13,7 @@ from agent.lab import (LabSession, changed_cells, customer_label, new_items, off
                        policy_files, save_policy_as)
 from agent.lint import lint_text
 from agent.models import ModelSettings, make_chat_model
+from ui.widgets import model_picker
 
 st.set_page_config(page_title="Retention Lab", page_icon=":shopping_trolley:", layout="wide")
 
@@ -33,23 +33,6 @@ def sidebar() -> tuple[str, int, ModelSettings]:
         if st.button("Reset conversation and world", key="reset", width="stretch"):
             st.session_state.pop("lab", None)
     return policy, customer, model
-
-
-def model_picker() -> ModelSettings:
-    kinds = ["offline (reference model)", "OpenAI", "OpenAI-compatible server"]
-    kind = st.radio("Model", kinds, key="model_kind")
-    if kind == kinds[1]:
-        name = st.text_input("OpenAI model", "gpt-4o-mini", key="openai_model")
-        if not os.environ.get("OPENAI_API_KEY"):
-            st.warning("OPENAI_API_KEY is not set: export it before `make run`, or use a compatible server.")
-        return ModelSettings(spec=f"openai:{name}")
-    if kind == kinds[2]:
-        url = st.text_input("Base URL", os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8765/v1"), key="base_url")
-        name = st.text_input("Model name", "local", key="compat_model")
-        return ModelSettings(spec=f"openai:{name}", base_url=url)
-    st.caption("Deterministic and offline. It follows the policy's structure (which offers, their order and "
-               "numbers) and is blind to wording: rephrasing a policy does not change what it does.")
-    return ModelSettings()
 
 
 def current_lab(policy: str, customer: int, model: ModelSettings) -> LabSession:

@@ -35,7 +35,7 @@ from evals.simulator import PersonaSimulator
 
 RESULTS = "results.jsonl"
 MANIFEST = "run.json"
-DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "model-responses.sqlite"
+DEFAULT_CACHE = Path(os.environ.get("RETENTION_LAB_CACHE", PROJECT_ROOT / ".cache" / "model-responses.sqlite"))
 
 
 class RunConfig(BaseModel):
@@ -50,7 +50,7 @@ class RunConfig(BaseModel):
     seed: int = 0
     out: Path = Path("runs/latest")
     resume: bool = False
-    cache_path: Path | None = DEFAULT_CACHE
+    cache_path: Path | None = Field(default_factory=lambda: Path(os.environ.get("RETENTION_LAB_CACHE", DEFAULT_CACHE)))
     fault_rate: float = Field(default=0.0, ge=0, le=1)
     step_limit: int = Field(default=24, ge=2)
 
