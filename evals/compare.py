@@ -156,7 +156,7 @@ def write_verdicts(metrics: list[MetricComparison], personas: int, trials: int) 
         span = f"{(metric.diff or 0) * 100:+.0f} pp [{(metric.diff_low or 0) * 100:.0f}, {(metric.diff_high or 0) * 100:.0f}]"
         if metric.significant:
             who = "B" if (metric.diff or 0) > 0 else "A"
-            metric.verdict = f"{who} {phrase}: {span}, p = {metric.p_value:.3g} (Holm {adjusted:.3g})"
+            metric.verdict = f"{who} {phrase}: B − A = {span}, p = {metric.p_value:.3g} (Holm {adjusted:.3g})"
         else:
             discordance = (metric.only_a + metric.only_b) / metric.pairs
             more = max(0, -(-pairs_needed(discordance, DETECTABLE) // max(personas, 1)) - trials)
