@@ -28,7 +28,8 @@ test: setup browser  ## the whole offline test suite
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken"; exit 1; fi; exit $$rc
 
 lint: setup
-	$(BIN)/ruff check agent evals tests app.py pages benchmarks
+	$(BIN)/ruff check agent evals ui tests app.py pages benchmarks
+	$(BIN)/ruff format --check agent evals ui tests app.py pages benchmarks
 	$(BIN)/python -m agent lint policies/
 
 typecheck: setup

@@ -9,8 +9,16 @@ import streamlit as st
 
 from agent.errors import RetentionLabError
 from agent.fixtures import default_fixtures
-from agent.lab import (LabSession, changed_cells, customer_label, new_items, offer_plan_lines, order_rows,
-                       policy_files, save_policy_as)
+from agent.lab import (
+    LabSession,
+    changed_cells,
+    customer_label,
+    new_items,
+    offer_plan_lines,
+    order_rows,
+    policy_files,
+    save_policy_as,
+)
 from agent.lint import lint_text
 from agent.models import ModelSettings, make_chat_model
 from ui.widgets import model_picker
@@ -27,8 +35,13 @@ def sidebar() -> tuple[str, int, ModelSettings]:
         policy = st.selectbox("Policy", list(paths), index=default, key="policy")
         ids = sorted(lab_fixtures.customers)
         customer = st.selectbox("Customer", ids, format_func=lambda c: customer_label(lab_fixtures, c), key="customer")
-        st.dataframe(pd.DataFrame(order_rows([o.model_dump() for o in lab_fixtures.orders_of(customer)]))[
-            ["order", "status", "grand total"]], hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(order_rows([o.model_dump() for o in lab_fixtures.orders_of(customer)]))[
+                ["order", "status", "grand total"]
+            ],
+            hide_index=True,
+            width="stretch",
+        )
         model = model_picker()
         if st.button("Reset conversation and world", key="reset", width="stretch"):
             st.session_state.pop("lab", None)
@@ -125,9 +138,10 @@ def world_panel(lab: LabSession) -> None:
     rows = order_rows(state["orders"])
     changed = changed_cells(order_rows(before["orders"]), rows) if before else set()
     table = pd.DataFrame(rows)
-    styled = table.style.apply(lambda row: ["background-color: #fff3b0" if (row["order"], col) in changed else ""
-                                            for col in table.columns], axis=1).format(
-        {"discount %": "{:g}", "grand total": "{:.2f}", "subtotal": "{:.2f}"})
+    styled = table.style.apply(
+        lambda row: ["background-color: #fff3b0" if (row["order"], col) in changed else "" for col in table.columns],
+        axis=1,
+    ).format({"discount %": "{:g}", "grand total": "{:.2f}", "subtotal": "{:.2f}"})
     st.dataframe(styled, hide_index=True, width="stretch", key="orders_table")
     if changed:
         st.caption("Highlighted: changed in the last turn.")
@@ -144,8 +158,9 @@ def ticket(state: dict, before: dict | None) -> None:
     t = state["ticket"]
     st.subheader(f"Gorgias ticket {t['id']}")
     team = t["assignee_team"]["name"] if t["assignee_team"] else "unassigned (bot)"
-    st.markdown(f"Status **{t['status']}** · Assignee **{team}** · Tags: "
-                + ", ".join(f"`{tag['name']}`" for tag in t["tags"]))
+    st.markdown(
+        f"Status **{t['status']}** · Assignee **{team}** · Tags: " + ", ".join(f"`{tag['name']}`" for tag in t["tags"])
+    )
     fresh = {m["id"] for m in new_items(before["ticket"]["messages"], t["messages"])} if before else set()
     special = [m for m in t["messages"] if m["is_async"] or not m["public"]]
     for message in special:
@@ -175,8 +190,13 @@ def main() -> None:
             with messages:
                 play(lab, prompt)
         if lab.conversation:
-            st.download_button("Download conversation (JSON)", lab.export_json(), file_name="conversation.json",
-                               mime="application/json", key="export")
+            st.download_button(
+                "Download conversation (JSON)",
+                lab.export_json(),
+                file_name="conversation.json",
+                mime="application/json",
+                key="export",
+            )
     with panel:
         world_panel(lab)
 

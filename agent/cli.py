@@ -26,11 +26,15 @@ def _chat(args: argparse.Namespace) -> int:
     from agent.policy import compile_policy_file
 
     policy = compile_policy_file(args.policy)
-    convo = Conversation.start(policy, args.customer, ModelSettings(spec=args.model, base_url=args.base_url),
-                               step_limit=args.step_limit)
+    convo = Conversation.start(
+        policy, args.customer, ModelSettings(spec=args.model, base_url=args.base_url), step_limit=args.step_limit
+    )
     interactive = sys.stdin.isatty()
-    print(f"[{policy.name} v{policy.main.meta.version} | customer {convo.world.customer.full_name} | "
-          f"model {convo.model_label}] type your messages; Ctrl-D ends the chat", file=sys.stderr)
+    print(
+        f"[{policy.name} v{policy.main.meta.version} | customer {convo.world.customer.full_name} | "
+        f"model {convo.model_label}] type your messages; Ctrl-D ends the chat",
+        file=sys.stderr,
+    )
     while True:
         if interactive:
             print("you> ", end="", flush=True, file=sys.stderr)

@@ -1,8 +1,8 @@
 """The agent and the small API that the app, the CLI and the evals share.
 
-    convo = Conversation.start(compile_policy_file("policies/retention_offers.md"), customer_id=1)
-    turn = convo.send("I want to cancel my order")
-    turn.reply, turn.tool_calls, convo.world.snapshot(), convo.world.trace
+convo = Conversation.start(compile_policy_file("policies/retention_offers.md"), customer_id=1)
+turn = convo.send("I want to cancel my order")
+turn.reply, turn.tool_calls, convo.world.snapshot(), convo.world.trace
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 
@@ -40,10 +41,16 @@ class TurnResult:
     model_calls: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"customer": self.customer, "reply": self.reply, "latency_ms": round(self.latency_ms, 2),
-                "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "error": self.error,
-                "model_calls": self.model_calls,
-                "tool_calls": [c.model_dump() for c in self.tool_calls]}
+        return {
+            "customer": self.customer,
+            "reply": self.reply,
+            "latency_ms": round(self.latency_ms, 2),
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "error": self.error,
+            "model_calls": self.model_calls,
+            "tool_calls": [c.model_dump() for c in self.tool_calls],
+        }
 
 
 @dataclass
@@ -68,13 +75,25 @@ class Conversation:
 
     def __post_init__(self) -> None:
         self.system_prompt = self.policy.system_prompt(self.world.customer, self.world.gorgias.ticket.id)
-        self.agent = create_agent(self.model, build_tools(self.world), system_prompt=self.system_prompt,
-                                  middleware=[TraceEveryCall(self.world)], checkpointer=InMemorySaver())
+        self.agent = create_agent(
+            self.model,
+            build_tools(self.world),
+            system_prompt=self.system_prompt,
+            middleware=[TraceEveryCall(self.world)],
+            checkpointer=InMemorySaver(),
+        )
 
     @classmethod
-    def start(cls, policy: CompiledPolicy, customer_id: int, model: BaseChatModel | ModelSettings | str = "offline",
-              fixtures: FixtureSet | None = None, fault_rate: float = 0.0, seed: int = 0,
-              step_limit: int = DEFAULT_STEP_LIMIT) -> Conversation:
+    def start(
+        cls,
+        policy: CompiledPolicy,
+        customer_id: int,
+        model: BaseChatModel | ModelSettings | str = "offline",
+        fixtures: FixtureSet | None = None,
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        step_limit: int = DEFAULT_STEP_LIMIT,
+    ) -> Conversation:
         """A fresh world for `customer_id` and an agent that follows `policy`."""
         world = World(fixtures or default_fixtures(), customer_id, policy.max_discount_percent, fault_rate, seed)
         if isinstance(model, BaseChatModel):
@@ -84,14 +103,14 @@ class Conversation:
             chat_model, label = make_chat_model(settings), settings.spec
         return cls(policy, world, chat_model, label, step_limit)
 
-    def _config(self) -> dict[str, Any]:
-        return {"configurable": {"thread_id": self.thread_id}, "recursion_limit": self.step_limit}
+    def _config(self) -> RunnableConfig:
+        return RunnableConfig(configurable={"thread_id": self.thread_id}, recursion_limit=self.step_limit)
 
     def send(self, text: str) -> TurnResult:
         """Play one customer message and return the agent's reply with the tool calls it made (no streaming)."""
         before, start = self._begin_turn(text)
         try:
-            self.agent.invoke({"messages": [HumanMessage(text)]}, self._config())
+            self.agent.invoke(self._input(text), self._config())
             error = None
         except Exception as exc:  # a model or transport fault must not lose the conversation so far
             error = self._describe(exc)
@@ -102,8 +121,7 @@ class Conversation:
         before, start = self._begin_turn(text)
         seen_calls, error = len(self.world.trace), None
         try:
-            for chunk, _meta in self.agent.stream({"messages": [HumanMessage(text)]}, self._config(),
-                                                  stream_mode="messages"):
+            for chunk, _meta in self.agent.stream(self._input(text), self._config(), stream_mode="messages"):
                 if isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content:
                     yield StreamEvent("text", text=chunk.content)
                 elif isinstance(chunk, ToolMessage):
@@ -113,6 +131,10 @@ class Conversation:
         except Exception as exc:  # a model or transport fault must not lose the conversation so far
             error = self._describe(exc)
         yield StreamEvent("done", turn=self._finish_turn(text, before, start, error))
+
+    @staticmethod
+    def _input(text: str) -> Any:
+        return {"messages": [HumanMessage(text)]}
 
     def _begin_turn(self, text: str) -> tuple[int, float]:
         self.world.turn += 1
@@ -131,10 +153,16 @@ class Conversation:
         if error:
             reply = f"Sorry, something went wrong on our side ({error}). Please try again."
         usage = [m.usage_metadata for m in new if isinstance(m, AIMessage) and m.usage_metadata]
-        turn = TurnResult(text, reply, [c for c in self.world.trace if c.turn == self.world.turn],
-                          (time.perf_counter() - start) * 1000, sum(u.get("input_tokens", 0) for u in usage),
-                          sum(u.get("output_tokens", 0) for u in usage), error,
-                          model_calls=sum(isinstance(m, AIMessage) for m in new))
+        turn = TurnResult(
+            text,
+            reply,
+            [c for c in self.world.trace if c.turn == self.world.turn],
+            (time.perf_counter() - start) * 1000,
+            sum(u.get("input_tokens", 0) for u in usage),
+            sum(u.get("output_tokens", 0) for u in usage),
+            error,
+            model_calls=sum(isinstance(m, AIMessage) for m in new),
+        )
         self.world.gorgias.post_chat_message(reply, from_agent=True)
         self.turns.append(turn)
         return turn
@@ -153,8 +181,11 @@ class Conversation:
     def export(self) -> dict[str, Any]:
         """Transcript, trace and final state as JSON-ready data."""
         return {
-            "policy": {"name": self.policy.name, "version": self.policy.main.meta.version,
-                       "path": str(self.policy.main.path)},
+            "policy": {
+                "name": self.policy.name,
+                "version": self.policy.main.meta.version,
+                "path": str(self.policy.main.path),
+            },
             "model": self.model_label,
             "customer_id": self.world.customer.id,
             "transcript": self.transcript,

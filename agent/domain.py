@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 OrderStatus = Literal["pending", "processing", "complete", "canceled", "holded"]
+EmailKind = Literal["order_update", "order_canceled", "coupon"]
+MessageChannel = Literal["chat", "email", "internal-note"]
 CANCELLABLE_STATUSES: tuple[str, ...] = ("pending", "processing")
 
 
@@ -128,7 +130,7 @@ class Email(_Record):
     to: str
     subject: str
     increment_id: str
-    kind: Literal["order_update", "order_canceled", "coupon"]
+    kind: EmailKind
     body: str
 
 
@@ -157,7 +159,7 @@ class GorgiasTag(_Record):
 
 class GorgiasMessage(_Record):
     id: int
-    channel: Literal["chat", "email", "internal-note"] = "chat"
+    channel: MessageChannel = "chat"
     via: str = "chat"
     from_agent: bool
     public: bool = True

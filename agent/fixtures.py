@@ -73,14 +73,20 @@ def load_fixtures(root: Path = DEFAULT_FIXTURES) -> FixtureSet:
     orders = {o.increment_id: o for o in _load_items(Order, magento / "orders.json")}
     for order in orders.values():
         if order.customer_id not in customers:
-            raise InputFileError(magento / "orders.json", f"{order.increment_id}.customer_id",
-                                 f"no customer {order.customer_id}", "add the customer or fix the id")
+            raise InputFileError(
+                magento / "orders.json",
+                f"{order.increment_id}.customer_id",
+                f"no customer {order.customer_id}",
+                "add the customer or fix the id",
+            )
     return FixtureSet(
         customers=customers,
         orders=orders,
         products={p.sku: p for p in _load_items(Product, magento / "products.json")},
         shipping_methods={m.code: m for m in _load_items(ShippingMethod, magento / "shipping_methods.json")},
-        ticket_template=_validate(Ticket, gorgias / "ticket_template.json", read_json(gorgias / "ticket_template.json")),
+        ticket_template=_validate(
+            Ticket, gorgias / "ticket_template.json", read_json(gorgias / "ticket_template.json")
+        ),
         directory=_validate(GorgiasDirectory, gorgias / "teams.json", read_json(gorgias / "teams.json")),
     )
 

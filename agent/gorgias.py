@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.domain import GorgiasDirectory, GorgiasMessage, GorgiasTag, Ticket
+from agent.domain import GorgiasDirectory, GorgiasMessage, GorgiasTag, MessageChannel, Ticket
 from agent.errors import NotFound
 from agent.faults import FaultInjector
 from agent.magento import now_iso
@@ -16,12 +16,26 @@ class GorgiasHelpdesk:
         self.directory = directory
         self.faults = faults or FaultInjector()
 
-    def _add(self, body: str, *, from_agent: bool, public: bool = True, is_async: bool = False,
-             channel: str = "chat") -> GorgiasMessage:
+    def _add(
+        self,
+        body: str,
+        *,
+        from_agent: bool,
+        public: bool = True,
+        is_async: bool = False,
+        channel: MessageChannel = "chat",
+    ) -> GorgiasMessage:
         sender = self.directory.agent_user if from_agent else (self.ticket.customer or {})
-        message = GorgiasMessage(id=len(self.ticket.messages) + 1, channel=channel, from_agent=from_agent,  # type: ignore[arg-type]
-                                 public=public, body_text=body, sender=sender, created_datetime=now_iso(),
-                                 is_async=is_async)
+        message = GorgiasMessage(
+            id=len(self.ticket.messages) + 1,
+            channel=channel,
+            from_agent=from_agent,
+            public=public,
+            body_text=body,
+            sender=sender,
+            created_datetime=now_iso(),
+            is_async=is_async,
+        )
         self.ticket.messages.append(message)
         return message
 

@@ -59,12 +59,20 @@ class IntentRules:
             def compile_all(group: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
                 return {name: [re.compile(p, re.IGNORECASE) for p in patterns] for name, patterns in group.items()}
 
-            return cls(compile_all(data["intents"]), compile_all(data["offers"]),
-                       {k.lower(): int(v) for k, v in data["ordinals"].items()},
-                       re.compile(data["order_number"], re.IGNORECASE), path)
+            return cls(
+                compile_all(data["intents"]),
+                compile_all(data["offers"]),
+                {k.lower(): int(v) for k, v in data["ordinals"].items()},
+                re.compile(data["order_number"], re.IGNORECASE),
+                path,
+            )
         except (KeyError, TypeError, re.error, yaml.YAMLError) as exc:
-            raise InputFileError(path, "intent rules", f"cannot be read ({exc})",
-                                 "restore fixtures/reference_model/intents.yaml from git") from exc
+            raise InputFileError(
+                path,
+                "intent rules",
+                f"cannot be read ({exc})",
+                "restore fixtures/reference_model/intents.yaml from git",
+            ) from exc
 
     def read(self, text: str) -> Reading:
         intents = tuple(name for name, patterns in self.intents.items() if any(p.search(text) for p in patterns))

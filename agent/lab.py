@@ -40,27 +40,34 @@ def customer_label(fixtures: FixtureSet, customer_id: int) -> str:
 
 def order_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The world panel's order table, one row per order (works on snapshots and on fixture dumps)."""
-    return [{
-        "order": o["increment_id"],
-        "status": o["status"],
-        "discount %": o.get("discount_percent", 0.0),
-        "grand total": o["grand_total"],
-        "shipping": o["shipping_description"].split(" ")[0],
-        "subtotal": o["subtotal"],
-        "items": ", ".join(f"{i['qty_ordered']}x {i['name']}" for i in o["items"]),
-    } for o in orders]
+    return [
+        {
+            "order": o["increment_id"],
+            "status": o["status"],
+            "discount %": o.get("discount_percent", 0.0),
+            "grand total": o["grand_total"],
+            "shipping": o["shipping_description"].split(" ")[0],
+            "subtotal": o["subtotal"],
+            "items": ", ".join(f"{i['qty_ordered']}x {i['name']}" for i in o["items"]),
+        }
+        for o in orders
+    ]
 
 
 def changed_cells(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """(order, column) pairs whose value differs between two order tables."""
     old = {row["order"]: row for row in before}
-    return {(row["order"], column) for row in after for column in ORDER_COLUMNS
-            if row["order"] in old and old[row["order"]][column] != row[column]}
+    return {
+        (row["order"], column)
+        for row in after
+        for column in ORDER_COLUMNS
+        if row["order"] in old and old[row["order"]][column] != row[column]
+    }
 
 
 def new_items(before: list[Any], after: list[Any]) -> list[Any]:
     """Items appended since `before` (emails and ticket messages only ever grow)."""
-    return after[len(before):]
+    return after[len(before) :]
 
 
 def offer_plan_lines(text: str) -> list[str]:
@@ -72,8 +79,9 @@ def save_policy_as(text: str, name: str, folder: Path = DEFAULT_POLICY_DIR) -> P
     """Write `text` to `folder/name.md`. Refuses unsafe names, paths outside `folder` and existing files."""
     stem = name.strip().removesuffix(".md")
     if not SAFE_POLICY_NAME.match(stem):
-        raise InputFileError(name, "file name", "must be letters, digits, '-' or '_' (no folders)",
-                             "e.g. retention_offers_v2")
+        raise InputFileError(
+            name, "file name", "must be letters, digits, '-' or '_' (no folders)", "e.g. retention_offers_v2"
+        )
     path = (folder / f"{stem}.md").resolve()
     if path.parent != folder.resolve():
         raise InputFileError(name, "file name", "would write outside policies/", "use a plain file name")
@@ -112,8 +120,12 @@ class LabSession:
 
             problems = self.problems()
             if problems:
-                raise InputFileError(self.policy_path, "policy", f"has {len(problems)} problem(s): {problems[0]}",
-                                     "fix them before starting the agent")
+                raise InputFileError(
+                    self.policy_path,
+                    "policy",
+                    f"has {len(problems)} problem(s): {problems[0]}",
+                    "fix them before starting the agent",
+                )
             self.conversation = Conversation.start(self.compiled(), self.customer_id, self.model, self.fixtures)
         return self.conversation
 
@@ -132,6 +144,7 @@ class LabSession:
         if self.conversation is not None:
             return self.conversation.world.snapshot()
         from agent.world import World
+
         return World(self.fixtures, self.customer_id, 100).snapshot()
 
     def export_json(self) -> str:
@@ -139,5 +152,14 @@ class LabSession:
         return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-__all__ = ["LabSession", "RetentionLabError", "changed_cells", "new_items", "order_rows", "policy_files",
-           "save_policy_as", "customer_label", "offer_plan_lines"]
+__all__ = [
+    "LabSession",
+    "RetentionLabError",
+    "changed_cells",
+    "new_items",
+    "order_rows",
+    "policy_files",
+    "save_policy_as",
+    "customer_label",
+    "offer_plan_lines",
+]

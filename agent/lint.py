@@ -35,8 +35,13 @@ def lint_policy(policy: Policy, library: PolicyLibrary) -> list[LintProblem]:
     tools = known_tool_names()
     for mention in policy.tools:
         if mention.name not in tools:
-            problems.append(LintProblem(str(policy.path), mention.line,
-                                        f"@{mention.name}: unknown tool (known tools: {', '.join(sorted(tools))})"))
+            problems.append(
+                LintProblem(
+                    str(policy.path),
+                    mention.line,
+                    f"@{mention.name}: unknown tool (known tools: {', '.join(sorted(tools))})",
+                )
+            )
     try:
         resolve_references(policy, library)
     except InputFileError as exc:
@@ -51,16 +56,31 @@ def _offer_problems(policy: Policy) -> list[LintProblem]:
     problems = []
     discount = plan.get("discount")
     if discount and discount.top_percent is not None and discount.top_percent > cap:
-        problems.append(LintProblem(str(policy.path), discount.line,
-                                    f"offers a {discount.top_percent:g}% discount but limits.max_discount_percent is "
-                                    f"{cap:g} (lower the offer or raise the cap)"))
+        problems.append(
+            LintProblem(
+                str(policy.path),
+                discount.line,
+                f"offers a {discount.top_percent:g}% discount but limits.max_discount_percent is "
+                f"{cap:g} (lower the offer or raise the cap)",
+            )
+        )
     if discount and cap == 0:
-        problems.append(LintProblem(str(policy.path), discount.line,
-                                    "offers a discount but limits.max_discount_percent is 0 (raise the cap)"))
+        problems.append(
+            LintProblem(
+                str(policy.path),
+                discount.line,
+                "offers a discount but limits.max_discount_percent is 0 (raise the cap)",
+            )
+        )
     coupon = plan.get("future_coupon")
     if coupon and not coupon.percents:
-        problems.append(LintProblem(str(policy.path), coupon.line,
-                                    "the future-coupon offer names no percentage (write it, e.g. 'a 20% coupon')"))
+        problems.append(
+            LintProblem(
+                str(policy.path),
+                coupon.line,
+                "the future-coupon offer names no percentage (write it, e.g. 'a 20% coupon')",
+            )
+        )
     return problems
 
 

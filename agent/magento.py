@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.domain import Coupon, Email, Order, Product, ShippingMethod, StatusHistory
+from agent.domain import Coupon, Email, EmailKind, Order, Product, ShippingMethod, StatusHistory
 from agent.errors import NotFound, RuleViolation
 from agent.faults import FaultInjector
 from agent.fixtures import FixtureSet
@@ -54,8 +54,11 @@ class MagentoStore:
         item = self._item(order, sku)
         current = self.products[item.sku]
         return [
-            p for p in self.products.values()
-            if p.sku != item.sku and p.in_stock and p.price >= item.price
+            p
+            for p in self.products.values()
+            if p.sku != item.sku
+            and p.in_stock
+            and p.price >= item.price
             and set(p.category_ids) & set(current.category_ids)
         ]
 
@@ -68,8 +71,12 @@ class MagentoStore:
         self._require_unshipped(order, "cancelled")
         order.status, order.state = "canceled", "canceled"
         self._history(order, f"Order canceled at the customer's request. Reason: {reason}")
-        self._email(order, "order_canceled", f"Your order #{order.increment_id} has been canceled",
-                    f"We have canceled order #{order.increment_id}. Any payment will be refunded in full.")
+        self._email(
+            order,
+            "order_canceled",
+            f"Your order #{order.increment_id} has been canceled",
+            f"We have canceled order #{order.increment_id}. Any payment will be refunded in full.",
+        )
         self._applied_writes.add(key)
         return order
 
@@ -82,20 +89,23 @@ class MagentoStore:
         if percent <= 0:
             raise RuleViolation(f"a discount must be a positive percentage, got {percent:g}%")
         if percent > self.max_discount_percent:
-            raise RuleViolation(
-                f"a {percent:g}% discount is above the policy's cap of {self.max_discount_percent:g}%")
+            raise RuleViolation(f"a {percent:g}% discount is above the policy's cap of {self.max_discount_percent:g}%")
         if order.discount_percent:
             raise RuleViolation(
                 f"order {order.increment_id} already has a {order.discount_percent:g}% discount; "
-                "only one discount can be applied to an order")
+                "only one discount can be applied to an order"
+            )
         order.discount_percent = percent
         order.discount_amount = -round(order.subtotal * percent / 100, 2)
         order.discount_description = f"Retention discount {percent:g}%"
         self._retotal(order)
         self._history(order, f"Retention discount of {percent:g}% applied.")
-        self._email(order, "order_update", f"Your order #{order.increment_id} has been updated",
-                    f"A {percent:g}% discount was applied. New total: {order.grand_total:.2f} "
-                    f"{order.order_currency_code}.")
+        self._email(
+            order,
+            "order_update",
+            f"Your order #{order.increment_id} has been updated",
+            f"A {percent:g}% discount was applied. New total: {order.grand_total:.2f} {order.order_currency_code}.",
+        )
         self._applied_writes.add(key)
         return order
 
@@ -111,8 +121,12 @@ class MagentoStore:
         expedited = next(m for m in self.shipping_methods.values() if m.expedited)
         order.shipping_method, order.shipping_description = expedited.code, expedited.description
         self._history(order, "Shipping upgraded to expedited at no charge.")
-        self._email(order, "order_update", f"Your order #{order.increment_id} now ships expedited",
-                    f"Your order will now ship with {expedited.description}, free of charge.")
+        self._email(
+            order,
+            "order_update",
+            f"Your order #{order.increment_id} now ships expedited",
+            f"Your order will now ship with {expedited.description}, free of charge.",
+        )
         self._applied_writes.add(key)
         return order
 
@@ -129,14 +143,19 @@ class MagentoStore:
         if new.sku not in {p.sku for p in self.swap_options(order.increment_id, sku)}:
             raise RuleViolation(
                 f"{new_sku} is not a valid swap for {sku}: it must be in stock, in the same category and "
-                f"priced at least {item.price:.2f}")
+                f"priced at least {item.price:.2f}"
+            )
         new.extension_attributes.stock_item.qty -= item.qty_ordered
         new.extension_attributes.stock_item.is_in_stock = new.extension_attributes.stock_item.qty > 0
         old_name = item.name
         item.sku, item.name, item.product_id = new.sku, new.name, new.id
         self._history(order, f"Swapped {old_name} for {new.name} at no extra cost.")
-        self._email(order, "order_update", f"Your order #{order.increment_id} has been updated",
-                    f"We swapped {old_name} for {new.name} at no extra cost.")
+        self._email(
+            order,
+            "order_update",
+            f"Your order #{order.increment_id} has been updated",
+            f"We swapped {old_name} for {new.name} at no extra cost.",
+        )
         self._applied_writes.add(key)
         return order
 
@@ -147,13 +166,23 @@ class MagentoStore:
                 return coupon
         if not 0 < percent <= 100:
             raise RuleViolation(f"a coupon must be between 1% and 100%, got {percent:g}%")
-        coupon = Coupon(code=f"KEEP{percent:g}-{customer_id:04d}-{len(self.coupons) + 1}", customer_id=customer_id,
-                        discount_percent=percent, rule_name=f"Retention: {percent:g}% off the next order")
+        coupon = Coupon(
+            code=f"KEEP{percent:g}-{customer_id:04d}-{len(self.coupons) + 1}",
+            customer_id=customer_id,
+            discount_percent=percent,
+            rule_name=f"Retention: {percent:g}% off the next order",
+        )
         self.coupons.append(coupon)
         customer = self.customers[customer_id]
-        self.emails.append(Email(to=customer.email, subject=f"Your {percent:g}% coupon for your next order",
-                                 increment_id="", kind="coupon",
-                                 body=f"Use code {coupon.code} for {percent:g}% off your next order."))
+        self.emails.append(
+            Email(
+                to=customer.email,
+                subject=f"Your {percent:g}% coupon for your next order",
+                increment_id="",
+                kind="coupon",
+                body=f"Use code {coupon.code} for {percent:g}% off your next order.",
+            )
+        )
         return coupon
 
     # -- helpers ---------------------------------------------------------------------------------------
@@ -165,8 +194,7 @@ class MagentoStore:
     @staticmethod
     def _require_unshipped(order: Order, verb: str) -> None:
         if not order.is_cancellable:
-            raise RuleViolation(
-                f"order {order.increment_id} is {order.status} and can no longer be {verb}")
+            raise RuleViolation(f"order {order.increment_id} is {order.status} and can no longer be {verb}")
 
     @staticmethod
     def _item(order: Order, sku: str):
@@ -182,6 +210,7 @@ class MagentoStore:
     def _history(order: Order, comment: str) -> None:
         order.status_histories.append(StatusHistory(comment=comment, created_at=now_iso()))
 
-    def _email(self, order: Order, kind: str, subject: str, body: str) -> None:
-        self.emails.append(Email(to=order.customer_email, subject=subject, increment_id=order.increment_id,
-                                 kind=kind, body=body))  # type: ignore[arg-type]
+    def _email(self, order: Order, kind: EmailKind, subject: str, body: str) -> None:
+        self.emails.append(
+            Email(to=order.customer_email, subject=subject, increment_id=order.increment_id, kind=kind, body=body)
+        )

@@ -1,4 +1,4 @@
-"""Model selection from one string: `offline` (default) or `openai:<model>`, optionally at an OpenAI-compatible base URL."""
+"""Model selection from one string: `offline` (default) or `openai:<model>`, optionally at a compatible base URL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from agent.errors import ModelConfigError
 from agent.reference_model import ReferenceChatModel
@@ -61,9 +61,16 @@ def _openai(settings: ModelSettings) -> BaseChatModel:
     if not key and not base_url:
         raise ModelConfigError(
             "OPENAI_API_KEY is not set: run `export OPENAI_API_KEY=sk-...`, or give --base-url "
-            "(or OPENAI_BASE_URL) for an OpenAI-compatible server")
-    return ChatOpenAI(model=settings.model_name, api_key=key or "not-needed", base_url=base_url,  # type: ignore[arg-type]
-                      temperature=settings.temperature, timeout=settings.timeout_s, max_retries=settings.max_retries)
+            "(or OPENAI_BASE_URL) for an OpenAI-compatible server"
+        )
+    return ChatOpenAI(
+        model=settings.model_name,
+        api_key=SecretStr(key or "not-needed"),
+        base_url=base_url,
+        temperature=settings.temperature,
+        timeout=settings.timeout_s,
+        max_retries=settings.max_retries,
+    )
 
 
 def make_chat_model(settings: ModelSettings | str) -> BaseChatModel:
@@ -72,5 +79,7 @@ def make_chat_model(settings: ModelSettings | str) -> BaseChatModel:
         settings = ModelSettings(spec=settings)
     if settings.provider not in MODEL_PROVIDERS:
         raise ModelConfigError(
-            f"unknown model '{settings.spec}': use 'offline' or 'openai:<model>' (add --base-url for a compatible server)")
+            f"unknown model '{settings.spec}': use 'offline' or 'openai:<model>' "
+            "(add --base-url for a compatible server)"
+        )
     return MODEL_PROVIDERS.get(settings.provider)(settings)

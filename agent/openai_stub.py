@@ -18,9 +18,13 @@ Reply = dict[str, Any]
 
 
 def tool_call_reply(name: str, arguments: dict[str, Any], content: str | None = None, call_id: str = "call_1") -> Reply:
-    return {"role": "assistant", "content": content,
-            "tool_calls": [{"id": call_id, "type": "function",
-                            "function": {"name": name, "arguments": json.dumps(arguments)}}]}
+    return {
+        "role": "assistant",
+        "content": content,
+        "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+        ],
+    }
 
 
 def text_reply(content: str | None) -> Reply:
@@ -30,8 +34,9 @@ def text_reply(content: str | None) -> Reply:
 class OpenAIStub:
     """`with OpenAIStub(replies) as stub:` then point ChatOpenAI at `stub.base_url`."""
 
-    def __init__(self, replies: list[Reply] | Callable[[dict[str, Any]], Reply], latency_s: float = 0.0,
-                 port: int = 0) -> None:
+    def __init__(
+        self, replies: list[Reply] | Callable[[dict[str, Any]], Reply], latency_s: float = 0.0, port: int = 0
+    ) -> None:
         self.replies, self.latency_s = replies, latency_s
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -74,10 +79,14 @@ class OpenAIStub:
                 reply = stub._next_reply(request)
                 time.sleep(stub.latency_s)
                 finish = "tool_calls" if reply.get("tool_calls") else "stop"
-                body = {"id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
-                        "model": request.get("model", "stub"),
-                        "choices": [{"index": 0, "message": reply, "finish_reason": finish}],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}}
+                body = {
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": request.get("model", "stub"),
+                    "choices": [{"index": 0, "message": reply, "finish_reason": finish}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+                }
                 if request.get("stream"):
                     self._stream(body, reply, finish)
                     return
@@ -92,10 +101,19 @@ class OpenAIStub:
                 delta: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
                 if reply.get("tool_calls"):
                     delta["tool_calls"] = [{**c, "index": i} for i, c in enumerate(reply["tool_calls"])]
-                chunks = [{**body, "object": "chat.completion.chunk",
-                           "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
-                          {**body, "object": "chat.completion.chunk",
-                           "choices": [{"index": 0, "delta": {}, "finish_reason": finish}], "usage": body["usage"]}]
+                chunks = [
+                    {
+                        **body,
+                        "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                    },
+                    {
+                        **body,
+                        "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
+                        "usage": body["usage"],
+                    },
+                ]
                 payload = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
                 data = payload.encode()
                 self.send_response(200)
@@ -109,7 +127,7 @@ class OpenAIStub:
 
 def reference_brain(request: dict[str, Any]) -> Reply:
     """Answer a chat-completions request the way the offline reference model would (for benchmarks)."""
-    from langchain_core.messages import convert_to_messages
+    from langchain_core.messages import AIMessage, convert_to_messages
 
     from agent.reference_model import ReferenceChatModel
     from agent.toolspec import offer_tool_kinds
@@ -118,6 +136,7 @@ def reference_brain(request: dict[str, Any]) -> Reply:
     offers = {name: kind for name, kind in offer_tool_kinds().items() if name in names}
     model = ReferenceChatModel(offer_tools=offers, tool_names=tuple(names), memory_in_text=True)
     message = model._generate(convert_to_messages(request["messages"])).generations[0].message
+    assert isinstance(message, AIMessage)
     if message.tool_calls:
         call = message.tool_calls[0]
         return tool_call_reply(call["name"], call["args"], call_id=call["id"] or "call_1")

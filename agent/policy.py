@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from typing import Annotated
-
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from agent.domain import Customer
@@ -20,8 +19,12 @@ DEFAULT_POLICY_DIR = PROJECT_ROOT / "policies"
 DEFAULT_POLICY = DEFAULT_POLICY_DIR / "retention_offers.md"
 TOOL_MENTION = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_]*)")
 POLICY_REFERENCE = re.compile(r"(?<![\w#&])#([A-Za-z][A-Za-z0-9_-]*)")
-_TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
-                         keep_trailing_newline=True, autoescape=False)
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,
+)
 
 
 class PolicyLimits(BaseModel):
@@ -60,9 +63,11 @@ class Policy:
         return self._mentions(POLICY_REFERENCE)
 
     def _mentions(self, pattern: re.Pattern[str]) -> list[Mention]:
-        return [Mention(m.group(1), self.body_first_line + number)
-                for number, line in enumerate(self.body.splitlines())
-                for m in pattern.finditer(line)]
+        return [
+            Mention(m.group(1), self.body_first_line + number)
+            for number, line in enumerate(self.body.splitlines())
+            for m in pattern.finditer(line)
+        ]
 
 
 def _front_matter_line(front: str, field_name: str) -> int:
@@ -75,8 +80,12 @@ def _front_matter_line(front: str, field_name: str) -> int:
 def parse_policy(text: str, path: Path) -> Policy:
     """Parse a policy's text. Raises InputFileError naming `file:line`, the field and the fix."""
     if not text.startswith("---"):
-        raise InputFileError(f"{path}:1", "front matter", "missing",
-                             "start the file with a '---' block holding name, version, description and limits")
+        raise InputFileError(
+            f"{path}:1",
+            "front matter",
+            "missing",
+            "start the file with a '---' block holding name, version, description and limits",
+        )
     parts = text.split("\n---", 1)
     if len(parts) != 2:
         raise InputFileError(f"{path}:1", "front matter", "not closed", "end the front matter with a '---' line")
@@ -88,8 +97,12 @@ def parse_policy(text: str, path: Path) -> Policy:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        raise InputFileError(f"{path}:{line}", "front matter", f"is not valid YAML ({getattr(exc, 'problem', exc)})",
-                             "fix the YAML syntax") from exc
+        raise InputFileError(
+            f"{path}:{line}",
+            "front matter",
+            f"is not valid YAML ({getattr(exc, 'problem', exc)})",
+            "fix the YAML syntax",
+        ) from exc
     if not isinstance(data, dict):
         raise InputFileError(f"{path}:2", "front matter", "must be a mapping", "write it as 'key: value' lines")
     try:
@@ -150,12 +163,20 @@ def resolve_references(policy: Policy, library: PolicyLibrary) -> list[Policy]:
         for ref in current.references:
             target = library.find(ref.name)
             if target is None:
-                raise InputFileError(f"{current.path}:{ref.line}", f"#{ref.name}", "unknown policy",
-                                     "name a policy in the same folder by its front-matter name or file name")
+                raise InputFileError(
+                    f"{current.path}:{ref.line}",
+                    f"#{ref.name}",
+                    "unknown policy",
+                    "name a policy in the same folder by its front-matter name or file name",
+                )
             if target.meta.name in chain:
                 cycle = " -> ".join([*chain, target.meta.name])
-                raise PolicyCycleError(f"{current.path}:{ref.line}", f"#{ref.name}", f"reference cycle: {cycle}",
-                                       "remove one of the references")
+                raise PolicyCycleError(
+                    f"{current.path}:{ref.line}",
+                    f"#{ref.name}",
+                    f"reference cycle: {cycle}",
+                    "remove one of the references",
+                )
             if target.meta.name != policy.meta.name and target not in ordered:
                 ordered.append(target)
                 visit(target, [*chain, target.meta.name])
@@ -181,7 +202,8 @@ class CompiledPolicy:
 
     def system_prompt(self, customer: Customer, ticket_id: int) -> str:
         return _TEMPLATES.get_template("system_prompt.md.j2").render(
-            policy=self.main, included=self.included, customer=customer, ticket_id=ticket_id)
+            policy=self.main, included=self.included, customer=customer, ticket_id=ticket_id
+        )
 
 
 def compile_policy(policy: Policy, library: PolicyLibrary | None = None) -> CompiledPolicy:

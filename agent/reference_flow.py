@@ -117,15 +117,19 @@ def _remember(s: Situation, **changes: Any) -> Memory:
 def _escalate(s: Situation) -> Call | Say:
     if not s.called("escalate_to_human"):
         why = "asked for a person" if s.reading.has("human") else "raised a concern about the retention offer"
-        return Call("escalate_to_human", {"reason": f"The customer {why}: \"{s.reading.text[:200]}\""})
+        return Call("escalate_to_human", {"reason": f'The customer {why}: "{s.reading.text[:200]}"'})
     if (s.result("escalate_to_human") or "").startswith("ERROR"):
         return Say(replies()["backend_unavailable"], s.memory)
     return Say(replies()["escalated"], replace(_remember(s), stage="resolved", resolution="escalated"))
 
 
 def _order_lines(orders: list[dict[str, Any]]) -> str:
-    return "\n".join(f"- Order {o['order_id']} ({o['status']}): " + ", ".join(i["name"] for i in o["items"])
-                     + f", {o['grand_total']:.2f} {o['currency']}" for o in orders)
+    return "\n".join(
+        f"- Order {o['order_id']} ({o['status']}): "
+        + ", ".join(i["name"] for i in o["items"])
+        + f", {o['grand_total']:.2f} {o['currency']}"
+        for o in orders
+    )
 
 
 def _find_order(s: Situation) -> Call | Say:
@@ -137,8 +141,9 @@ def _find_order(s: Situation) -> Call | Say:
         return Say(replies()["no_cancellable_orders"].format(orders=_order_lines(orders)), _remember(s, stage="idle"))
     if len(open_orders) == 1:
         return _open_order(s, open_orders[0]["order_id"])
-    return Say(replies()["ask_which_order"].format(orders=_order_lines(open_orders)),
-               _remember(s, stage="choose_order"))
+    return Say(
+        replies()["ask_which_order"].format(orders=_order_lines(open_orders)), _remember(s, stage="choose_order")
+    )
 
 
 def _open_order(s: Situation, order_id: str) -> Call | Say:
@@ -169,12 +174,22 @@ def _present_offers(s: Situation, order: dict[str, Any]) -> Call | Say:
             item = max(order["items"], key=lambda i: i["price"])
             if not s.called("list_swap_options"):
                 return Call("list_swap_options", {"order_id": order["order_id"], "sku": item["sku"]})
-            choices = json.loads(s.result("list_swap_options") or "[]") if not (
-                s.result("list_swap_options") or "").startswith("ERROR") else []
+            choices = (
+                json.loads(s.result("list_swap_options") or "[]")
+                if not (s.result("list_swap_options") or "").startswith("ERROR")
+                else []
+            )
             if choices:
                 best = min(choices, key=lambda c: c["price"])
-                offers.append({"kind": "swap", "sku": item["sku"], "item": item["name"],
-                               "new_sku": best["sku"], "new_item": best["name"]})
+                offers.append(
+                    {
+                        "kind": "swap",
+                        "sku": item["sku"],
+                        "item": item["name"],
+                        "new_sku": best["sku"],
+                        "new_item": best["name"],
+                    }
+                )
     if not offers:
         return _cancel(s, order["order_id"])
     memory = _remember(s, stage="offered", order_id=order["order_id"], offers=tuple(offers))
@@ -214,7 +229,11 @@ def _chosen_offer(r: Reading, offers: tuple[dict[str, Any], ...]) -> dict[str, A
     named = [o for o in offers if o["kind"] in r.offers or (o["kind"] == "discount" and o["percent"] in r.percents)]
     if len(named) == 1:
         return named[0]
-    if r.ordinal is not None and offers and -len(offers) <= (r.ordinal - 1 if r.ordinal > 0 else r.ordinal) < len(offers):
+    if (
+        r.ordinal is not None
+        and offers
+        and -len(offers) <= (r.ordinal - 1 if r.ordinal > 0 else r.ordinal) < len(offers)
+    ):
         return offers[r.ordinal - 1 if r.ordinal > 0 else r.ordinal]
     if r.has("accept") and len(offers) == 1:
         return offers[0]
@@ -267,8 +286,10 @@ def _apply(s: Situation, offer: dict[str, Any]) -> Call | Say:
         return Say(replies()["apply_failed"].format(error=error), replace(m, offers=remaining))
     benefit = _benefit(offer, result)
     if not s.called("send_async_message"):
-        return Call("send_async_message",
-                    {"message": replies()["async_confirmation"].format(order_id=order_id, benefit=benefit)})
+        return Call(
+            "send_async_message",
+            {"message": replies()["async_confirmation"].format(order_id=order_id, benefit=benefit)},
+        )
     done = replace(m, stage="resolved", resolution=f"retained:{offer['kind']}")
     return Say(replies()["retained"].format(order_id=order_id, benefit=benefit), done)
 
@@ -281,5 +302,7 @@ def _cancel(s: Situation, order_id: str | None) -> Call | Say:
     result = s.result("cancel_order") or ""
     if result.startswith("ERROR"):
         return Say(replies()["cancel_failed"].format(order_id=order_id, error=result.split(": ", 1)[-1]), s.memory)
-    return Say(replies()["cancelled"].format(order_id=order_id),
-               _remember(s, stage="resolved", order_id=order_id, resolution="cancelled"))
+    return Say(
+        replies()["cancelled"].format(order_id=order_id),
+        _remember(s, stage="resolved", order_id=order_id, resolution="cancelled"),
+    )

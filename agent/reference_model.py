@@ -50,15 +50,21 @@ class ReferenceChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model": "offline-reference", "tools": list(self.tool_names)}
 
-    def bind_tools(self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-                   **kwargs: Any) -> Runnable[Any, AIMessage]:
+    def bind_tools(
+        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
+    ) -> Runnable[Any, AIMessage]:
         """Remember the tools' names and, from their metadata, which offer each one applies."""
         named = [t for t in tools if isinstance(t, BaseTool)]
         offers = {t.name: t.metadata["offer"] for t in named if t.metadata and t.metadata.get("offer")}
         return self.model_copy(update={"offer_tools": offers, "tool_names": tuple(t.name for t in named)})
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         step = decide(self._situation(messages))
         if isinstance(step, Call):
             # deterministic ids keep identical conversations byte-identical, so cached responses are reused
@@ -82,10 +88,14 @@ class ReferenceChatModel(BaseChatModel):
                 memory = Memory.from_dict(message.additional_kwargs[MEMORY_KEY])
             elif isinstance(message, AIMessage) and (found := MEMORY_IN_TEXT.search(_text(message))):
                 memory = Memory.from_dict(json.loads(base64.b64decode(found.group(1))))
-        return Situation(plan, memory, reading, self._steps(messages[last_human + 1:]))
+        return Situation(plan, memory, reading, self._steps(messages[last_human + 1 :]))
 
     @staticmethod
     def _steps(turn: list[BaseMessage]) -> list[ToolStep]:
         results = {m.tool_call_id: _text(m) for m in turn if isinstance(m, ToolMessage)}
-        return [ToolStep(c["name"], c["args"], results.get(c["id"] or ""))
-                for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]
+        return [
+            ToolStep(c["name"], c["args"], results.get(c["id"] or ""))
+            for m in turn
+            if isinstance(m, AIMessage)
+            for c in m.tool_calls
+        ]

@@ -19,6 +19,7 @@ class Registry(Generic[T]):
                 raise ValueError(f"duplicate {self.what} '{name}'")
             self._entries[name] = entry
             return entry
+
         return add
 
     def get(self, name: str) -> T:

@@ -55,9 +55,19 @@ def _traced(world: World, kind: ToolKind, func: Callable[..., Any]) -> Callable[
             result, ok, error_kind = as_observation(func(*args, **kwargs)), True, None
         except BackendError as exc:
             result, ok, error_kind = f"ERROR ({exc.kind}): {exc}", False, exc.kind
-        world.trace.append(ToolCallRecord(
-            tool=func.__name__, kind=kind, args=dict(kwargs), ok=ok, result=result, error_kind=error_kind,
-            started_at=start - world.created, duration_ms=(time.perf_counter() - start) * 1000, turn=world.turn))
+        world.trace.append(
+            ToolCallRecord(
+                tool=func.__name__,
+                kind=kind,
+                args=dict(kwargs),
+                ok=ok,
+                result=result,
+                error_kind=error_kind,
+                started_at=start - world.created,
+                duration_ms=(time.perf_counter() - start) * 1000,
+                turn=world.turn,
+            )
+        )
         return result
 
     return wrapper
@@ -74,8 +84,14 @@ def _bind(func: Callable[..., Any], body: Callable[..., str], kind: ToolKind, of
             template = tool(func.__name__, parse_docstring=True)(func)
             _SCHEMAS[func.__name__] = (template.description, template.args_schema)
     description, schema = _SCHEMAS[func.__name__]
-    return StructuredTool(name=func.__name__, description=description, args_schema=schema, func=body,
-                          metadata={"kind": kind, "offer": offer}, tags=[kind])
+    return StructuredTool(
+        name=func.__name__,
+        description=description,
+        args_schema=schema,
+        func=body,
+        metadata={"kind": kind, "offer": offer},
+        tags=[kind],
+    )
 
 
 def build_tools(world: World) -> list[BaseTool]:
@@ -85,6 +101,7 @@ def build_tools(world: World) -> list[BaseTool]:
     def register(kind: ToolKind, offer: str | None = None) -> Callable[[Callable[..., Any]], None]:
         def decorate(func: Callable[..., Any]) -> None:
             made.append(_bind(func, _traced(world, kind, func), kind, offer))
+
         return decorate
 
     @register("read")
@@ -121,9 +138,11 @@ def build_tools(world: World) -> list[BaseTool]:
             percent: The discount, e.g. 10 for 10%. It cannot exceed the policy's cap.
         """
         order = world.magento.set_discount(world.own_order(order_id).increment_id, percent)
-        return (f"Applied {order.discount_percent:g}% to order {order.increment_id}: discount "
-                f"{-order.discount_amount:.2f}, new total {order.grand_total:.2f} {order.order_currency_code}. "
-                "Magento emailed the customer.")
+        return (
+            f"Applied {order.discount_percent:g}% to order {order.increment_id}: discount "
+            f"{-order.discount_amount:.2f}, new total {order.grand_total:.2f} {order.order_currency_code}. "
+            "Magento emailed the customer."
+        )
 
     @register("write", offer="shipping_upgrade")
     def upgrade_shipping(order_id: str) -> str:
@@ -220,10 +239,18 @@ class TraceEveryCall(AgentMiddleware):
         call = request.tool_call
         if len(self.world.trace) == before:
             content = getattr(result, "content", str(result))
-            self.world.trace.append(ToolCallRecord(
-                tool=call["name"], kind="write" if request.tool is None else request.tool.metadata.get("kind", "read"),
-                args=dict(call.get("args") or {}), ok=False, result=f"ERROR (invalid): {content}",
-                error_kind="invalid", started_at=start - self.world.created,
-                duration_ms=(time.perf_counter() - start) * 1000, turn=self.world.turn))
+            self.world.trace.append(
+                ToolCallRecord(
+                    tool=call["name"],
+                    kind="write" if request.tool is None else request.tool.metadata.get("kind", "read"),
+                    args=dict(call.get("args") or {}),
+                    ok=False,
+                    result=f"ERROR (invalid): {content}",
+                    error_kind="invalid",
+                    started_at=start - self.world.created,
+                    duration_ms=(time.perf_counter() - start) * 1000,
+                    turn=self.world.turn,
+                )
+            )
         self.world.trace[-1].call_id = call.get("id") or ""
         return result

@@ -33,8 +33,14 @@ class ToolCallRecord(BaseModel):
 class World:
     """The store, the helpdesk and the trace for one customer's conversation."""
 
-    def __init__(self, fixtures: FixtureSet, customer_id: int, max_discount_percent: float,
-                 fault_rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        fixtures: FixtureSet,
+        customer_id: int,
+        max_discount_percent: float,
+        fault_rate: float = 0.0,
+        seed: int = 0,
+    ) -> None:
         if customer_id not in fixtures.customers:
             known = ", ".join(str(c) for c in sorted(fixtures.customers))
             raise KeyError(f"no customer {customer_id} in the fixtures; known customer ids: {known}")
@@ -61,7 +67,8 @@ class World:
         if order is None or order.customer_id != self.customer.id:
             raise OutOfScope(
                 f"order {key} is not one of {self.customer.full_name}'s orders; "
-                "only the customer's own orders can be looked up or changed")
+                "only the customer's own orders can be looked up or changed"
+            )
         return self.magento.get_order(key)
 
     def own_orders(self) -> list[Order]:
@@ -80,5 +87,8 @@ class World:
 
     def foreign_orders_changed(self) -> list[str]:
         """Orders of other customers whose state differs from the fixtures (must always be empty)."""
-        return [k for k, o in self.magento.orders.items()
-                if o.customer_id != self.customer.id and o != self.fixtures.orders[k]]
+        return [
+            k
+            for k, o in self.magento.orders.items()
+            if o.customer_id != self.customer.id and o != self.fixtures.orders[k]
+        ]

@@ -61,11 +61,15 @@ def first_render() -> tuple[float, float]:
 def main() -> None:
     times = turn_times()
     p95 = statistics.quantiles(times, n=20)[-1]
-    print(f"offline chat turn, server side: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
-          f"max {max(times):.1f} ms over {len(times)} turns (target <= 150 ms)")
+    print(
+        f"offline chat turn, server side: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
+        f"max {max(times):.1f} ms over {len(times)} turns (target <= 150 ms)"
+    )
     healthy, rendered = first_render()
-    print(f"app start: server healthy after {healthy:.2f} s; first render (navigation -> chat input visible) "
-          f"{rendered:.2f} s; total {healthy + rendered:.2f} s (target: first render <= 2 s)")
+    print(
+        f"app start: server healthy after {healthy:.2f} s; first render (navigation -> chat input visible) "
+        f"{rendered:.2f} s; total {healthy + rendered:.2f} s (target: first render <= 2 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,12 @@ def bare_loop(records) -> float:
     start = time.perf_counter()
     for record in records:
         world = World(fixtures, record.customer_id, policy.max_discount_percent)
-        agent = create_agent(ReferenceChatModel(), build_tools(world), checkpointer=InMemorySaver(),
-                             system_prompt=policy.system_prompt(world.customer, world.gorgias.ticket.id))
+        agent = create_agent(
+            ReferenceChatModel(),
+            build_tools(world),
+            checkpointer=InMemorySaver(),
+            system_prompt=policy.system_prompt(world.customer, world.gorgias.ticket.id),
+        )
         config = {"configurable": {"thread_id": "bench"}, "recursion_limit": 24}
         for line in record.transcript[::2]:
             agent.invoke({"messages": [{"role": "user", "content": line["content"]}]}, config)
@@ -63,8 +67,10 @@ def overhead() -> None:
         evals_s = time.perf_counter() - start
     bare_s = bare_loop(records)
     n = len(records)
-    print(f"overhead: {n} conversations; evals runner {evals_s / n * 1000:.1f} ms/conversation, bare create_agent "
-          f"loop {bare_s / n * 1000:.1f} ms/conversation; ratio {evals_s / bare_s:.2f}x (target <= 1.5x)")
+    print(
+        f"overhead: {n} conversations; evals runner {evals_s / n * 1000:.1f} ms/conversation, bare create_agent "
+        f"loop {bare_s / n * 1000:.1f} ms/conversation; ratio {evals_s / bare_s:.2f}x (target <= 1.5x)"
+    )
 
 
 def free_port() -> int:
@@ -75,8 +81,12 @@ def free_port() -> int:
 
 def start_stub(latency_s: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    process = subprocess.Popen([PYTHON, "-m", "agent.openai_stub", str(port), str(latency_s)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [PYTHON, "-m", "agent.openai_stub", str(port), str(latency_s)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     for _ in range(200):
         try:
@@ -91,10 +101,25 @@ def start_stub(latency_s: float) -> tuple[subprocess.Popen[bytes], str]:
 def stub_run(url: str, out: Path, concurrency: int, cache: Path | None) -> tuple[float, list]:
     from agent.models import ModelSettings
 
-    personas = ["discount_at_once", "holds_out_for_more", "takes_shipping_upgrade", "wants_a_swap",
-                "declines_everything", "concern_about_offer", "shipped_order", "picks_from_several_orders"]
-    config = RunConfig(policies=[POLICY], persona_ids=personas, trials=8, out=out, concurrency=concurrency,
-                       cache_path=cache, model=ModelSettings(spec="openai:stub", base_url=url, max_retries=0))
+    personas = [
+        "discount_at_once",
+        "holds_out_for_more",
+        "takes_shipping_upgrade",
+        "wants_a_swap",
+        "declines_everything",
+        "concern_about_offer",
+        "shipped_order",
+        "picks_from_several_orders",
+    ]
+    config = RunConfig(
+        policies=[POLICY],
+        persona_ids=personas,
+        trials=8,
+        out=out,
+        concurrency=concurrency,
+        cache_path=cache,
+        model=ModelSettings(spec="openai:stub", base_url=url, max_retries=0),
+    )
     start = time.perf_counter()
     records = run_eval(config)
     return time.perf_counter() - start, records
@@ -111,34 +136,53 @@ def concurrency_and_cache(run_cache: bool) -> None:
             parallel, _ = stub_run(url, tmp_path / "c16", 16, None)
             cpu = time.process_time() - cpu_before
             calls = sum(r.model_calls for r in records)
-            print(f"concurrency: {len(records)} conversations, {calls} model calls at 200 ms each, no cache; "
-                  f"--concurrency 1 {sequential:.1f} s, --concurrency 16 {parallel:.1f} s "
-                  f"(client CPU {cpu:.1f} s, floor from latency alone {calls * 0.2 / 16:.1f} s); "
-                  f"speed-up {sequential / parallel:.1f}x (target >= 12x)")
+            print(
+                f"concurrency: {len(records)} conversations, {calls} model calls at 200 ms each, no cache; "
+                f"--concurrency 1 {sequential:.1f} s, --concurrency 16 {parallel:.1f} s "
+                f"(client CPU {cpu:.1f} s, floor from latency alone {calls * 0.2 / 16:.1f} s); "
+                f"speed-up {sequential / parallel:.1f}x (target >= 12x)"
+            )
             if run_cache:
                 cache = tmp_path / "cache.sqlite"
                 stub_run(url, tmp_path / "fill", 16, cache)
                 cached, again = stub_run(url, tmp_path / "rerun", 1, cache)
-                print(f"cache: rerun of the same eval made {sum(r.model_calls for r in again)} model calls; "
-                      f"--concurrency 1 took {sequential:.1f} s uncached and {cached:.2f} s cached; "
-                      f"speed-up {sequential / cached:.0f}x (target 0 calls and >= 20x)")
+                print(
+                    f"cache: rerun of the same eval made {sum(r.model_calls for r in again)} model calls; "
+                    f"--concurrency 1 took {sequential:.1f} s uncached and {cached:.2f} s cached; "
+                    f"speed-up {sequential / cached:.0f}x (target 0 calls and >= 20x)"
+                )
     finally:
         process.terminate()
 
 
 def memory() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        command = [PYTHON, "-m", "evals", "run", "--policy", str(POLICY), "--trials", "143", "--concurrency", "4",
-                   "--out", str(Path(tmp) / "run"), "--no-cache"]
+        command = [
+            PYTHON,
+            "-m",
+            "evals",
+            "run",
+            "--policy",
+            str(POLICY),
+            "--trials",
+            "143",
+            "--concurrency",
+            "4",
+            "--out",
+            str(Path(tmp) / "run"),
+            "--no-cache",
+        ]
         start = time.perf_counter()
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         if result.returncode:
             raise SystemExit(result.stderr[-2000:])
-        lines = sum(1 for _ in open(Path(tmp) / "run" / "results.jsonl"))
+        lines = len((Path(tmp) / "run" / "results.jsonl").read_text().splitlines())
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"memory: {lines} offline conversations (run + report) in {elapsed:.0f} s; peak RSS {peak_mb:.0f} MB "
-          f"(target < 400 MB)")
+    print(
+        f"memory: {lines} offline conversations (run + report) in {elapsed:.0f} s; peak RSS {peak_mb:.0f} MB "
+        f"(target < 400 MB)"
+    )
 
 
 def main() -> None:

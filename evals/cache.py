@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
-from langchain_core.load import dumps, loads
+from langchain_core.load import Serializable, dumps, loads
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 
-CACHED_TYPES = [ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
+CACHED_TYPES: list[type[Serializable]] = [ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
 
 
 def request_identity(prompt: str) -> str:
@@ -50,8 +50,9 @@ class DiskCache(BaseCache):
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         with self._lock:
-            row = self._db.execute("SELECT value FROM responses WHERE key = ?",
-                                   (self._key(prompt, llm_string),)).fetchone()
+            row = self._db.execute(
+                "SELECT value FROM responses WHERE key = ?", (self._key(prompt, llm_string),)
+            ).fetchone()
             if row is None:
                 self.misses += 1
                 return None
@@ -63,8 +64,9 @@ class DiskCache(BaseCache):
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         value = dumps(list(return_val))
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
-                             (self._key(prompt, llm_string), value))
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)", (self._key(prompt, llm_string), value)
+            )
             self._db.commit()
 
     def clear(self, **kwargs: Any) -> None:

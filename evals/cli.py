@@ -19,8 +19,16 @@ console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def progress_bar() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -43,10 +51,19 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
     for policy in policies:
         if not policy.is_file():
             raise RetentionLabError(f"{policy}: --policy: no such file (list policies/ for the available ones)")
-    return RunConfig(policies=policies, personas_dir=args.personas, persona_ids=args.persona_ids, trials=args.trials,
-                     model=ModelSettings(spec=args.model, base_url=args.base_url), concurrency=args.concurrency,
-                     seed=args.seed, out=out, resume=args.resume, cache_path=None if args.no_cache else args.cache,
-                     fault_rate=args.fault_rate)
+    return RunConfig(
+        policies=policies,
+        personas_dir=args.personas,
+        persona_ids=args.persona_ids,
+        trials=args.trials,
+        model=ModelSettings(spec=args.model, base_url=args.base_url),
+        concurrency=args.concurrency,
+        seed=args.seed,
+        out=out,
+        resume=args.resume,
+        cache_path=None if args.no_cache else args.cache,
+        fault_rate=args.fault_rate,
+    )
 
 
 def execute(config: RunConfig, label: str = "conversations") -> list:
@@ -73,8 +90,15 @@ def summary_table(records: list) -> Table:
     for stem, s in summarize(records).items():
         rules = [r for r in s.adherence.values() if r.n]
         worst = min(rules, key=lambda r: r.rate or 0).fmt() if rules else "n/a"
-        table.add_row(stem, *(s.outcomes[o].fmt() for o in OUTCOMES), s.correct.fmt(), f"{s.pass_k.get(1, 0):.2f}",
-                      worst, f"${s.value_kept:,.2f}", f"${s.offer_cost:,.2f}")
+        table.add_row(
+            stem,
+            *(s.outcomes[o].fmt() for o in OUTCOMES),
+            s.correct.fmt(),
+            f"{s.pass_k.get(1, 0):.2f}",
+            worst,
+            f"${s.value_kept:,.2f}",
+            f"${s.offer_cost:,.2f}",
+        )
     return table
 
 

@@ -30,6 +30,7 @@ def _adherence(rule: str) -> Extractor:
     def value(record: ConversationRecord) -> bool | None:
         score = record.score(rule)
         return None if score is None else score.passed
+
     return value
 
 
@@ -108,10 +109,14 @@ class Pair:
 def load_arm(run: Path) -> tuple[dict[str, Any], list[ConversationRecord]]:
     manifest_path = run / MANIFEST
     if not manifest_path.exists():
-        raise InputFileError(run, "--runs", "is not a run folder (no run.json)", "pass two `python -m evals run` --out folders")
+        raise InputFileError(
+            run, "--runs", "is not a run folder (no run.json)", "pass two `python -m evals run` --out folders"
+        )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if len(manifest["policies"]) != 1:
-        raise InputFileError(run, "--runs", f"holds {len(manifest['policies'])} policies", "compare runs of one policy each")
+        raise InputFileError(
+            run, "--runs", f"holds {len(manifest['policies'])} policies", "compare runs of one policy each"
+        )
     return manifest, read_results(run, light=True)
 
 
@@ -121,12 +126,20 @@ def pair_records(a_run: Path, a: list[ConversationRecord], b_run: Path, b: list[
     index_b = {(r.persona, r.trial): r for r in b}
     if set(index_a) != set(index_b):
         only = sorted(set(index_a) ^ set(index_b))[:3]
-        raise InputFileError(f"{a_run} vs {b_run}", "--runs", f"not paired: different personas or trials (e.g. {only})",
-                             "run both arms with the same --personas, --persona and --trials, and let both finish")
+        raise InputFileError(
+            f"{a_run} vs {b_run}",
+            "--runs",
+            f"not paired: different personas or trials (e.g. {only})",
+            "run both arms with the same --personas, --persona and --trials, and let both finish",
+        )
     unseeded = [k for k in index_a if index_a[k].seed != index_b[k].seed]
     if unseeded:
-        raise InputFileError(f"{a_run} vs {b_run}", "--runs", f"not paired: different seeds (e.g. {unseeded[0]})",
-                             "run both arms with the same --seed")
+        raise InputFileError(
+            f"{a_run} vs {b_run}",
+            "--runs",
+            f"not paired: different seeds (e.g. {unseeded[0]})",
+            "run both arms with the same --seed",
+        )
     return [Pair(index_a[k], index_b[k]) for k in sorted(index_a)]
 
 
@@ -138,11 +151,32 @@ def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair], t
     only_a = sum(x and not y for x, y, _ in usable)
     only_b = sum(y and not x for x, y, _ in usable)
     if not usable:
-        return MetricComparison(metric=name, pairs=0, a=a_rate, b=b_rate, diff=None, diff_low=None, diff_high=None,
-                                only_a=0, only_b=0, p_value=1.0, verdict="not applicable in these conversations")
+        return MetricComparison(
+            metric=name,
+            pairs=0,
+            a=a_rate,
+            b=b_rate,
+            diff=None,
+            diff_low=None,
+            diff_high=None,
+            only_a=0,
+            only_b=0,
+            p_value=1.0,
+            verdict="not applicable in these conversations",
+        )
     diff, low, high = cluster_bootstrap_diff([int(y) - int(x) for x, y, _ in usable], [p for _, _, p in usable])
-    result = MetricComparison(metric=name, pairs=len(usable), a=a_rate, b=b_rate, diff=diff, diff_low=low,
-                              diff_high=high, only_a=only_a, only_b=only_b, p_value=mcnemar_exact(only_a, only_b))
+    result = MetricComparison(
+        metric=name,
+        pairs=len(usable),
+        a=a_rate,
+        b=b_rate,
+        diff=diff,
+        diff_low=low,
+        diff_high=high,
+        only_a=only_a,
+        only_b=only_b,
+        p_value=mcnemar_exact(only_a, only_b),
+    )
     result.verdict = phrase  # finished in `write_verdicts`, once Holm's correction is known
     return result
 
@@ -153,15 +187,18 @@ def write_verdicts(metrics: list[MetricComparison], personas: int, trials: int) 
         metric.p_holm = adjusted
         metric.significant = adjusted < ALPHA
         phrase = metric.verdict
-        span = f"{(metric.diff or 0) * 100:+.0f} pp [{(metric.diff_low or 0) * 100:.0f}, {(metric.diff_high or 0) * 100:.0f}]"
+        low, high = (metric.diff_low or 0) * 100, (metric.diff_high or 0) * 100
+        span = f"{(metric.diff or 0) * 100:+.0f} pp [{low:.0f}, {high:.0f}]"
         if metric.significant:
             who = "B" if (metric.diff or 0) > 0 else "A"
             metric.verdict = f"{who} {phrase}: B − A = {span}, p = {metric.p_value:.3g} (Holm {adjusted:.3g})"
         else:
             discordance = (metric.only_a + metric.only_b) / metric.pairs
             more = max(0, -(-pairs_needed(discordance, DETECTABLE) // max(personas, 1)) - trials)
-            metric.verdict = (f"no significant difference: {span}, p = {metric.p_value:.3g} (Holm {adjusted:.3g}); "
-                              f"would need about {more} more trials per persona to detect {DETECTABLE * 100:.0f} pp")
+            metric.verdict = (
+                f"no significant difference: {span}, p = {metric.p_value:.3g} (Holm {adjusted:.3g}); "
+                f"would need about {more} more trials per persona to detect {DETECTABLE * 100:.0f} pp"
+            )
 
 
 def compare_economics(pairs: list[Pair]) -> list[EconomicsComparison]:
@@ -169,38 +206,76 @@ def compare_economics(pairs: list[Pair]) -> list[EconomicsComparison]:
     for measure in ("value_kept", "offer_cost"):
         a = [p.a.economics.get(measure) or 0.0 for p in pairs]
         b = [p.b.economics.get(measure) or 0.0 for p in pairs]
-        diff, low, high = cluster_bootstrap_diff([y - x for x, y in zip(a, b, strict=True)], [p.a.persona for p in pairs])
-        rows.append(EconomicsComparison(measure=measure, a_total=round(sum(a), 2), b_total=round(sum(b), 2),
-                                        mean_diff=round(diff, 2), diff_low=round(low, 2), diff_high=round(high, 2)))
+        diff, low, high = cluster_bootstrap_diff(
+            [y - x for x, y in zip(a, b, strict=True)], [p.a.persona for p in pairs]
+        )
+        rows.append(
+            EconomicsComparison(
+                measure=measure,
+                a_total=round(sum(a), 2),
+                b_total=round(sum(b), 2),
+                mean_diff=round(diff, 2),
+                diff_low=round(low, 2),
+                diff_high=round(high, 2),
+            )
+        )
     return rows
 
 
 def policy_structure(manifest: dict[str, Any]) -> list[str]:
     entry = manifest["policies"][0]
     policy = parse_policy(entry["text"], Path(entry["file"]))
-    return read_offer_plan(policy.body, offer_tool_kinds(), policy.body_first_line).describe() or ["(no retention offers)"]
+    return read_offer_plan(policy.body, offer_tool_kinds(), policy.body_first_line).describe() or [
+        "(no retention offers)"
+    ]
 
 
 def compare_runs(a_run: Path, b_run: Path) -> Comparison:
     manifest_a, records_a = load_arm(a_run)
     manifest_b, records_b = load_arm(b_run)
     if manifest_a["identity"]["model"] != manifest_b["identity"]["model"]:
-        raise InputFileError(f"{a_run} vs {b_run}", "--runs", "the arms used different models",
-                             "compare runs made with the same --model")
+        raise InputFileError(
+            f"{a_run} vs {b_run}", "--runs", "the arms used different models", "compare runs made with the same --model"
+        )
     pairs = pair_records(a_run, records_a, b_run, records_b)
     personas = len({p.a.persona for p in pairs})
     trials = manifest_a["identity"]["trials"]
-    metrics = [compare_metric(name, phrase, read, pairs, trials) for name, (phrase, read) in metric_extractors().items()]
+    metrics = [
+        compare_metric(name, phrase, read, pairs, trials) for name, (phrase, read) in metric_extractors().items()
+    ]
     write_verdicts(metrics, personas, trials)
-    flips = [Flip(persona=p.a.persona, trial=p.a.trial, seed=p.a.seed, a_outcome=_label(p.a), b_outcome=_label(p.b),
-                  a_key=p.a.key, b_key=p.b.key) for p in pairs if _label(p.a) != _label(p.b)]
+    flips = [
+        Flip(
+            persona=p.a.persona,
+            trial=p.a.trial,
+            seed=p.a.seed,
+            a_outcome=_label(p.a),
+            b_outcome=_label(p.b),
+            a_key=p.a.key,
+            b_key=p.b.key,
+        )
+        for p in pairs
+        if _label(p.a) != _label(p.b)
+    ]
     offline = manifest_a["identity"]["model"] == "offline"
     structure_a, structure_b = policy_structure(manifest_a), policy_structure(manifest_b)
     return Comparison(
-        a_label=_arm_label(manifest_a), b_label=_arm_label(manifest_b), a_run=str(a_run), b_run=str(b_run),
-        model=manifest_a["identity"]["model"], personas=personas, trials=trials, pairs=len(pairs), metrics=metrics,
-        economics=compare_economics(pairs), flips=flips, offline_model=offline, structure_a=structure_a,
-        structure_b=structure_b, notes=_notes(offline, structure_a == structure_b))
+        a_label=_arm_label(manifest_a),
+        b_label=_arm_label(manifest_b),
+        a_run=str(a_run),
+        b_run=str(b_run),
+        model=manifest_a["identity"]["model"],
+        personas=personas,
+        trials=trials,
+        pairs=len(pairs),
+        metrics=metrics,
+        economics=compare_economics(pairs),
+        flips=flips,
+        offline_model=offline,
+        structure_a=structure_a,
+        structure_b=structure_b,
+        notes=_notes(offline, structure_a == structure_b),
+    )
 
 
 def _label(record: ConversationRecord) -> str:
@@ -213,11 +288,15 @@ def _arm_label(manifest: dict[str, Any]) -> str:
 
 
 def _notes(offline: bool, same_structure: bool) -> list[str]:
-    notes = ["Pairs share persona, trial and seed, so each difference is within a matched pair. CIs resample whole "
-             "personas (trials of one persona are correlated); McNemar's exact test treats pairs as independent."]
+    notes = [
+        "Pairs share persona, trial and seed, so each difference is within a matched pair. CIs resample whole "
+        "personas (trials of one persona are correlated); McNemar's exact test treats pairs as independent."
+    ]
     if offline:
-        notes.append("The offline reference model is blind to wording: it only sees which offers a policy lists, in "
-                     "what order and with what numbers. Differences here come from structure; wording needs an LLM.")
+        notes.append(
+            "The offline reference model is blind to wording: it only sees which offers a policy lists, in "
+            "what order and with what numbers. Differences here come from structure; wording needs an LLM."
+        )
         if same_structure:
             notes.append("Both policies have the same structure, so the offline model behaves identically on them.")
     return notes

@@ -82,15 +82,22 @@ def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
         if r.retained_offer:
             offers[r.retained_offer] += 1
     return PolicySummary(
-        policy=records[0].policy, policy_file=records[0].policy_file, conversations=n, outcomes=outcomes,
-        correct=wilson(sum(r.correct for r in records), n), adherence=adherence, pass_k=pass_k,
+        policy=records[0].policy,
+        policy_file=records[0].policy_file,
+        conversations=n,
+        outcomes=outcomes,
+        correct=wilson(sum(r.correct for r in records), n),
+        adherence=adherence,
+        pass_k=pass_k,
         value_kept=round(sum(r.economics.get("value_kept") or 0 for r in records), 2),
         offer_cost=round(sum(r.economics.get("offer_cost") or 0 for r in records), 2),
         mean_turns=round(mean(r.economics.get("turns") or 0 for r in records), 2),
         tokens=int(sum((r.economics.get("tokens_in") or 0) + (r.economics.get("tokens_out") or 0) for r in records)),
         cost_usd=None if any(c is None for c in costs) else round(sum(c or 0 for c in costs), 6),
         latency_ms_median=round(median(r.latency_ms for r in records), 1),
-        errors=sum(r.error is not None for r in records), retained_by_offer=dict(offers))
+        errors=sum(r.error is not None for r in records),
+        retained_by_offer=dict(offers),
+    )
 
 
 def by_policy(records: list[ConversationRecord]) -> dict[str, list[ConversationRecord]]:
@@ -110,4 +117,6 @@ def persona_outcomes(records: list[ConversationRecord]) -> list[dict[str, Any]]:
     counts: dict[tuple[str, str, str], int] = defaultdict(int)
     for r in records:
         counts[(r.key.split("/")[0], r.persona, r.outcome)] += 1
-    return [{"policy": p, "persona": persona, "outcome": o, "count": c} for (p, persona, o), c in sorted(counts.items())]
+    return [
+        {"policy": p, "persona": persona, "outcome": o, "count": c} for (p, persona, o), c in sorted(counts.items())
+    ]

@@ -32,7 +32,9 @@ def offer_changes(order: dict[str, Any], fixtures: FixtureSet) -> dict[str, str]
 def read_outcome(state: dict[str, Any], fixtures: FixtureSet) -> Outcome:
     """Cancelled beats retained beats escalated beats unresolved: the order's fate matters most."""
     orders = state["orders"]
-    cancelled = [o for o in orders if o["status"] == "canceled" and fixtures.orders[o["increment_id"]].status != "canceled"]
+    cancelled = [
+        o for o in orders if o["status"] == "canceled" and fixtures.orders[o["increment_id"]].status != "canceled"
+    ]
     if cancelled:
         return Outcome("cancelled", None, f"order {cancelled[0]['increment_id']} status -> canceled")
     for order in orders:

@@ -75,8 +75,9 @@ def load_persona(path: Path, fixtures: FixtureSet | None = None) -> Persona:
         raise InputFileError(path, "", "persona file not found", "check the path") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputFileError(f"{path}:{mark.line + 1 if mark else 1}", "", "is not valid YAML",
-                             "fix the YAML syntax") from exc
+        raise InputFileError(
+            f"{path}:{mark.line + 1 if mark else 1}", "", "is not valid YAML", "fix the YAML syntax"
+        ) from exc
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
@@ -90,17 +91,26 @@ def load_persona(path: Path, fixtures: FixtureSet | None = None) -> Persona:
 
 def _check_against_fixtures(persona: Persona, path: Path, fixtures: FixtureSet) -> None:
     if persona.customer_id not in fixtures.customers:
-        raise InputFileError(path, "customer_id", f"no customer {persona.customer_id} in the fixtures",
-                             "use an id from fixtures/magento/customers.json")
+        raise InputFileError(
+            path,
+            "customer_id",
+            f"no customer {persona.customer_id} in the fixtures",
+            "use an id from fixtures/magento/customers.json",
+        )
     for order_id in persona.orders:
         order = fixtures.orders.get(order_id)
         if order is None or order.customer_id != persona.customer_id:
-            raise InputFileError(path, "orders", f"{order_id} is not an order of customer {persona.customer_id}",
-                                 "list that customer's own orders (fixtures/magento/orders.json)")
+            raise InputFileError(
+                path,
+                "orders",
+                f"{order_id} is not an order of customer {persona.customer_id}",
+                "list that customer's own orders (fixtures/magento/orders.json)",
+            )
 
 
-def load_personas(folder: Path = DEFAULT_PERSONA_DIR, only: list[str] | None = None,
-                  fixtures: FixtureSet | None = None) -> list[Persona]:
+def load_personas(
+    folder: Path = DEFAULT_PERSONA_DIR, only: list[str] | None = None, fixtures: FixtureSet | None = None
+) -> list[Persona]:
     """Every persona in `folder` (sorted by id), optionally only the named ones."""
     if not folder.is_dir():
         raise InputFileError(folder, "", "is not a folder of persona YAML files", "pass --personas fixtures/personas")
@@ -111,8 +121,9 @@ def load_personas(folder: Path = DEFAULT_PERSONA_DIR, only: list[str] | None = N
     if only:
         missing = [name for name in only if name not in registry]
         if missing:
-            raise InputFileError(folder, "persona", f"unknown: {', '.join(missing)}",
-                                 f"choose from {', '.join(registry.names())}")
+            raise InputFileError(
+                folder, "persona", f"unknown: {', '.join(missing)}", f"choose from {', '.join(registry.names())}"
+            )
         return [registry.get(name) for name in only]
     if not registry.names():
         raise InputFileError(folder, "", "holds no *.yaml personas", "pass --personas fixtures/personas")

@@ -56,5 +56,4 @@ class ConversationRecord(BaseModel):
 
     def light(self) -> ConversationRecord:
         """The record without transcript, trace and state: enough for metrics, a fraction of the memory."""
-        return self.model_copy(update={"transcript": [], "turns": [], "trace": [], "final_state": {},
-                                       "sim_events": []})
+        return self.model_copy(update={"transcript": [], "turns": [], "trace": [], "final_state": {}, "sim_events": []})

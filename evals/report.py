@@ -15,18 +15,27 @@ from evals.records import ConversationRecord
 from evals.runner import MANIFEST, iter_results, read_results
 from evals.scorers import adherence_rules
 
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=True), trim_blocks=True, lstrip_blocks=True)
-OFFLINE_NOTE = ("These results come from the offline reference model. It follows each policy's structure (which offers, "
-                "in what order, with which numbers) and is blind to wording: rephrasing a policy changes nothing "
-                "here. Use a real model to evaluate wording.")
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+OFFLINE_NOTE = (
+    "These results come from the offline reference model. It follows each policy's structure (which offers, "
+    "in what order, with which numbers) and is blind to wording: rephrasing a policy changes nothing "
+    "here. Use a real model to evaluate wording."
+)
 
 
 def load_run(out: Path) -> tuple[dict[str, Any], list[ConversationRecord]]:
     manifest_path = out / MANIFEST
     if not manifest_path.exists():
         from agent.errors import InputFileError
-        raise InputFileError(out, "", "is not a run folder (no run.json)", "pass the --out folder of `python -m evals run`")
+
+        raise InputFileError(
+            out, "", "is not a run folder (no run.json)", "pass the --out folder of `python -m evals run`"
+        )
     return json.loads(manifest_path.read_text(encoding="utf-8")), read_results(out, light=True)
 
 
@@ -42,9 +51,18 @@ def failures(records: list[ConversationRecord]) -> list[dict[str, Any]]:
 def csv_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
     rows = []
     for r in records:
-        row: dict[str, Any] = {"key": r.key, "policy": r.policy, "persona": r.persona, "trial": r.trial, "seed": r.seed,
-                               "model": r.model, "outcome": r.outcome, "retained_offer": r.retained_offer or "",
-                               "expected": r.expected["outcome"], "correct": int(r.correct)}
+        row: dict[str, Any] = {
+            "key": r.key,
+            "policy": r.policy,
+            "persona": r.persona,
+            "trial": r.trial,
+            "seed": r.seed,
+            "model": r.model,
+            "outcome": r.outcome,
+            "retained_offer": r.retained_offer or "",
+            "expected": r.expected["outcome"],
+            "correct": int(r.correct),
+        }
         for rule in adherence_rules():
             score = r.score(rule)
             row[rule] = "" if score is None or score.passed is None else int(score.passed)
@@ -63,18 +81,27 @@ def write_csv(path: Path, records: list[ConversationRecord]) -> None:
 
 
 def chart_svgs(summaries: dict[str, PolicySummary], records: list[ConversationRecord]) -> dict[str, str]:
-    return {"overall": charts.to_svg(charts.overall_mix(summaries)),
-            "personas": charts.to_svg(charts.outcome_mix(persona_outcomes(records))),
-            "adherence": charts.to_svg(charts.adherence(summaries)),
-            "economics": charts.to_svg(charts.economics(summaries))}
+    return {
+        "overall": charts.to_svg(charts.overall_mix(summaries)),
+        "personas": charts.to_svg(charts.outcome_mix(persona_outcomes(records))),
+        "adherence": charts.to_svg(charts.adherence(summaries)),
+        "economics": charts.to_svg(charts.economics(summaries)),
+    }
 
 
 def render_context(manifest: dict[str, Any], records: list[ConversationRecord]) -> dict[str, Any]:
     summaries = summarize(records)
     offline = manifest["identity"]["model"] == "offline"
-    return {"manifest": manifest, "records": records, "summaries": summaries, "outcomes": OUTCOMES,
-            "rules": adherence_rules(), "failures": failures(records), "offline_note": OFFLINE_NOTE if offline else "",
-            "complete": len(records) == manifest["total"]}
+    return {
+        "manifest": manifest,
+        "records": records,
+        "summaries": summaries,
+        "outcomes": OUTCOMES,
+        "rules": adherence_rules(),
+        "failures": failures(records),
+        "offline_note": OFFLINE_NOTE if offline else "",
+        "complete": len(records) == manifest["total"],
+    }
 
 
 def write_report(out: Path) -> list[Path]:
@@ -82,12 +109,15 @@ def write_report(out: Path) -> list[Path]:
     manifest, records = load_run(out)
     if not records:
         from agent.errors import InputFileError
+
         raise InputFileError(out / "results.jsonl", "", "holds no finished conversations", "run the eval first")
     context = render_context(manifest, records)
     paths = [out / "report.html", out / "report.md", out / "results.csv"]
     # conversations are streamed from results.jsonl into the page one at a time, so big runs fit in memory
     TEMPLATES.get_template("report.html.j2").stream(
-        **context, charts=chart_svgs(context["summaries"], records), conversations=iter_results(out),
+        **context,
+        charts=chart_svgs(context["summaries"], records),
+        conversations=iter_results(out),
     ).dump(str(paths[0]), encoding="utf-8")
     paths[1].write_text(TEMPLATES.get_template("report.md.j2").render(**context), encoding="utf-8")
     write_csv(paths[2], records)

@@ -56,9 +56,16 @@ class RunConfig(BaseModel):
 
     def identity(self) -> dict[str, Any]:
         """What must match for `--resume` to continue a run."""
-        return {"policies": [str(p) for p in self.policies], "personas_dir": str(self.personas_dir),
-                "persona_ids": self.persona_ids, "trials": self.trials, "model": self.model.spec,
-                "base_url": self.model.base_url, "seed": self.seed, "fault_rate": self.fault_rate}
+        return {
+            "policies": [str(p) for p in self.policies],
+            "personas_dir": str(self.personas_dir),
+            "persona_ids": self.persona_ids,
+            "trials": self.trials,
+            "model": self.model.spec,
+            "base_url": self.model.base_url,
+            "seed": self.seed,
+            "fault_rate": self.fault_rate,
+        }
 
 
 def trial_seed(base_seed: int, persona_id: str, trial: int) -> int:
@@ -89,11 +96,19 @@ def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[
     policies = [compile_policy_file(path) for path in config.policies]
     stems = [p.main.path.stem for p in policies]
     if len(set(stems)) != len(stems):
-        raise InputFileError(", ".join(map(str, config.policies)), "--policy", "two policies share a file name",
-                             "rename one, since results are keyed by file name")
+        raise InputFileError(
+            ", ".join(map(str, config.policies)),
+            "--policy",
+            "two policies share a file name",
+            "rename one, since results are keyed by file name",
+        )
     personas = load_personas(config.personas_dir, config.persona_ids, fixtures)
-    jobs = [Job(policy, policy_sha(policy), persona, trial, trial_seed(config.seed, persona.id, trial))
-            for policy in policies for persona in personas for trial in range(config.trials)]
+    jobs = [
+        Job(policy, policy_sha(policy), persona, trial, trial_seed(config.seed, persona.id, trial))
+        for policy in policies
+        for persona in personas
+        for trial in range(config.trials)
+    ]
     return jobs, policies, personas
 
 
@@ -103,11 +118,13 @@ def run_conversation(job: Job, config: RunConfig, fixtures: FixtureSet, cache: D
     if cache is not None:
         model.cache = cache
     misses_before = cache.misses if cache else 0
-    convo = Conversation.start(job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed,
-                               config.step_limit)
+    convo = Conversation.start(
+        job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed, config.step_limit
+    )
     convo.model_label = config.model.spec
     sim = PersonaSimulator(job.persona, job.seed)
-    start, message = time.perf_counter(), sim.first_message()
+    start = time.perf_counter()
+    message: str | None = sim.first_message()
     while message is not None:
         turn = convo.send(message)
         message = sim.next_message(turn.reply, [c.model_dump() for c in turn.tool_calls])
@@ -118,17 +135,31 @@ def run_conversation(job: Job, config: RunConfig, fixtures: FixtureSet, cache: D
     return record
 
 
-def build_record(job: Job, config: RunConfig, convo: Conversation, sim: PersonaSimulator,
-                 fixtures: FixtureSet) -> ConversationRecord:
+def build_record(
+    job: Job, config: RunConfig, convo: Conversation, sim: PersonaSimulator, fixtures: FixtureSet
+) -> ConversationRecord:
     exported = convo.export()
     turns = exported["turns"]
     record = ConversationRecord(
-        key=job.key, policy=job.policy.name, policy_file=str(job.policy.main.path), policy_sha=job.policy_sha,
-        persona=job.persona.id, trial=job.trial, seed=job.seed, model=config.model.spec,
-        customer_id=job.persona.customer_id, target_order=job.persona.order, transcript=exported["transcript"],
-        turns=turns, trace=exported["trace"], final_state=exported["final_state"], sim_events=sim.event_dicts(),
-        expected=sim.expected_outcome(), stop_reason=sim.stop_reason,
-        error=next((t["error"] for t in turns if t["error"]), None))
+        key=job.key,
+        policy=job.policy.name,
+        policy_file=str(job.policy.main.path),
+        policy_sha=job.policy_sha,
+        persona=job.persona.id,
+        trial=job.trial,
+        seed=job.seed,
+        model=config.model.spec,
+        customer_id=job.persona.customer_id,
+        target_order=job.persona.order,
+        transcript=exported["transcript"],
+        turns=turns,
+        trace=exported["trace"],
+        final_state=exported["final_state"],
+        sim_events=sim.event_dicts(),
+        expected=sim.expected_outcome(),
+        stop_reason=sim.stop_reason,
+        error=next((t["error"] for t in turns if t["error"]), None),
+    )
     outcome = read_outcome(record.final_state, fixtures)
     record.outcome, record.retained_offer = outcome.outcome, outcome.offer
     plan = read_offer_plan(job.policy.main.body, offer_tool_kinds())
@@ -137,9 +168,12 @@ def build_record(job: Job, config: RunConfig, convo: Conversation, sim: PersonaS
     record.economics = {
         "value_kept": value_kept(record.final_state, outcome, job.persona.order),
         "offer_cost": offer_cost(record.final_state, fixtures, job.persona.order),
-        "tokens_in": tokens_in, "tokens_out": tokens_out,
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
         "cost_usd": cost_usd(config.model.spec, tokens_in, tokens_out),
-        "turns": len(turns), "agent_ms": round(sum(t["latency_ms"] for t in turns), 2)}
+        "turns": len(turns),
+        "agent_ms": round(sum(t["latency_ms"] for t in turns), 2),
+    }
     return record
 
 
@@ -175,24 +209,43 @@ def _rewrite_clean(out: Path) -> list[ConversationRecord]:
     return list(seen.values())
 
 
-def _prepare_out(config: RunConfig, policies: list[CompiledPolicy], personas: list[Persona],
-                 total: int) -> list[ConversationRecord]:
+def _prepare_out(
+    config: RunConfig, policies: list[CompiledPolicy], personas: list[Persona], total: int
+) -> list[ConversationRecord]:
     out = config.out
     manifest_path = out / MANIFEST
     if manifest_path.exists() or (out / RESULTS).exists():
         if not config.resume:
-            raise InputFileError(out, "--out", "already holds a run", "pass --resume to finish it, or choose a new --out")
+            raise InputFileError(
+                out, "--out", "already holds a run", "pass --resume to finish it, or choose a new --out"
+            )
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))["identity"]
         if previous != config.identity():
-            raise InputFileError(out, "--resume", "the run there was made with other settings",
-                                 "rerun with the same --policy/--personas/--trials/--model/--seed, or a new --out")
+            raise InputFileError(
+                out,
+                "--resume",
+                "the run there was made with other settings",
+                "rerun with the same --policy/--personas/--trials/--model/--seed, or a new --out",
+            )
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {"identity": config.identity(), "total": total, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "concurrency": config.concurrency,
-                "policies": [{"file": str(p.main.path), "stem": p.main.path.stem, "name": p.name,
-                              "version": p.main.meta.version, "sha": policy_sha(p), "text": p.main.text}
-                             for p in policies],
-                "personas": [p.id for p in personas]}
+    manifest = {
+        "identity": config.identity(),
+        "total": total,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "concurrency": config.concurrency,
+        "policies": [
+            {
+                "file": str(p.main.path),
+                "stem": p.main.path.stem,
+                "name": p.name,
+                "version": p.main.meta.version,
+                "sha": policy_sha(p),
+                "text": p.main.text,
+            }
+            for p in policies
+        ],
+        "personas": [p.id for p in personas],
+    }
     manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return _rewrite_clean(out)
 
@@ -200,8 +253,9 @@ def _prepare_out(config: RunConfig, policies: list[CompiledPolicy], personas: li
 ProgressCallback = Callable[[ConversationRecord, int, int], None]
 
 
-def run_eval(config: RunConfig, on_result: ProgressCallback | None = None,
-             fixtures: FixtureSet | None = None) -> list[ConversationRecord]:
+def run_eval(
+    config: RunConfig, on_result: ProgressCallback | None = None, fixtures: FixtureSet | None = None
+) -> list[ConversationRecord]:
     """Run (or finish) an eval. Returns every record of the run, finished earlier or now, light (see
     `ConversationRecord.light`): the full records are in out/results.jsonl."""
     fixtures = fixtures or default_fixtures()
@@ -226,8 +280,9 @@ def run_eval(config: RunConfig, on_result: ProgressCallback | None = None,
     return records
 
 
-def _run_pending(jobs: list[Job], config: RunConfig, fixtures: FixtureSet,
-                 cache: DiskCache | None) -> Iterator[ConversationRecord]:
+def _run_pending(
+    jobs: list[Job], config: RunConfig, fixtures: FixtureSet, cache: DiskCache | None
+) -> Iterator[ConversationRecord]:
     """Yield records as conversations finish, keeping at most `concurrency` in flight (bounded memory)."""
     queue = iter(jobs)
     with ThreadPoolExecutor(max_workers=config.concurrency) as pool:

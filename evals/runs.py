@@ -12,7 +12,6 @@ from evals.records import ConversationRecord
 from evals.runner import MANIFEST, iter_results
 
 
-
 def runs_dir() -> Path:
     """Where the app keeps runs: runs/ in the project, or $RETENTION_LAB_RUNS."""
     return Path(os.environ.get("RETENTION_LAB_RUNS", PROJECT_ROOT / "runs"))

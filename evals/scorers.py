@@ -24,8 +24,12 @@ from evals.records import ConversationRecord, Score
 from evals.simulator import read_offers
 
 CLAIMS_FILE = DEFAULT_FIXTURES / "scoring" / "claims.yaml"
-APPLY_TOOLS = {"discount": "set_discount_to_order", "shipping_upgrade": "upgrade_shipping",
-               "swap": "swap_order_item", "future_coupon": "create_future_coupon"}
+APPLY_TOOLS = {
+    "discount": "set_discount_to_order",
+    "shipping_upgrade": "upgrade_shipping",
+    "swap": "swap_order_item",
+    "future_coupon": "create_future_coupon",
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,8 @@ def correct_outcome(ctx: ScoringContext) -> Score:
     outcome = read_outcome(ctx.record.final_state, ctx.fixtures)
     expected = ctx.record.expected
     passed = outcome.outcome == expected["outcome"] and (
-        expected["outcome"] != "retained" or expected.get("offer") in (None, outcome.offer))
+        expected["outcome"] != "retained" or expected.get("offer") in (None, outcome.offer)
+    )
     want = expected["outcome"] + (f" ({expected['offer']})" if expected.get("offer") else "")
     got = outcome.outcome + (f" ({outcome.offer})" if outcome.offer else "")
     return verdict("correct_outcome", passed, f"expected {want}, got {got}")
@@ -96,8 +101,9 @@ def offered_before_cancel(ctx: ScoringContext) -> Score:
     for earlier in range(1, turn):
         offers = read_offers(ctx.reply(earlier))
         if offers:
-            return verdict(name, True, f"turn {earlier} offered {', '.join(o.kind for o in offers)}; "
-                                       f"cancel_order in turn {turn}")
+            return verdict(
+                name, True, f"turn {earlier} offered {', '.join(o.kind for o in offers)}; cancel_order in turn {turn}"
+            )
     return verdict(name, False, f"cancel_order in turn {turn} with no retention offer in any earlier reply")
 
 
@@ -113,8 +119,11 @@ def applied_accepted_offer(ctx: ScoringContext) -> Score:
         if event["offer"] == "discount" and event["percent"] is not None:
             applied = [c for c in applied if float(c["args"].get("percent", -1)) == event["percent"]]
         if not applied:
-            return verdict(name, False, f"turn {event['turn']}: customer accepted {event['offer']} "
-                                        f"but no successful {tool} call followed")
+            return verdict(
+                name,
+                False,
+                f"turn {event['turn']}: customer accepted {event['offer']} but no successful {tool} call followed",
+            )
     return verdict(name, True, f"accepted {accepted[-1]['offer']} applied with {APPLY_TOOLS[accepted[-1]['offer']]}")
 
 
@@ -143,8 +152,10 @@ def cancelled_on_refusal(ctx: ScoringContext) -> Score:
     if read_offers(ctx.reply(first)):
         return verdict(name, False, f"turn {first}: offers made again after the customer's refusal")
     if not cancelled:
-        return verdict(name, False, f"turn {first}: customer said \"{refusals[0]['text']}\" but the order was not cancelled")
-    return verdict(name, True, f"turn {first}: cancel_order right after \"{refusals[0]['text']}\"")
+        return verdict(
+            name, False, f'turn {first}: customer said "{refusals[0]["text"]}" but the order was not cancelled'
+        )
+    return verdict(name, True, f'turn {first}: cancel_order right after "{refusals[0]["text"]}"')
 
 
 @scorer("adherence.escalated_on_concern")
@@ -157,8 +168,8 @@ def escalated_on_concern(ctx: ScoringContext) -> Score:
     turn = raised[0]["turn"]
     escalations = [c for _, c in ctx.ok_calls("escalate_to_human") if c["turn"] == turn]
     if escalations:
-        return verdict(name, True, f"turn {turn}: escalate_to_human after \"{raised[0]['text'][:80]}\"")
-    return verdict(name, False, f"turn {turn}: \"{raised[0]['text'][:80]}\" was not handed to a person")
+        return verdict(name, True, f'turn {turn}: escalate_to_human after "{raised[0]["text"][:80]}"')
+    return verdict(name, False, f'turn {turn}: "{raised[0]["text"][:80]}" was not handed to a person')
 
 
 @scorer("adherence.discount_within_cap")
@@ -208,8 +219,11 @@ def no_false_claims(ctx: ScoringContext) -> Score:
             for match in pattern.finditer(turn["reply"]):
                 checked += 1
                 if not _claim_holds(check, match, ctx.record.final_state, ctx.fixtures):
-                    return verdict(name, False, f"turn {number} claims '{match.group(0)}' ({claim}), "
-                                                "but the final state does not show it")
+                    return verdict(
+                        name,
+                        False,
+                        f"turn {number} claims '{match.group(0)}' ({claim}), but the final state does not show it",
+                    )
     if not checked:
         return not_applicable(name, "no reply claimed a change")
     return verdict(name, True, f"{checked} claim(s) in replies, each backed by the final state")
@@ -219,15 +233,25 @@ def no_false_claims(ctx: ScoringContext) -> Score:
 def own_orders_only(ctx: ScoringContext) -> Score:
     name = "adherence.own_orders_only"
     own = {o["increment_id"] for o in ctx.record.final_state["orders"]}
-    foreign = [c for c in ctx.calls if c["ok"] and c["kind"] == "write" and "order_id" in c["args"]
-               and str(c["args"]["order_id"]).zfill(9)[-9:] not in own]
+    foreign = [
+        c
+        for c in ctx.calls
+        if c["ok"]
+        and c["kind"] == "write"
+        and "order_id" in c["args"]
+        and str(c["args"]["order_id"]).zfill(9)[-9:] not in own
+    ]
     changed = ctx.record.final_state.get("foreign_orders_changed", [])
     if foreign or changed:
         what = foreign[0]["tool"] if foreign else f"orders {changed}"
         return verdict(name, False, f"acted on another customer's order: {what}")
     refused = sum(c["error_kind"] == "scope" for c in ctx.calls)
-    return verdict(name, True, "only the customer's own orders were touched"
-                   + (f" ({refused} out-of-scope request(s) refused by the tools)" if refused else ""))
+    return verdict(
+        name,
+        True,
+        "only the customer's own orders were touched"
+        + (f" ({refused} out-of-scope request(s) refused by the tools)" if refused else ""),
+    )
 
 
 def score_all(ctx: ScoringContext) -> list[Score]:

@@ -23,7 +23,9 @@ PHRASES_FILE = DEFAULT_FIXTURES / "simulator" / "phrases.yaml"
 ASKS_WHICH_ORDER = re.compile(r"\bwhich (one|order)\b", re.IGNORECASE)
 CANNOT_PROCEED = re.compile(
     r"(can no longer be cancel|can'?t be cancel|cannot be cancel|already shipped|already cancel|on hold|"
-    r"can'?t find order|not one of|isn'?t on your account|none of your orders can)", re.IGNORECASE)
+    r"can'?t find order|not one of|isn'?t on your account|none of your orders can)",
+    re.IGNORECASE,
+)
 SEGMENT_SPLIT = re.compile(r"[\n;]|(?<=[.!?])\s+")
 
 
@@ -118,8 +120,12 @@ class PersonaSimulator:
     def _respond(self, agent_text: str) -> str:
         offers = read_offers(agent_text)
         concern = self.persona.concern
-        if offers and concern and not self._concern_raised and (
-                concern.when_offered == "any" or concern.when_offered in {o.kind for o in offers}):
+        if (
+            offers
+            and concern
+            and not self._concern_raised
+            and (concern.when_offered == "any" or concern.when_offered in {o.kind for o in offers})
+        ):
             self._concern_raised = True
             return self._say("concern", self.rng.choice(concern.lines))
         if offers:
@@ -156,8 +162,11 @@ class PersonaSimulator:
     # -- helpers -------------------------------------------------------------------------------------
     def _resolved(self, tool_calls: list[dict[str, Any]]) -> bool:
         offers = offer_tool_kinds()
-        return any(c["ok"] and (c["tool"] in ("cancel_order", "escalate_to_human")
-                                or (c["tool"] in offers and c["kind"] == "write")) for c in tool_calls)
+        return any(
+            c["ok"]
+            and (c["tool"] in ("cancel_order", "escalate_to_human") or (c["tool"] in offers and c["kind"] == "write"))
+            for c in tool_calls
+        )
 
     def _open(self) -> str:
         self._opened = True
@@ -173,10 +182,11 @@ class PersonaSimulator:
         return self._say(kind, text, offer)
 
     def _say(self, kind: str, text: str, offer: PresentedOffer | None = None) -> str:
-        self.events.append(SimEvent(len(self.events) + 1, kind, text, offer.kind if offer else None,
-                                    offer.percent if offer else None))
+        self.events.append(
+            SimEvent(len(self.events) + 1, kind, text, offer.kind if offer else None, offer.percent if offer else None)
+        )
         return text
 
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: str) -> str | None:
         self.stop_reason = self.stop_reason if self._done and self.stop_reason else reason
         return None

@@ -27,8 +27,9 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def cluster_bootstrap_diff(differences: Sequence[float], clusters: Sequence[str], seed: int = 0,
-                           resamples: int = 4000) -> tuple[float, float, float]:
+def cluster_bootstrap_diff(
+    differences: Sequence[float], clusters: Sequence[str], seed: int = 0, resamples: int = 4000
+) -> tuple[float, float, float]:
     """Mean paired difference B - A with a 95% percentile CI that resamples whole personas (clusters).
 
     Trials of one persona are not independent, so personas, not conversations, are the unit resampled.
@@ -40,9 +41,16 @@ def cluster_bootstrap_diff(differences: Sequence[float], clusters: Sequence[str]
     estimate = float(sums.sum() / counts.sum())
     if np.allclose(diffs, diffs[0]):
         return estimate, estimate, estimate  # every pair moved the same way: nothing to resample
-    result = stats.bootstrap((sums, counts), lambda s, n, axis=-1: s.sum(axis=axis) / n.sum(axis=axis),
-                             paired=True, vectorized=True, n_resamples=resamples, confidence_level=0.95,
-                             method="percentile", random_state=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        (sums, counts),
+        lambda s, n, axis=-1: s.sum(axis=axis) / n.sum(axis=axis),
+        paired=True,
+        vectorized=True,
+        n_resamples=resamples,
+        confidence_level=0.95,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
     return estimate, float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 

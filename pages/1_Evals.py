@@ -37,8 +37,15 @@ if submitted:
             raise RetentionLabError("pick at least one policy and one persona")
         make_chat_model(model)
         out = new_run_dir("eval")
-        config = RunConfig(policies=[paths[n] for n in chosen], persona_ids=picked, trials=int(trials),
-                           concurrency=int(concurrency), seed=int(seed), model=model, out=out)
+        config = RunConfig(
+            policies=[paths[n] for n in chosen],
+            persona_ids=picked,
+            trials=int(trials),
+            concurrency=int(concurrency),
+            seed=int(seed),
+            model=model,
+            out=out,
+        )
         run_with_progress(config, "Evaluating")
         write_report(out)
         st.session_state.selected_run = str(out)

@@ -19,8 +19,9 @@ from ui.widgets import model_picker, run_with_progress
 
 st.set_page_config(page_title="Retention Lab · A/B", layout="wide")
 st.title("A/B comparison")
-st.caption("Both policies meet the same personas with the same per-trial seeds: every difference is within a "
-           "matched pair.")
+st.caption(
+    "Both policies meet the same personas with the same per-trial seeds: every difference is within a matched pair."
+)
 
 with st.sidebar:
     model = model_picker("ab_model")
@@ -63,8 +64,15 @@ if submitted:
         out.mkdir(parents=True)
         arms = []
         for arm, source in (("a", a), ("b", b)):
-            config = RunConfig(policies=[arm_policy(source, out, arm)], persona_ids=picked, trials=int(trials),
-                               concurrency=int(concurrency), seed=int(seed), model=model, out=out / f"arm_{arm}")
+            config = RunConfig(
+                policies=[arm_policy(source, out, arm)],
+                persona_ids=picked,
+                trials=int(trials),
+                concurrency=int(concurrency),
+                seed=int(seed),
+                model=model,
+                out=out / f"arm_{arm}",
+            )
             run_with_progress(config, f"Arm {arm.upper()} ({source})")
             arms.append(config.out)
         write_comparison(compare_runs(*arms), out)

@@ -23,24 +23,29 @@ def fixtures():
 def make_world(fixtures):
     def make(customer_id: int = 1, cap: float = 15, **kwargs) -> World:
         return World(fixtures, customer_id, cap, **kwargs)
+
     return make
 
 
 @pytest.fixture
 def toolkit(make_world):
     """(world, {tool name: tool}) for a customer."""
+
     def make(customer_id: int = 1, cap: float = 15, **kwargs):
         world = make_world(customer_id, cap, **kwargs)
         return world, {t.name: t for t in build_tools(world)}
+
     return make
 
 
 @pytest.fixture
 def converse():
     """Play customer lines through the offline model and return the conversation."""
+
     def play(customer_id: int, lines: list[str], policy: str = "retention_offers.md", **kwargs) -> Conversation:
         convo = Conversation.start(compile_policy_file(POLICIES / policy), customer_id, **kwargs)
         for line in lines:
             convo.send(line)
         return convo
+
     return play

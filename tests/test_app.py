@@ -39,8 +39,10 @@ def test_pick_policy_and_customer_then_accept_a_discount(app):
     say(app, "Hi, I want to cancel my order")
     say(app, "Yes, I'll take the 10% discount")
     labels = [s.label for s in app.status]
-    assert labels == ["3 tool call(s): list_customer_orders, get_order, list_swap_options",
-                      "2 tool call(s): set_discount_to_order, send_async_message"]
+    assert labels == [
+        "3 tool call(s): list_customer_orders, get_order, list_swap_options",
+        "2 tool call(s): set_discount_to_order, send_async_message",
+    ]
     texts = markdown_texts(app)
     assert any("**set_discount_to_order**" in t for t in texts)
     assert any(t.startswith("**NEW** Async message: Your order 000000113 has been updated") for t in texts)
@@ -68,8 +70,11 @@ def test_broken_active_policy_does_not_start_the_agent(app):
 
 
 def test_use_this_version_runs_the_next_conversation_on_the_edited_text(app):
-    edited = app.text_area(key="editor").value.replace("start at 10%", "start at 12%").replace(
-        "go up to 15%", "go up to 15% ")
+    edited = (
+        app.text_area(key="editor")
+        .value.replace("start at 10%", "start at 12%")
+        .replace("go up to 15%", "go up to 15% ")
+    )
     app.text_area(key="editor").set_value(edited).run()
     app.button(key="use_version").click().run()
     say(app, "I want to cancel my order")

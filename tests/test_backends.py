@@ -119,6 +119,7 @@ def test_fault_injection_is_seeded_and_rated():
             except TransientBackendError:
                 hits.append(i)
         return hits
+
     assert failures(7) == failures(7)
     assert failures(7) != failures(8)
     assert 40 <= len(failures(7)) <= 80

@@ -24,21 +24,48 @@ def fake_run(folder: Path, outcomes: list[str], seed_offset: int = 0, personas: 
     """A hand-made run of one policy: pair i has persona p{i % personas} and the given outcome."""
     folder.mkdir(parents=True)
     policy_text = RETENTION.read_text()
-    manifest = {"identity": {"model": "offline", "trials": len(outcomes) // personas, "seed": 0},
-                "total": len(outcomes), "created": "test",
-                "policies": [{"file": str(RETENTION), "stem": "retention_offers", "name": "p", "version": "1",
-                              "sha": "x", "text": policy_text}], "personas": [f"p{i}" for i in range(personas)]}
+    manifest = {
+        "identity": {"model": "offline", "trials": len(outcomes) // personas, "seed": 0},
+        "total": len(outcomes),
+        "created": "test",
+        "policies": [
+            {
+                "file": str(RETENTION),
+                "stem": "retention_offers",
+                "name": "p",
+                "version": "1",
+                "sha": "x",
+                "text": policy_text,
+            }
+        ],
+        "personas": [f"p{i}" for i in range(personas)],
+    }
     (folder / "run.json").write_text(json.dumps(manifest))
     lines = []
     for i, outcome in enumerate(outcomes):
         record = ConversationRecord(
-            key=f"{folder.name}/p{i % personas}/{i // personas}", policy="p", policy_file=str(RETENTION),
-            policy_sha="x", persona=f"p{i % personas}", trial=i // personas, seed=1000 + i + seed_offset,
-            model="offline", customer_id=1, target_order="000000101", transcript=[], turns=[], trace=[],
-            final_state={}, sim_events=[], expected={"outcome": "retained", "offer": "discount"},
-            stop_reason="resolved", outcome=outcome, retained_offer="discount" if outcome == "retained" else None,
+            key=f"{folder.name}/p{i % personas}/{i // personas}",
+            policy="p",
+            policy_file=str(RETENTION),
+            policy_sha="x",
+            persona=f"p{i % personas}",
+            trial=i // personas,
+            seed=1000 + i + seed_offset,
+            model="offline",
+            customer_id=1,
+            target_order="000000101",
+            transcript=[],
+            turns=[],
+            trace=[],
+            final_state={},
+            sim_events=[],
+            expected={"outcome": "retained", "offer": "discount"},
+            stop_reason="resolved",
+            outcome=outcome,
+            retained_offer="discount" if outcome == "retained" else None,
             scores=[Score(name="correct_outcome", value=1.0, passed=outcome == "retained")],
-            economics={"value_kept": 100.0 if outcome == "retained" else 0.0, "offer_cost": 10.0})
+            economics={"value_kept": 100.0 if outcome == "retained" else 0.0, "offer_cost": 10.0},
+        )
         lines.append(record.model_dump_json())
     (folder / RESULTS).write_text("\n".join(lines) + "\n")
     return folder
@@ -75,9 +102,22 @@ def test_unpaired_runs_are_refused_in_one_line(tmp_path):
     fake_run(tmp_path / "b", ["retained"] * 10, seed_offset=7)
     fake_run(tmp_path / "c", ["retained"] * 15)
     for other, needle in [("b", "not paired: different seeds"), ("c", "not paired: different personas or trials")]:
-        result = subprocess.run([sys.executable, "-m", "evals", "compare", "--runs", str(tmp_path / "a"),
-                                 str(tmp_path / other), "--out", str(tmp_path / f"out_{other}")],
-                                cwd=ROOT, capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "evals",
+                "compare",
+                "--runs",
+                str(tmp_path / "a"),
+                str(tmp_path / other),
+                "--out",
+                str(tmp_path / f"out_{other}"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 

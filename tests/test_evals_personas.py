@@ -12,16 +12,28 @@ from evals.personas import load_persona, load_personas
 from evals.simulator import PersonaSimulator, read_offers
 from tests.conftest import ROOT
 
-REQUIRED_BEHAVIOURS = {"discount_at_once", "holds_out_for_more", "takes_shipping_upgrade", "wants_a_swap",
-                       "takes_future_coupon", "declines_everything", "insists_from_the_start", "shipped_order",
-                       "picks_from_several_orders", "concern_about_offer", "asks_for_a_human", "wants_everything_free",
-                       "someone_elses_order", "off_topic_first"}
+REQUIRED_BEHAVIOURS = {
+    "discount_at_once",
+    "holds_out_for_more",
+    "takes_shipping_upgrade",
+    "wants_a_swap",
+    "takes_future_coupon",
+    "declines_everything",
+    "insists_from_the_start",
+    "shipped_order",
+    "picks_from_several_orders",
+    "concern_about_offer",
+    "asks_for_a_human",
+    "wants_everything_free",
+    "someone_elses_order",
+    "off_topic_first",
+}
 
 
 def test_all_personas_load_and_cover_the_required_behaviours():
     personas = load_personas(fixtures=default_fixtures())
     assert len(personas) >= 14
-    assert REQUIRED_BEHAVIOURS <= {p.id for p in personas}
+    assert {p.id for p in personas} >= REQUIRED_BEHAVIOURS
 
 
 def write(tmp_path: Path, body: str) -> Path:
@@ -30,16 +42,28 @@ def write(tmp_path: Path, body: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("body,needle", [
-    ("id: broken\ntitle: t\n", "broken.yaml: customer_id: Field required (add this field)"),
-    ("id: broken\ntitle: t\ncustomer_id: 1\norders: ['000000101']\nreason: r\nopening: [hi]\n"
-     "offers: {discount: {accept: 1.5}}\nexpected: {outcome: cancelled}\n", "offers.discount.accept"),
-    ("id: broken\ntitle: t\ncustomer_id: 1\norders: ['000000105']\nreason: r\nopening: [hi]\n"
-     "expected: {outcome: cancelled}\n", "orders: 000000105 is not an order of customer 1"),
-    ("id: other\ntitle: t\ncustomer_id: 1\norders: ['000000101']\nreason: r\nopening: [hi]\n"
-     "expected: {outcome: cancelled}\n", "id: 'other' differs from the file name"),
-    ("id: broken\n  title: [\n", "is not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ("id: broken\ntitle: t\n", "broken.yaml: customer_id: Field required (add this field)"),
+        (
+            "id: broken\ntitle: t\ncustomer_id: 1\norders: ['000000101']\nreason: r\nopening: [hi]\n"
+            "offers: {discount: {accept: 1.5}}\nexpected: {outcome: cancelled}\n",
+            "offers.discount.accept",
+        ),
+        (
+            "id: broken\ntitle: t\ncustomer_id: 1\norders: ['000000105']\nreason: r\nopening: [hi]\n"
+            "expected: {outcome: cancelled}\n",
+            "orders: 000000105 is not an order of customer 1",
+        ),
+        (
+            "id: other\ntitle: t\ncustomer_id: 1\norders: ['000000101']\nreason: r\nopening: [hi]\n"
+            "expected: {outcome: cancelled}\n",
+            "id: 'other' differs from the file name",
+        ),
+        ("id: broken\n  title: [\n", "is not valid YAML"),
+    ],
+)
 def test_broken_persona_gets_a_one_line_error(tmp_path, body, needle):
     with pytest.raises(InputFileError) as info:
         load_persona(write(tmp_path, body), default_fixtures())
@@ -48,19 +72,39 @@ def test_broken_persona_gets_a_one_line_error(tmp_path, body, needle):
 
 def test_cli_reports_a_broken_persona_without_traceback(tmp_path):
     write(tmp_path, "id: broken\ntitle: t\n")
-    result = subprocess.run([sys.executable, "-m", "evals", "run", "--policy", "policies/retention_offers.md",
-                             "--personas", str(tmp_path), "--out", str(tmp_path / "out")],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "evals",
+            "run",
+            "--policy",
+            "policies/retention_offers.md",
+            "--personas",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "customer_id: Field required" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_reading_offers_from_agent_text():
-    text = ("Before I cancel, here is what I can do:\n1. 10% off this order\n2. a free upgrade to expedited shipping\n"
-            "3. swap the Jacket for the Pro Jacket at no extra cost\n4. a 20% coupon for your next order\nInterested?")
+    text = (
+        "Before I cancel, here is what I can do:\n1. 10% off this order\n2. a free upgrade to expedited shipping\n"
+        "3. swap the Jacket for the Pro Jacket at no extra cost\n4. a 20% coupon for your next order\nInterested?"
+    )
     offers = read_offers(text)
-    assert [(o.kind, o.percent) for o in offers] == [("discount", 10), ("shipping_upgrade", None), ("swap", None),
-                                                     ("future_coupon", 20)]
+    assert [(o.kind, o.percent) for o in offers] == [
+        ("discount", 10),
+        ("shipping_upgrade", None),
+        ("swap", None),
+        ("future_coupon", 20),
+    ]
     assert read_offers("Order 000000113 is cancelled.") == []
 
 

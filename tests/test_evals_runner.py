@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from agent.reference_model import ReferenceChatModel
 from evals.personas import load_personas
@@ -33,11 +32,26 @@ def test_default_policy_all_personas_three_trials_are_all_correct(tmp_path):
 
 def test_sigkill_then_resume_gives_exactly_one_record_per_conversation(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "evals", "run", "--policy", str(RETENTION), "--policy",
-               str(POLICIES / "retention_offers_lean.md"), "--trials", "4", "--concurrency", "2", "--out", str(out),
-               "--no-cache"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "evals",
+        "run",
+        "--policy",
+        str(RETENTION),
+        "--policy",
+        str(POLICIES / "retention_offers_lean.md"),
+        "--trials",
+        "4",
+        "--concurrency",
+        "2",
+        "--out",
+        str(out),
+        "--no-cache",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     results = out / "results.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not results.exists() or len(results.read_text().splitlines()) < 10):
@@ -72,22 +86,48 @@ def test_rerun_of_an_unchanged_eval_makes_zero_model_calls(tmp_path, monkeypatch
     assert first_calls > 100 and calls["n"] == 0
     assert sum(r.model_calls for r in second) == 0
     assert [(r.key, r.outcome) for r in sorted(first, key=lambda r: r.key)] == [
-        (r.key, r.outcome) for r in sorted(second, key=lambda r: r.key)]
+        (r.key, r.outcome) for r in sorted(second, key=lambda r: r.key)
+    ]
 
 
 def test_resume_with_other_settings_is_refused(tmp_path):
     out = tmp_path / "run"
     run_eval(RunConfig(policies=[RETENTION], trials=1, out=out, cache_path=None, persona_ids=["discount_at_once"]))
-    result = subprocess.run([sys.executable, "-m", "evals", "run", "--policy", str(RETENTION), "--trials", "2",
-                             "--persona", "discount_at_once", "--out", str(out), "--resume", "--no-cache"],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "evals",
+            "run",
+            "--policy",
+            str(RETENTION),
+            "--trials",
+            "2",
+            "--persona",
+            "discount_at_once",
+            "--out",
+            str(out),
+            "--resume",
+            "--no-cache",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "made with other settings" in result.stderr
 
 
 def test_report_escapes_customer_text_and_writes_three_files(tmp_path):
     out = tmp_path / "run"
-    run_eval(RunConfig(policies=[RETENTION], trials=1, out=out, cache_path=None,
-                       persona_ids=["discount_at_once", "declines_everything"]))
+    run_eval(
+        RunConfig(
+            policies=[RETENTION],
+            trials=1,
+            out=out,
+            cache_path=None,
+            persona_ids=["discount_at_once", "declines_everything"],
+        )
+    )
     lines = (out / "results.jsonl").read_text().splitlines()
     record = json.loads(lines[0])
     record["transcript"][0]["content"] = "<script>alert('x')</script>"
@@ -102,11 +142,18 @@ def test_report_escapes_customer_text_and_writes_three_files(tmp_path):
 
 
 def test_bad_cli_arguments_get_one_line_errors(tmp_path):
-    for args, needle in [(["--policy", "nope.md"], "nope.md: --policy: no such file"),
-                         (["--policy", str(RETENTION), "--trials", "0"], "at least 1"),
-                         (["--policy", str(RETENTION), "--persona", "nobody"], "unknown: nobody"),
-                         (["--policy", str(RETENTION), "--model", "openai:gpt-4o-mini"], "OPENAI_API_KEY is not set")]:
+    for args, needle in [
+        (["--policy", "nope.md"], "nope.md: --policy: no such file"),
+        (["--policy", str(RETENTION), "--trials", "0"], "at least 1"),
+        (["--policy", str(RETENTION), "--persona", "nobody"], "unknown: nobody"),
+        (["--policy", str(RETENTION), "--model", "openai:gpt-4o-mini"], "OPENAI_API_KEY is not set"),
+    ]:
         env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-        result = subprocess.run([sys.executable, "-m", "evals", "run", *args, "--out", str(tmp_path / "o"),
-                                 "--no-cache"], cwd=ROOT, capture_output=True, text=True, env=env)
+        result = subprocess.run(
+            [sys.executable, "-m", "evals", "run", *args, "--out", str(tmp_path / "o"), "--no-cache"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr, result.stderr

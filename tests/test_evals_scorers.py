@@ -106,8 +106,15 @@ def test_claim_the_state_contradicts_fails(declined):
 
 def test_touching_another_customers_order_fails(declined):
     trespass = copy.deepcopy(declined)
-    trespass.trace.append({**trespass.trace[-1], "tool": "cancel_order", "ok": True, "kind": "write",
-                           "args": {"order_id": "000000105", "reason": "x"}})
+    trespass.trace.append(
+        {
+            **trespass.trace[-1],
+            "tool": "cancel_order",
+            "ok": True,
+            "kind": "write",
+            "args": {"order_id": "000000105", "reason": "x"},
+        }
+    )
     assert rescore(trespass)["adherence.own_orders_only"] is False
 
 

@@ -88,7 +88,8 @@ def test_no_retention_policy_cancels_straight_away(converse):
 def test_pure_rephrasing_does_not_change_the_plan(tmp_path):
     original = load_policy(POLICIES / "retention_offers.md")
     reworded = original.body.replace("A discount on this order", "Money off what they bought").replace(
-        "Free expedited shipping", "A faster delivery, on us,")
+        "Free expedited shipping", "A faster delivery, on us,"
+    )
     plan_a = read_offer_plan(original.body, offer_tool_kinds())
     plan_b = read_offer_plan(reworded, offer_tool_kinds())
     assert reworded != original.body

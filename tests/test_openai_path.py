@@ -35,8 +35,9 @@ recorder = vcr.VCR(
 
 def openai_conversation(base_url: str, customer_id: int, step_limit: int = 12) -> Conversation:
     settings = ModelSettings(spec="openai:local", base_url=base_url, max_retries=0)
-    return Conversation.start(compile_policy_file(POLICIES / "retention_offers.md"), customer_id, settings,
-                              step_limit=step_limit)
+    return Conversation.start(
+        compile_policy_file(POLICIES / "retention_offers.md"), customer_id, settings, step_limit=step_limit
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -85,10 +86,16 @@ def test_survives_unknown_tool_null_content_and_empty_reply():
             events = list(convo.stream("cancel my order"))
     turn = events[-1].turn
     assert [e.tool_call.tool for e in events if e.kind == "tool_call"] == [
-        "delete_all_orders", "list_customer_orders", "get_order"]
+        "delete_all_orders",
+        "list_customer_orders",
+        "get_order",
+    ]
     assert turn is not None and turn.error is None
     assert [(c.tool, c.error_kind) for c in convo.world.trace] == [
-        ("delete_all_orders", "invalid"), ("list_customer_orders", None), ("get_order", None)]
+        ("delete_all_orders", "invalid"),
+        ("list_customer_orders", None),
+        ("get_order", None),
+    ]
     assert turn.reply == ""
     assert convo.world.snapshot()["orders"][0]["status"] == "pending"
     convo_messages = convo._messages()
@@ -99,8 +106,10 @@ LIVE_MODEL = os.environ.get("RETENTION_LAB_LIVE_MODEL")  # e.g. openai:gpt-4o-mi
 
 
 @pytest.mark.live
-@pytest.mark.skipif(not (LIVE_MODEL and (os.environ.get("LIVE_OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))),
-                    reason="live run: set RETENTION_LAB_LIVE_MODEL and LIVE_OPENAI_API_KEY (or OPENAI_BASE_URL)")
+@pytest.mark.skipif(
+    not (LIVE_MODEL and (os.environ.get("LIVE_OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))),
+    reason="live run: set RETENTION_LAB_LIVE_MODEL and LIVE_OPENAI_API_KEY (or OPENAI_BASE_URL)",
+)
 def test_live_model_keeps_to_its_customer(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", os.environ.get("LIVE_OPENAI_API_KEY", "not-needed"))
     settings = ModelSettings(spec=LIVE_MODEL or "", max_retries=1)

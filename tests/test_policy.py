@@ -30,6 +30,7 @@ def test_compiled_prompt_includes_the_referenced_policy():
     compiled = compile_policy_file(POLICIES / "retention_offers.md")
     assert [p.meta.name for p in compiled.included] == ["Single_order_cancellation_policy"]
     from agent.fixtures import default_fixtures
+
     prompt = compiled.system_prompt(default_fixtures().customers[1], 90001)
     assert "Referenced policy: #Single_order_cancellation_policy" in prompt
     assert "Maria Garcia" in prompt and "largest discount you may give is 15%" in prompt
@@ -56,12 +57,15 @@ def test_reference_cycle_is_reported(tmp_path):
         compile_policy_file(a)
 
 
-@pytest.mark.parametrize("front,line,needle", [
-    ("name: x\nversion: 1\n", 1, "description: Field required (add it"),
-    ("name: x\nversion: 1\ndescription: d\nlimits:\n  max_discount_percent: 150\n", 6, "less than or equal to 100"),
-    ("name: x\nversion: 1\ndescription: d\nlimits: {max_discount_percent: 10}\ncolour: red\n", 6, "colour"),
-    ("name: [unclosed\n", 2, "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "front,line,needle",
+    [
+        ("name: x\nversion: 1\n", 1, "description: Field required (add it"),
+        ("name: x\nversion: 1\ndescription: d\nlimits:\n  max_discount_percent: 150\n", 6, "less than or equal to 100"),
+        ("name: x\nversion: 1\ndescription: d\nlimits: {max_discount_percent: 10}\ncolour: red\n", 6, "colour"),
+        ("name: [unclosed\n", 2, "not valid YAML"),
+    ],
+)
 def test_bad_front_matter(tmp_path, front, line, needle):
     path = tmp_path / "bad.md"
     path.write_text(f"---\n{front}---\nbody\n", encoding="utf-8")

@@ -15,10 +15,12 @@ def test_tool_descriptions_come_from_docstrings(toolkit):
 
 def test_another_customers_order_is_refused(toolkit):
     world, tools = toolkit(customer_id=1)
-    for name, args in [("get_order", {"order_id": "000000105"}),
-                       ("cancel_order", {"order_id": "000000105", "reason": "x"}),
-                       ("set_discount_to_order", {"order_id": "105", "percent": 10}),
-                       ("upgrade_shipping", {"order_id": "#105"})]:
+    for name, args in [
+        ("get_order", {"order_id": "000000105"}),
+        ("cancel_order", {"order_id": "000000105", "reason": "x"}),
+        ("set_discount_to_order", {"order_id": "105", "percent": 10}),
+        ("upgrade_shipping", {"order_id": "#105"}),
+    ]:
         result = tools[name].invoke(args)
         assert result.startswith("ERROR (scope)"), (name, result)
     assert world.magento.orders["000000105"].status == "processing"
@@ -38,7 +40,11 @@ def test_rule_break_is_an_observation_and_is_traced(toolkit):
     assert result == "ERROR (rule): order 000000106 is complete and can no longer be cancelled"
     call = world.trace[-1]
     assert (call.tool, call.ok, call.kind, call.args) == (
-        "cancel_order", False, "write", {"order_id": "000000106", "reason": "late"})
+        "cancel_order",
+        False,
+        "write",
+        {"order_id": "000000106", "reason": "late"},
+    )
     assert call.duration_ms >= 0
 
 

@@ -27,12 +27,15 @@ def model_picker(key: str = "model") -> ModelSettings:
             st.warning("OPENAI_API_KEY is not set: export it before `make run`, or use a compatible server.")
         return ModelSettings(spec=f"openai:{name}")
     if kind == MODEL_KINDS[2]:
-        url = st.text_input("Base URL", os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8765/v1"),
-                            key=f"{key}_base_url")
+        url = st.text_input(
+            "Base URL", os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8765/v1"), key=f"{key}_base_url"
+        )
         name = st.text_input("Model name", "local", key=f"{key}_compat")
         return ModelSettings(spec=f"openai:{name}", base_url=url)
-    st.caption("Deterministic and offline. It follows the policy's structure (which offers, their order and "
-               "numbers) and is blind to wording: rephrasing a policy does not change what it does.")
+    st.caption(
+        "Deterministic and offline. It follows the policy's structure (which offers, their order and "
+        "numbers) and is blind to wording: rephrasing a policy does not change what it does."
+    )
     return ModelSettings()
 
 
@@ -50,8 +53,14 @@ def run_with_progress(config: RunConfig, label: str) -> list[ConversationRecord]
 def summary_frame(records: list[ConversationRecord]) -> pd.DataFrame:
     rows = []
     for stem, s in summarize(records).items():
-        row = {"policy": stem, **{o: s.outcomes[o].fmt() for o in OUTCOMES}, "correct outcome": s.correct.fmt(),
-               "pass^1": round(s.pass_k.get(1, 0), 2), "value kept ($)": s.value_kept, "offer cost ($)": s.offer_cost}
+        row = {
+            "policy": stem,
+            **{o: s.outcomes[o].fmt() for o in OUTCOMES},
+            "correct outcome": s.correct.fmt(),
+            "pass^1": round(s.pass_k.get(1, 0), 2),
+            "value kept ($)": s.value_kept,
+            "offer cost ($)": s.offer_cost,
+        }
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -70,8 +79,13 @@ def show_run(run: Path) -> None:
     st.altair_chart(charts.adherence(summaries))
     report = run / "report.html"
     if report.exists():
-        st.download_button("Download report.html", report.read_bytes(), file_name=f"{run.name}-report.html",
-                           mime="text/html", key=f"dl_{run.name}")
+        st.download_button(
+            "Download report.html",
+            report.read_bytes(),
+            file_name=f"{run.name}-report.html",
+            mime="text/html",
+            key=f"dl_{run.name}",
+        )
     show_conversation_picker(run, records)
 
 
@@ -88,13 +102,41 @@ def show_conversation_picker(run: Path, records: list[ConversationRecord]) -> No
 
 
 def show_conversation(record: ConversationRecord) -> None:
-    st.caption(f"seed {record.seed} · expected {record.expected['outcome']} · stop: {record.stop_reason}"
-               + (f" · error: {record.error}" if record.error else ""))
+    st.caption(
+        f"seed {record.seed} · expected {record.expected['outcome']} · stop: {record.stop_reason}"
+        + (f" · error: {record.error}" if record.error else "")
+    )
     for line in record.transcript:
         st.chat_message("user" if line["role"] == "customer" else "assistant").write(line["content"])
     st.markdown("**Tool trace**")
-    st.dataframe(pd.DataFrame([{"turn": c["turn"], "tool": c["tool"], "ok": c["ok"], "args": str(c["args"]),
-                                "result": c["result"][:200]} for c in record.trace]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "turn": c["turn"],
+                    "tool": c["tool"],
+                    "ok": c["ok"],
+                    "args": str(c["args"]),
+                    "result": c["result"][:200],
+                }
+                for c in record.trace
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     st.markdown("**Scores**")
-    st.dataframe(pd.DataFrame([{"score": s.name, "passed": {True: "pass", False: "FAIL", None: "n/a"}[s.passed],
-                                "evidence": s.evidence} for s in record.scores]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "score": s.name,
+                    "passed": {True: "pass", False: "FAIL", None: "n/a"}[s.passed],
+                    "evidence": s.evidence,
+                }
+                for s in record.scores
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
