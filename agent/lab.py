@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import InputFileError, RetentionLabError
+from agent.errors import InputFileError
 from agent.fixtures import FixtureSet, default_fixtures
 from agent.lint import LintProblem, lint_text
 from agent.models import ModelSettings
@@ -151,15 +151,3 @@ class LabSession:
         data = self.conversation.export() if self.conversation else {"transcript": [], "trace": []}
         return json.dumps(data, indent=2, ensure_ascii=False)
 
-
-__all__ = [
-    "LabSession",
-    "RetentionLabError",
-    "changed_cells",
-    "new_items",
-    "order_rows",
-    "policy_files",
-    "save_policy_as",
-    "customer_label",
-    "offer_plan_lines",
-]
