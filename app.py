@@ -20,8 +20,8 @@ from agent.lab import (
     save_policy_as,
 )
 from agent.lint import lint_text
-from agent.models import ModelSettings, make_chat_model
-from ui.widgets import model_picker
+from agent.models import ModelSettings, check_model
+from ui.model_picker import model_picker
 
 st.set_page_config(page_title="Retention Lab", page_icon=":shopping_trolley:", layout="wide")
 
@@ -173,7 +173,7 @@ def main() -> None:
     policy, customer, model = sidebar()
     lab = current_lab(policy, customer, model)
     try:
-        make_chat_model(model)
+        check_model(model)
     except RetentionLabError as exc:
         st.sidebar.error(str(exc))
     chat, panel = st.columns([1, 1], gap="large")

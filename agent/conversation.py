@@ -23,7 +23,8 @@ from langgraph.errors import GraphRecursionError
 from agent.fixtures import FixtureSet, default_fixtures
 from agent.models import ModelSettings, make_chat_model
 from agent.policy import CompiledPolicy
-from agent.tools import TraceEveryCall, build_tools
+from agent.tools import build_tools
+from agent.tracing import TraceEveryCall
 from agent.world import ToolCallRecord, World
 
 DEFAULT_STEP_LIMIT = 24

@@ -150,4 +150,3 @@ class LabSession:
     def export_json(self) -> str:
         data = self.conversation.export() if self.conversation else {"transcript": [], "trace": []}
         return json.dumps(data, indent=2, ensure_ascii=False)
-

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field, SecretStr
 
 from agent.errors import ModelConfigError
-from agent.reference_model import ReferenceChatModel
 from agent.registry import Registry
+
+if TYPE_CHECKING:  # the model stacks are imported when a model is built, not when settings are read
+    from langchain_core.language_models import BaseChatModel
 
 DEFAULT_MODEL = "offline"
 
@@ -41,12 +43,14 @@ class ModelSettings(BaseModel):
         return self.provider == "offline"
 
 
-ModelFactory = Callable[[ModelSettings], BaseChatModel]
+ModelFactory = Callable[[ModelSettings], "BaseChatModel"]
 MODEL_PROVIDERS: Registry[ModelFactory] = Registry("model provider")
 
 
 @MODEL_PROVIDERS.register("offline")
 def _offline(settings: ModelSettings) -> BaseChatModel:
+    from agent.reference_model import ReferenceChatModel
+
     return ReferenceChatModel()
 
 
@@ -83,3 +87,9 @@ def make_chat_model(settings: ModelSettings | str) -> BaseChatModel:
             "(add --base-url for a compatible server)"
         )
     return MODEL_PROVIDERS.get(settings.provider)(settings)
+
+
+def check_model(settings: ModelSettings) -> None:
+    """Raise ModelConfigError if `settings` cannot give a usable model, without building the offline one."""
+    if not settings.is_offline:
+        make_chat_model(settings)

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from langchain.agents.middleware import AgentMiddleware
 from langchain_core.tools import BaseTool, StructuredTool, tool
 
 from agent.domain import Order
@@ -224,33 +223,3 @@ def build_tools(world: World) -> list[BaseTool]:
 def offer_tools(tools: list[BaseTool]) -> dict[str, str]:
     """Map each retention tool's name to the offer it applies (read from the tool's metadata)."""
     return {t.name: t.metadata["offer"] for t in tools if t.metadata and t.metadata.get("offer")}
-
-
-class TraceEveryCall(AgentMiddleware):
-    """Record calls that never reach a tool body (unknown tool, bad arguments) and tag records with the call id."""
-
-    def __init__(self, world: World) -> None:
-        super().__init__()
-        self.world = world
-
-    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
-        before, start = len(self.world.trace), time.perf_counter()
-        result = handler(request)
-        call = request.tool_call
-        if len(self.world.trace) == before:
-            content = getattr(result, "content", str(result))
-            self.world.trace.append(
-                ToolCallRecord(
-                    tool=call["name"],
-                    kind="write" if request.tool is None else request.tool.metadata.get("kind", "read"),
-                    args=dict(call.get("args") or {}),
-                    ok=False,
-                    result=f"ERROR (invalid): {content}",
-                    error_kind="invalid",
-                    started_at=start - self.world.created,
-                    duration_ms=(time.perf_counter() - start) * 1000,
-                    turn=self.world.turn,
-                )
-            )
-        self.world.trace[-1].call_id = call.get("id") or ""
-        return result

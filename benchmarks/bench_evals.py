@@ -34,7 +34,7 @@ from agent.policy import compile_policy_file  # noqa: E402
 from agent.reference_model import ReferenceChatModel  # noqa: E402
 from agent.tools import build_tools  # noqa: E402
 from agent.world import World  # noqa: E402
-from evals.runner import RunConfig, run_eval  # noqa: E402
+from evals.runner import RunConfig, read_results, run_eval  # noqa: E402
 
 POLICY = ROOT / "policies" / "retention_offers.md"
 PYTHON = sys.executable
@@ -63,8 +63,9 @@ def overhead() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = RunConfig(policies=[POLICY], trials=5, out=Path(tmp) / "run", cache_path=None, concurrency=1)
         start = time.perf_counter()
-        records = run_eval(config)
+        run_eval(config)
         evals_s = time.perf_counter() - start
+        records = read_results(config.out)  # full records: the bare loop replays their transcripts
     bare_s = bare_loop(records)
     n = len(records)
     print(

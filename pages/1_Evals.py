@@ -11,7 +11,8 @@ from evals.personas import load_personas
 from evals.report import write_report
 from evals.runner import RunConfig
 from evals.runs import list_runs, new_run_dir, run_title
-from ui.widgets import model_picker, run_with_progress, show_run
+from ui.model_picker import model_picker
+from ui.widgets import run_with_progress, show_run
 
 st.set_page_config(page_title="Retention Lab · Evals", layout="wide")
 st.title("Batch evals")

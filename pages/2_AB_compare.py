@@ -15,7 +15,8 @@ from evals.compare_report import write_comparison
 from evals.personas import load_personas
 from evals.runner import RunConfig
 from evals.runs import list_comparisons, new_run_dir
-from ui.widgets import model_picker, run_with_progress
+from ui.model_picker import model_picker
+from ui.widgets import run_with_progress
 
 st.set_page_config(page_title="Retention Lab · A/B", layout="wide")
 st.title("A/B comparison")

@@ -1,42 +1,17 @@
-"""Widgets shared by the chat lab and the Evals and A/B pages."""
+"""Widgets of the Evals and A/B pages (the chat lab imports only ui.model_picker, to keep its first render light)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from agent.models import ModelSettings
 from evals import charts
 from evals.metrics import OUTCOMES, persona_outcomes, summarize
 from evals.records import ConversationRecord
 from evals.runner import RunConfig, read_results, run_eval
 from evals.runs import load_record
-
-MODEL_KINDS = ["offline (reference model)", "OpenAI", "OpenAI-compatible server"]
-
-
-def model_picker(key: str = "model") -> ModelSettings:
-    """Pick offline, OpenAI or a compatible server; explains what the offline model can and cannot see."""
-    kind = st.radio("Model", MODEL_KINDS, key=f"{key}_kind")
-    if kind == MODEL_KINDS[1]:
-        name = st.text_input("OpenAI model", "gpt-4o-mini", key=f"{key}_openai")
-        if not os.environ.get("OPENAI_API_KEY"):
-            st.warning("OPENAI_API_KEY is not set: export it before `make run`, or use a compatible server.")
-        return ModelSettings(spec=f"openai:{name}")
-    if kind == MODEL_KINDS[2]:
-        url = st.text_input(
-            "Base URL", os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8765/v1"), key=f"{key}_base_url"
-        )
-        name = st.text_input("Model name", "local", key=f"{key}_compat")
-        return ModelSettings(spec=f"openai:{name}", base_url=url)
-    st.caption(
-        "Deterministic and offline. It follows the policy's structure (which offers, their order and "
-        "numbers) and is blind to wording: rephrasing a policy does not change what it does."
-    )
-    return ModelSettings()
 
 
 def run_with_progress(config: RunConfig, label: str) -> list[ConversationRecord]:
