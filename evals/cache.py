@@ -7,6 +7,9 @@ import json
 import sqlite3
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,22 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 
 CACHED_TYPES: list[type[Serializable]] = [ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
+
+
+# Misses of the conversation running in this context. LangGraph copies the context into its worker threads, and the
+# box is mutable, so a miss counted in a model node reaches the conversation that caused it.
+_MISSES: ContextVar[list[int] | None] = ContextVar("retention_lab_cache_misses", default=None)
+
+
+@contextmanager
+def counting_misses() -> Iterator[list[int]]:
+    """Count this conversation's cache misses (its real model calls) in `box[0]`, exactly, even under concurrency."""
+    box = [0]
+    token = _MISSES.set(box)
+    try:
+        yield box
+    finally:
+        _MISSES.reset(token)
 
 
 def request_identity(prompt: str) -> str:
@@ -55,6 +74,9 @@ class DiskCache(BaseCache):
             ).fetchone()
             if row is None:
                 self.misses += 1
+                box = _MISSES.get()
+                if box is not None:
+                    box[0] += 1
                 return None
             self.hits += 1
         with warnings.catch_warnings():

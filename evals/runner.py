@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 
 from agent.conversation import Conversation
@@ -25,7 +26,7 @@ from agent.models import ModelSettings, make_chat_model
 from agent.offer_plan import read_offer_plan
 from agent.policy import CompiledPolicy, compile_policy_file
 from agent.toolspec import offer_tool_kinds
-from evals.cache import DiskCache
+from evals.cache import DiskCache, counting_misses
 from evals.outcome import offer_cost, read_outcome, value_kept
 from evals.personas import DEFAULT_PERSONA_DIR, Persona, load_personas
 from evals.pricing import cost_usd
@@ -112,27 +113,33 @@ def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[
     return jobs, policies, personas
 
 
-def run_conversation(job: Job, config: RunConfig, fixtures: FixtureSet, cache: DiskCache | None) -> ConversationRecord:
+def run_conversation(
+    job: Job, config: RunConfig, fixtures: FixtureSet, model: BaseChatModel, cache: DiskCache | None
+) -> ConversationRecord:
     """Play one persona against one policy and score it. Model and backend faults end up in the record."""
-    model = make_chat_model(config.model)
-    if cache is not None:
-        model.cache = cache
-    misses_before = cache.misses if cache else 0
     convo = Conversation.start(
         job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed, config.step_limit
     )
     convo.model_label = config.model.spec
     sim = PersonaSimulator(job.persona, job.seed)
     start = time.perf_counter()
-    message: str | None = sim.first_message()
-    while message is not None:
-        turn = convo.send(message)
-        message = sim.next_message(turn.reply, [c.model_dump() for c in turn.tool_calls])
+    with counting_misses() as misses:
+        message: str | None = sim.first_message()
+        while message is not None:
+            turn = convo.send(message)
+            message = sim.next_message(turn.reply, [c.model_dump() for c in turn.tool_calls])
     record = build_record(job, config, convo, sim, fixtures)
     record.latency_ms = round((time.perf_counter() - start) * 1000, 2)
-    # a lower bound under concurrency (another thread's misses may land in between), exact at --concurrency 1
-    record.model_calls = (cache.misses - misses_before) if cache else sum(t.model_calls for t in convo.turns)
+    record.model_calls = misses[0] if cache else sum(t.model_calls for t in convo.turns)
     return record
+
+
+def build_model(config: RunConfig, cache: DiskCache | None) -> BaseChatModel:
+    """One model for the whole run: clients are costly to build, and chat models are safe to share across threads."""
+    model = make_chat_model(config.model)
+    if cache is not None:
+        model.cache = cache
+    return model
 
 
 def build_record(
@@ -267,7 +274,7 @@ def run_eval(
     records = list(done)
     try:
         with (config.out / RESULTS).open("a", encoding="utf-8") as sink:
-            for record in _run_pending(pending, config, fixtures, cache):
+            for record in _run_pending(pending, config, fixtures, build_model(config, cache), cache):
                 sink.write(record.model_dump_json() + "\n")
                 sink.flush()
                 os.fsync(sink.fileno())
@@ -281,7 +288,7 @@ def run_eval(
 
 
 def _run_pending(
-    jobs: list[Job], config: RunConfig, fixtures: FixtureSet, cache: DiskCache | None
+    jobs: list[Job], config: RunConfig, fixtures: FixtureSet, model: BaseChatModel, cache: DiskCache | None
 ) -> Iterator[ConversationRecord]:
     """Yield records as conversations finish, keeping at most `concurrency` in flight (bounded memory)."""
     queue = iter(jobs)
@@ -293,7 +300,7 @@ def _run_pending(
                 job = next(queue, None)
                 if job is None:
                     return
-                running.add(pool.submit(run_conversation, job, config, fixtures, cache))
+                running.add(pool.submit(run_conversation, job, config, fixtures, model, cache))
 
         top_up()
         while running:

@@ -84,6 +84,7 @@ def test_rerun_of_an_unchanged_eval_makes_zero_model_calls(tmp_path, monkeypatch
     calls["n"] = 0
     second = run_eval(RunConfig(**config, out=tmp_path / "second"))
     assert first_calls > 100 and calls["n"] == 0
+    assert sum(r.model_calls for r in first) == first_calls  # per-conversation counts are exact under concurrency
     assert sum(r.model_calls for r in second) == 0
     assert [(r.key, r.outcome) for r in sorted(first, key=lambda r: r.key)] == [
         (r.key, r.outcome) for r in sorted(second, key=lambda r: r.key)

@@ -12,7 +12,7 @@ from agent.offer_plan import read_offer_plan
 from agent.policy import load_policy
 from agent.toolspec import offer_tool_kinds
 from evals.records import ConversationRecord
-from evals.runner import RunConfig, plan_jobs, run_conversation
+from evals.runner import RunConfig, build_model, plan_jobs, run_conversation
 from evals.scorers import ScoringContext, score_all
 from tests.conftest import POLICIES
 
@@ -22,7 +22,7 @@ RETENTION = POLICIES / "retention_offers.md"
 def play(persona: str, policy: Path = RETENTION) -> ConversationRecord:
     config = RunConfig(policies=[policy], persona_ids=[persona], trials=1, cache_path=None, seed=3)
     jobs, _, _ = plan_jobs(config, default_fixtures())
-    return run_conversation(jobs[0], config, default_fixtures(), None)
+    return run_conversation(jobs[0], config, default_fixtures(), build_model(config, None), None)
 
 
 def rescore(record: ConversationRecord, policy: Path = RETENTION) -> dict[str, object]:
