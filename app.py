@@ -26,7 +26,7 @@ from ui.model_picker import model_picker
 st.set_page_config(page_title="Retention Lab", page_icon=":shopping_trolley:", layout="wide")
 
 
-def sidebar() -> tuple[str, int, ModelSettings]:
+def sidebar() -> tuple[str, int, ModelSettings, bool]:
     lab_fixtures = default_fixtures()
     with st.sidebar:
         st.header("Retention Lab")
@@ -43,9 +43,8 @@ def sidebar() -> tuple[str, int, ModelSettings]:
             width="stretch",
         )
         model = model_picker()
-        if st.button("Reset conversation and world", key="reset", width="stretch"):
-            st.session_state.pop("lab", None)
-    return policy, customer, model
+        reset = st.button("Reset conversation and world", key="reset", width="stretch")
+    return policy, customer, model, reset
 
 
 def current_lab(policy: str, customer: int, model: ModelSettings) -> LabSession:
@@ -170,8 +169,10 @@ def ticket(state: dict, before: dict | None) -> None:
 
 
 def main() -> None:
-    policy, customer, model = sidebar()
+    policy, customer, model, reset = sidebar()
     lab = current_lab(policy, customer, model)
+    if reset:
+        lab.reset()  # a fresh world and an empty chat; the policy version in use stays
     try:
         check_model(model)
     except RetentionLabError as exc:

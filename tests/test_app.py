@@ -79,6 +79,10 @@ def test_use_this_version_runs_the_next_conversation_on_the_edited_text(app):
     app.button(key="use_version").click().run()
     say(app, "I want to cancel my order")
     assert any("1. 12% off this order" in t for t in markdown_texts(app))
+    app.sidebar.button(key="reset").click().run()
+    assert len(app.chat_message) == 0
+    say(app, "I want to cancel my order")  # the version in use survives a reset
+    assert any("1. 12% off this order" in t for t in markdown_texts(app))
 
 
 def test_reset_clears_the_chat_and_restores_the_order(app):
