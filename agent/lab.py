@@ -19,6 +19,7 @@ from agent.models import ModelSettings
 from agent.offer_plan import read_offer_plan
 from agent.policy import DEFAULT_POLICY_DIR, CompiledPolicy, compile_policy_text
 from agent.toolspec import offer_tool_kinds
+from agent.world import World
 
 if TYPE_CHECKING:  # the agent stack is imported on the first message, not on the first render
     from agent.conversation import Conversation, StreamEvent
@@ -143,8 +144,6 @@ class LabSession:
         """The world as it is now (before any conversation, the customer's fixtures)."""
         if self.conversation is not None:
             return self.conversation.world.snapshot()
-        from agent.world import World
-
         return World(self.fixtures, self.customer_id, 100).snapshot()
 
     def export_json(self) -> str:

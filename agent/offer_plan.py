@@ -40,10 +40,6 @@ class OfferOption:
 class OfferPlan:
     options: tuple[OfferOption, ...]
 
-    @property
-    def kinds(self) -> list[str]:
-        return [o.kind for o in self.options]
-
     def get(self, kind: str) -> OfferOption | None:
         return next((o for o in self.options if o.kind == kind), None)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from agent.domain import Customer, Order
 from agent.errors import OutOfScope
 from agent.faults import FaultInjector
-from agent.fixtures import FixtureSet, default_fixtures
+from agent.fixtures import FixtureSet
 from agent.gorgias import GorgiasHelpdesk
 from agent.magento import MagentoStore, normalize_order_id
 
@@ -55,10 +55,6 @@ class World:
         self.trace: list[ToolCallRecord] = []
         self.turn = 0
         self.created = time.perf_counter()
-
-    @classmethod
-    def for_customer(cls, customer_id: int, max_discount_percent: float, **kwargs: Any) -> World:
-        return cls(default_fixtures(), customer_id, max_discount_percent, **kwargs)
 
     def own_order(self, order_id: str | int) -> Order:
         """The order, if it belongs to this conversation's customer; OutOfScope otherwise."""

@@ -99,6 +99,3 @@ class DiskCache(BaseCache):
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses}
