@@ -147,7 +147,26 @@ class Conversation:
             return f"the agent stopped after {self.step_limit} steps without answering"
         return f"{type(exc).__name__}: {exc}"
 
+    def _close_dangling_tool_calls(self) -> None:
+        """After an interrupted turn, answer tool calls left without a result, so the next request is valid."""
+        messages = self._messages()
+        answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+        dangling = [c for m in messages if isinstance(m, AIMessage) for c in m.tool_calls if c["id"] not in answered]
+        if dangling:
+            closing = [
+                ToolMessage(
+                    "ERROR (interrupted): the turn ended before this call ran",
+                    tool_call_id=c["id"] or "",
+                    name=c["name"],
+                    status="error",
+                )
+                for c in dangling
+            ]
+            self.agent.update_state(self._config(), {"messages": closing}, as_node="tools")
+
     def _finish_turn(self, text: str, before: int, start: float, error: str | None) -> TurnResult:
+        if error:
+            self._close_dangling_tool_calls()
         new = self._messages()[before:]
         replies = [m for m in new if isinstance(m, AIMessage) and not m.tool_calls and m.content]
         reply = str(replies[-1].content) if replies and not error else ""

@@ -114,3 +114,17 @@ def test_history_survives_across_turns(converse):
     convo = converse(1, ["cancel my order", "what's the weather like?", "the free shipping please"])
     assert "Would one of these options work for you" in convo.turns[1].reply
     assert order(convo, "000000101")["shipping_method"] == "expedited_expedited"
+
+
+def test_an_interrupted_turn_leaves_a_valid_history_and_the_chat_goes_on(converse):
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    convo = converse(7, ["I want to cancel my order"], step_limit=3)
+    assert "stopped after 3 steps" in (convo.turns[-1].error or "")
+    messages = convo._messages()
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    assert all(c["id"] in answered for m in messages if isinstance(m, AIMessage) for c in m.tool_calls)
+    convo.step_limit = 24
+    convo.send("I want to cancel my order")
+    convo.send("no thanks")
+    assert order(convo, "000000113")["status"] == "canceled"
