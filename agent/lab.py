@@ -1,6 +1,6 @@
 """What the chat lab needs besides widgets: choices, the session object, the world panel's tables and diffs.
 
-Kept out of app.py so the page stays UI only and this logic is testable without Streamlit.
+Kept out of the chat page (ui/chat_lab.py) so it stays UI only and this logic is testable without Streamlit.
 """
 
 from __future__ import annotations

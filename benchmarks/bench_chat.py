@@ -1,15 +1,28 @@
-"""Chat lab speed: server-side time of an offline chat turn, and the app's first render.
+"""Chat lab speed: the server-side time of an offline chat turn, and the first render after the server starts.
 
-    .venv/bin/python benchmarks/bench_chat.py
+    .venv/bin/python benchmarks/bench_chat.py [--rounds 5]
 
-Targets (issue 3): a turn on the offline model <= 150 ms server-side; first render after `make run` <= 2 s.
+Targets (issue 3): a turn on the offline model <= 150 ms server-side; the first render after `make run` <= 2 s.
+
+"First render" is measured as a user meets it: the server is started afresh (`streamlit run app.py`, as
+`make run` does), the browser is already running, and the clock runs from navigation to the chat input
+being visible. Three visitors are timed, each as the first visitor of a fresh server:
+  new browser profile   an empty HTTP cache: the browser fetches and compiles Streamlit's whole frontend
+  returning browser     a profile that has opened the app before (Streamlit's assets are cached as immutable)
+  Streamlit floor       a new profile on `streamlit_floor_app.py` (a title and a chat input): Streamlit's own cost
+  without the warm-up   a new profile on the same page served by a plain `streamlit run` (no st.App lifespan)
+The first reply is timed too: the new visitor's first message, from Enter to the agent's reply, typed at once
+(even rounds) or after reading the page for a few seconds (odd rounds), while the agent stack warms up.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +33,10 @@ from agent.policy import compile_policy_file  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for_health  # noqa: E402
 
 LINES = ["Hi, I want to cancel my order", "Could you do 15%?", "thanks"]
+FLOOR_APP = ROOT / "benchmarks" / "streamlit_floor_app.py"
+NO_WARM_UP_APP = ROOT / "benchmarks" / "chat_lab_without_warm_up.py"
+CHAT_INPUT = "stChatInputTextArea"
+READING_PAUSE_S = 5.0  # every other round, the visitor reads the page for this long before typing
 
 
 def turn_times(rounds: int = 30) -> list[float]:
@@ -34,42 +51,109 @@ def turn_times(rounds: int = 30) -> list[float]:
     return times
 
 
-def first_render() -> tuple[float, float]:
-    """(seconds from process start to health OK, seconds from navigation to the chat input being visible)."""
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
+def on_fresh_server(port: int, script: Path, visit: Callable[[str], None]) -> float:
+    """Start `streamlit run script`, wait until healthy, run `visit(url)`; seconds from start to healthy."""
     started = time.perf_counter()
-    process = start_app(port)
+    process = start_app(port, script)
     try:
         wait_for_health(f"http://127.0.0.1:{port}/_stcore/health")
         healthy = time.perf_counter() - started
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            nav = time.perf_counter()
-            page.goto(f"http://127.0.0.1:{port}")
-            page.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
-            rendered = time.perf_counter() - nav
-            browser.close()
-        return healthy, rendered
+        visit(f"http://127.0.0.1:{port}")
+        return healthy
     finally:
         process.terminate()
         process.wait(timeout=20)
 
 
+def time_render(context, url: str) -> float:
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    page.get_by_test_id(CHAT_INPUT).wait_for(timeout=60_000)
+    elapsed = time.perf_counter() - start
+    page.close()
+    return elapsed
+
+
+def time_first_reply(context, url: str, pause_s: float) -> tuple[float, float]:
+    """(render seconds, seconds from Enter to the agent's reply) for a new visitor who types after `pause_s`."""
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    box = page.get_by_test_id(CHAT_INPUT)
+    box.wait_for(timeout=60_000)
+    rendered = time.perf_counter() - start
+    page.wait_for_timeout(pause_s * 1000)
+    box.fill(LINES[0])
+    sent = time.perf_counter()
+    box.press("Enter")
+    page.get_by_text("Before I cancel order").wait_for(timeout=60_000)
+    replied = time.perf_counter() - sent
+    page.close()
+    return rendered, replied
+
+
+def visit_as_new_visitor(browser, figures: dict[str, list[float]], pause_s: float, url: str) -> None:
+    context = browser.new_context()
+    rendered, replied = time_first_reply(context, url, pause_s)
+    figures["new"].append(rendered)
+    figures["reply_after_pause" if pause_s else "reply_at_once"].append(replied)
+    context.close()
+
+
+def visit_new_profile(browser, into: list[float], url: str) -> None:
+    context = browser.new_context()
+    into.append(time_render(context, url))
+    context.close()
+
+
+def first_render_rounds(rounds: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()  # one origin for every round, so the returning profile's cache applies
+    figures: dict[str, list[float]] = {
+        k: [] for k in ("healthy", "new", "returning", "floor", "no_warm_up", "reply_at_once", "reply_after_pause")
+    }
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser.new_page().goto("about:blank")  # the user's browser is already running
+        returning = browser.new_context()
+        on_fresh_server(port, ROOT / "app.py", lambda url: time_render(returning, url))  # the earlier visit
+        for round_number in range(rounds):
+            pause = READING_PAUSE_S if round_number % 2 else 0.0
+            visit = functools.partial(visit_as_new_visitor, browser, figures, pause)
+            figures["healthy"].append(on_fresh_server(port, ROOT / "app.py", visit))
+            on_fresh_server(port, ROOT / "app.py", lambda url: figures["returning"].append(time_render(returning, url)))
+            on_fresh_server(port, FLOOR_APP, functools.partial(visit_new_profile, browser, figures["floor"]))
+            on_fresh_server(port, NO_WARM_UP_APP, functools.partial(visit_new_profile, browser, figures["no_warm_up"]))
+        browser.close()
+    return figures
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f})"
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6, help="fresh server starts per visitor kind (default 6)")
+    args = parser.parse_args()
     times = turn_times()
     p95 = statistics.quantiles(times, n=20)[-1]
     print(
         f"offline chat turn, server side: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
         f"max {max(times):.1f} ms over {len(times)} turns (target <= 150 ms)"
     )
-    healthy, rendered = first_render()
-    print(
-        f"app start: server healthy after {healthy:.2f} s; first render (navigation -> chat input visible) "
-        f"{rendered:.2f} s; total {healthy + rendered:.2f} s (target: first render <= 2 s)"
-    )
+    f = first_render_rounds(args.rounds)
+    ratio = statistics.median(f["new"]) / statistics.median(f["floor"])
+    print(f"server start -> healthy: {spread(f['healthy'])}")
+    print(f"first render, new browser profile:  {spread(f['new'])} (target <= 2 s)")
+    print(f"first render, returning browser:    {spread(f['returning'])} (target <= 2 s)")
+    print(f"Streamlit floor, new profile:       {spread(f['floor'])}; the chat lab takes {ratio:.2f}x the floor")
+    warm = statistics.median(f["no_warm_up"]) / statistics.median(f["new"])
+    print(f"same page without the warm-up:      {spread(f['no_warm_up'])}; {warm:.2f}x the chat lab with it")
+    print(f"first reply on a fresh server, Enter -> reply visible, typed at once: {spread(f['reply_at_once'])}")
+    print(f"  typed after reading the page for {READING_PAUSE_S:g} s: {spread(f['reply_after_pause'])}")
 
 
 if __name__ == "__main__":

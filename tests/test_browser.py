@@ -48,14 +48,15 @@ def wait_for_health(url: str, timeout_s: float = 60) -> None:
     raise TimeoutError(f"streamlit did not answer at {url}")
 
 
-def start_app(port: int) -> subprocess.Popen[bytes]:
+def start_app(port: int, script: Path = ROOT / "app.py") -> subprocess.Popen[bytes]:
+    """`streamlit run` on loopback, as `make run` does (app.py serves through its st.App)."""
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(script),
             "--server.address",
             "127.0.0.1",
             "--server.port",
@@ -119,3 +120,11 @@ def test_chat_in_a_real_browser(page):
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "chat-lab.png"), full_page=True)
     assert (ARTIFACTS / "chat-lab.png").stat().st_size > 10_000
+
+
+def test_the_other_pages_are_served_too(page, app_url):
+    """app.py serves through an st.App (see ui/warm_up.py): the pages in pages/ must still be reachable."""
+    for path, heading in [("Evals", "Batch evals"), ("AB_compare", "A/B comparison")]:
+        page.goto(f"{app_url}/{path}")
+        page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+        assert page.get_by_test_id("stException").count() == 0

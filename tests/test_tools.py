@@ -58,3 +58,12 @@ def test_successful_write_is_traced(toolkit):
 def test_transient_fault_reaches_the_model_as_retryable(toolkit):
     world, tools = toolkit(customer_id=1, fault_rate=1.0)
     assert tools["get_order"].invoke({"order_id": "000000101"}).startswith("ERROR (transient)")
+
+
+def test_toolspec_names_and_offers_match_the_langchain_tools(toolkit):
+    from agent.toolspec import known_tool_names, offer_tool_kinds
+
+    _, tools = toolkit()
+    assert known_tool_names() == set(tools)
+    assert offer_tool_kinds() == {name: t.metadata["offer"] for name, t in tools.items() if t.metadata["offer"]}
+    assert set(offer_tool_kinds().values()) == {"discount", "shipping_upgrade", "swap", "future_coupon"}

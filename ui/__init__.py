@@ -1,1 +1,1 @@
-"""Streamlit widgets shared by app.py and the pages. UI only: the logic lives in agent/ and evals/."""
+"""The Streamlit pages' code and the widgets they share. UI only: the logic lives in agent/ and evals/."""
