@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -24,6 +25,7 @@ from agent.lab import (
 )
 from agent.lint import lint_text
 from agent.models import ModelSettings, check_model
+from agent.world import ToolCallRecord
 from ui.model_picker import model_picker
 from ui.warm_up import warm_up_after_first_render
 
@@ -89,6 +91,10 @@ def render_tool_calls(calls: list, container) -> None:
         container.code(call.result[:1200], language="json" if call.result.startswith(("[", "{")) else None)
 
 
+def status_state(calls: list[ToolCallRecord]) -> Literal["complete", "error"]:
+    return "error" if any(not c.ok for c in calls) else "complete"
+
+
 def status_label(calls: list) -> str:
     errors = sum(not c.ok for c in calls)
     names = ", ".join(dict.fromkeys(c.tool for c in calls))
@@ -100,7 +106,7 @@ def history(lab: LabSession) -> None:
         st.chat_message("user").write(turn.customer)
         with st.chat_message("assistant"):
             if turn.tool_calls:
-                state = "error" if any(not c.ok for c in turn.tool_calls) else "complete"
+                state = status_state(turn.tool_calls)
                 with st.status(status_label(turn.tool_calls), state=state, expanded=False) as box:
                     render_tool_calls(turn.tool_calls, box)
             if turn.error:
@@ -111,19 +117,20 @@ def history(lab: LabSession) -> None:
 def play(lab: LabSession, prompt: str) -> None:
     st.chat_message("user").write(prompt)
     with st.chat_message("assistant"):
-        box, reply, calls = st.status("Working…", expanded=True), st.empty(), []
+        box, reply = st.status("Working…", expanded=True), st.empty()
+        calls: list[ToolCallRecord] = []
         try:
             text = ""
             for event in lab.stream(prompt):
-                if event.kind == "tool_call":
+                if event.kind == "tool_call" and event.tool_call:
                     calls.append(event.tool_call)
                     render_tool_calls([event.tool_call], box)
                 elif event.kind == "text":
                     text += event.text
                     reply.write(text)
-                elif event.kind == "done":
+                elif event.kind == "done" and event.turn:
                     turn = event.turn
-                    state = "error" if turn.error or any(not c.ok for c in calls) else "complete"
+                    state = "error" if turn.error else status_state(calls)
                     box.update(label=status_label(calls) if calls else "No tool calls", state=state, expanded=False)
                     if turn.error:
                         st.error(turn.error)
