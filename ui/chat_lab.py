@@ -45,6 +45,7 @@ def sidebar() -> tuple[str, int, ModelSettings, bool]:
             ],
             hide_index=True,
             width="stretch",
+            column_config={"grand total": st.column_config.NumberColumn(format="%.2f")},
         )
         model = model_picker()
         reset = st.button("Reset conversation and world", key="reset", width="stretch")
