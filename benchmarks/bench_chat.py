@@ -1,6 +1,6 @@
 """Chat lab speed: the server-side time of an offline chat turn, and the first render after the server starts.
 
-    .venv/bin/python benchmarks/bench_chat.py [--rounds 5]
+    .venv/bin/python benchmarks/bench_chat.py [--rounds 8] [--against GIT_REV]
 
 Targets (issue 3): a turn on the offline model <= 150 ms server-side; the first render after `make run` <= 2 s.
 
@@ -11,6 +11,8 @@ being visible. Three visitors are timed, each as the first visitor of a fresh se
   returning browser     a profile that has opened the app before (Streamlit's assets are cached as immutable)
   Streamlit floor       a new profile on `streamlit_floor_app.py` (a title and a chat input): Streamlit's own cost
   without the warm-up   a new profile on app.py served by Streamlit's classic server (serve_without_warm_up.py)
+With --against, the first render is also compared, paired by round, with app.py at another git revision
+(checked out in a temporary worktree), e.g. `--against HEAD~3` to see what a change did.
 The first reply is timed too: the new visitor's first message, from Enter to the agent's reply, typed at once
 (even rounds) or after reading the page for a few seconds (odd rounds), while the agent stack warms up.
 """
@@ -22,6 +24,7 @@ import functools
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -146,6 +149,30 @@ def first_render_rounds(rounds: int) -> dict[str, list[float]]:
     return figures
 
 
+def against_revision(rev: str, rounds: int) -> tuple[list[float], list[float]]:
+    """(this tree's first renders, `rev`'s first renders), new browser profiles, alternating who goes first."""
+    from playwright.sync_api import sync_playwright
+
+    now: list[float] = []
+    then: list[float] = []
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), rev], check=True)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                browser.new_page().goto("about:blank")
+                for round_number in range(rounds):
+                    pair = [(ROOT / "app.py", now), (tree / "app.py", then)]
+                    for script, into in pair if round_number % 2 else reversed(pair):
+                        on_fresh_server(port, script, functools.partial(visit_new_profile, browser, into))
+                browser.close()
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
+    return now, then
+
+
 def spread(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f})"
 
@@ -153,6 +180,7 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8, help="fresh server starts per visitor kind (default 8)")
+    parser.add_argument("--against", metavar="GIT_REV", help="also compare the first render with this revision")
     args = parser.parse_args()
     times = turn_times()
     p95 = statistics.quantiles(times, n=20)[-1]
@@ -173,6 +201,13 @@ def main() -> None:
     )
     print(f"first reply on a fresh server, Enter -> reply visible, typed at once: {spread(f['reply_at_once'])}")
     print(f"  typed after reading the page for {READING_PAUSE_S:g} s: {spread(f['reply_after_pause'])}")
+    if args.against:
+        now, then = against_revision(args.against, args.rounds)
+        saved = [t - n for n, t in zip(now, then, strict=True)]
+        print(
+            f"first render, new profile, this tree {spread(now)} against {args.against} {spread(then)}: paired, "
+            f"median {statistics.median(saved):+.2f} s saved, faster in {sum(x > 0 for x in saved)} of {len(saved)}"
+        )
 
 
 if __name__ == "__main__":
