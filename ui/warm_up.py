@@ -48,8 +48,8 @@ def warm_up_in_background(modules: tuple[str, ...], delay_s: float = 0.0) -> Non
 
 def warm_up_after_first_render() -> None:
     """After a delay: the browser goes on loading and drawing the page for about a second after the script run
-    ends, and starting these imports at once made the first render about 0.4 s slower (12 paired fresh-server
-    visits, measured as benchmarks/bench_chat.py measures)."""
+    ends, and starting these imports at once made the first render slower: median 2.51 s against 2.06 s with
+    this delay, over 5 fresh-server visits each (new browser profiles, timed as benchmarks/bench_chat.py does)."""
     warm_up_in_background(LATER_MODULES, delay_s=AFTER_RENDER_DELAY_S)
 
 
