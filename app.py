@@ -1,7 +1,7 @@
 """Retention Lab: `streamlit run app.py` (or `make run`) opens the chat lab; the other jobs are in `pages/`.
 
-Streamlit runs this file on every rerun of a browser session, as `__main__`: it lays out the navigation and runs
-the page in view, by default the chat lab (`ui/chat_lab.py`).
+Streamlit runs this file on every rerun of the chat lab, as `__main__`: it draws the page (`ui/chat_lab.py`).
+The sidebar's navigation to `pages/` is Streamlit's own (a `pages/` folder beside this file).
 `streamlit run` first imports it as a module to look for an `st.App`: that app serves this same file and, as
 the server starts, imports the chat page in the background; once the page has rendered, it imports the agent
 stack the same way (`ui/warm_up.py`). So neither the first render nor the first reply pays for those imports.
@@ -12,13 +12,7 @@ import streamlit as st
 if __name__ == "__main__":
     from ui.chat_lab import main
 
-    st.navigation(
-        [
-            st.Page(main, title="Chat lab", icon=":material/chat:", default=True),
-            st.Page("pages/1_Evals.py", title="Evals", icon=":material/fact_check:"),
-            st.Page("pages/2_AB_compare.py", title="A/B compare", icon=":material/compare_arrows:"),
-        ]
-    ).run()
+    main()
 else:
     from ui.warm_up import warm_up_imports
 

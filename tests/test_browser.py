@@ -122,9 +122,20 @@ def test_chat_in_a_real_browser(page):
     assert (ARTIFACTS / "chat-lab.png").stat().st_size > 10_000
 
 
+def nav_labels(page) -> list[str]:
+    links = page.get_by_test_id("stSidebarNavLink")
+    links.first.wait_for(timeout=60_000)
+    return [links.nth(i).inner_text() for i in range(links.count())]
+
+
 def test_the_other_pages_are_served_too(page, app_url):
-    """app.py serves through an st.App (see ui/warm_up.py): the pages in pages/ must still be reachable."""
+    """app.py serves through an st.App (see ui/warm_up.py): the pages in pages/ must still be reachable, each with
+    the same navigation as the chat lab (a direct link to a page must not get a different menu)."""
+    page.goto(app_url)
+    expected = nav_labels(page)
+    assert expected == ["app", "Evals", "AB compare"]
     for path, heading in [("Evals", "Batch evals"), ("AB_compare", "A/B comparison")]:
         page.goto(f"{app_url}/{path}")
         page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
         assert page.get_by_test_id("stException").count() == 0
+        assert nav_labels(page) == expected

@@ -1,6 +1,6 @@
 """The chat lab page: play the customer against an agent that follows a retention policy. UI only.
 
-`main()` is the default page of app.py's navigation, run on every rerun of a browser session.
+`app.py` runs `main()` on every rerun of the page.
 """
 
 from __future__ import annotations
