@@ -6,7 +6,7 @@ Targets (issue 3): a turn on the offline model <= 150 ms server-side; the first 
 
 "First render" is measured as a user meets it: the server is started afresh (`streamlit run app.py`, as
 `make run` does), the browser is already running, and the clock runs from navigation to the chat input
-being visible. Three visitors are timed, each as the first visitor of a fresh server:
+being visible. Four kinds of visitor are timed, each as the first visitor of a fresh server:
   new browser profile   an empty HTTP cache: the browser fetches and compiles Streamlit's whole frontend
   returning browser     a profile that has opened the app before (Streamlit's assets are cached as immutable)
   Streamlit floor       a new profile on `streamlit_floor_app.py` (a title and a chat input): Streamlit's own cost
