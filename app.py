@@ -4,7 +4,8 @@ Streamlit runs this file on every rerun of the chat lab, as `__main__`: it draws
 The sidebar's navigation to `pages/` is Streamlit's own (a `pages/` folder beside this file).
 `streamlit run` first imports it as a module to look for an `st.App`: that app serves this same file and, as
 the server starts, imports the chat page in the background; once the page has rendered, it imports the agent
-stack the same way (`ui/warm_up.py`). So neither the first render nor the first reply pays for those imports.
+stack the same way (`ui/warm_up.py`). So the first render does not wait for those imports, nor does a first reply
+typed a few seconds after it.
 """
 
 import streamlit as st
