@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from agent.domain import Customer, GorgiasDirectory, Order, Product, ShippingMethod, Ticket
@@ -50,6 +51,20 @@ def read_json(path: Path) -> object:
         raise InputFileError(path, "", "file not found", "restore it from git or point --fixtures elsewhere") from exc
     except json.JSONDecodeError as exc:
         raise InputFileError(path, f"line {exc.lineno}", exc.msg, "make it valid JSON") from exc
+
+
+def read_yaml(path: Path, fix_missing: str = "restore it from git") -> dict:
+    """A YAML file that holds a mapping. Raises InputFileError naming the file and the line, never a traceback."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputFileError(path, "", "file not found", fix_missing) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputFileError(path, f"line {mark.line + 1 if mark else 1}", "is not valid YAML", "fix the YAML") from exc
+    if not isinstance(data, dict):
+        raise InputFileError(path, "", "must hold a YAML mapping (key: value lines)", "restore it from git")
+    return data
 
 
 def _validate(model: type[M], path: Path, data: object, prefix: str = "") -> M:

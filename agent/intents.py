@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from agent.errors import InputFileError
-from agent.fixtures import DEFAULT_FIXTURES
+from agent.fixtures import DEFAULT_FIXTURES, read_yaml
 from agent.magento import normalize_order_id
 
 INTENT_RULES = DEFAULT_FIXTURES / "reference_model" / "intents.yaml"
@@ -53,8 +51,8 @@ class IntentRules:
 
     @classmethod
     def load(cls, path: Path = INTENT_RULES) -> IntentRules:
+        data = read_yaml(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
 
             def compile_all(group: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
                 return {name: [re.compile(p, re.IGNORECASE) for p in patterns] for name, patterns in group.items()}
@@ -66,7 +64,7 @@ class IntentRules:
                 re.compile(data["order_number"], re.IGNORECASE),
                 path,
             )
-        except (KeyError, TypeError, re.error, yaml.YAMLError) as exc:
+        except (KeyError, TypeError, AttributeError, re.error) as exc:
             raise InputFileError(
                 path,
                 "intent rules",

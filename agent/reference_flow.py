@@ -12,10 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
-import yaml
-
 from agent.domain import CANCELLABLE_STATUSES
-from agent.fixtures import DEFAULT_FIXTURES
+from agent.fixtures import DEFAULT_FIXTURES, read_yaml
 from agent.intents import Reading
 from agent.offer_plan import OfferPlan
 
@@ -27,7 +25,7 @@ COUPON_CODE = re.compile(r"Coupon (\S+)")
 
 @cache
 def replies() -> dict[str, Any]:
-    return yaml.safe_load(REPLIES_FILE.read_text(encoding="utf-8"))
+    return read_yaml(REPLIES_FILE)
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.errors import InputFileError
-from agent.fixtures import DEFAULT_FIXTURES, FixtureSet, describe_validation_error
+from agent.fixtures import DEFAULT_FIXTURES, FixtureSet, describe_validation_error, read_yaml
 from agent.registry import Registry
 
 DEFAULT_PERSONA_DIR = DEFAULT_FIXTURES / "personas"
@@ -69,15 +68,7 @@ class Persona(BaseModel):
 
 def load_persona(path: Path, fixtures: FixtureSet | None = None) -> Persona:
     """Load and validate one persona. Raises InputFileError naming the file, the field and the fix."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputFileError(path, "", "persona file not found", "check the path") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputFileError(
-            f"{path}:{mark.line + 1 if mark else 1}", "", "is not valid YAML", "fix the YAML syntax"
-        ) from exc
+    data = read_yaml(path, fix_missing="check the path")
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:

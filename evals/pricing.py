@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from functools import cache
 
-import yaml
+from pydantic import TypeAdapter, ValidationError
 
-from agent.fixtures import DEFAULT_FIXTURES
+from agent.fixtures import DEFAULT_FIXTURES, describe_validation_error, read_yaml
 
 PRICING_FILE = DEFAULT_FIXTURES / "pricing.yaml"
+PRICE_TABLE = TypeAdapter(dict[str, tuple[float, float]])  # model -> (input, output) USD per million tokens
 
 
 @cache
 def prices() -> dict[str, tuple[float, float]]:
-    data = yaml.safe_load(PRICING_FILE.read_text(encoding="utf-8")) or {}
-    return {model: (float(p[0]), float(p[1])) for model, p in data.items()}
+    try:
+        return PRICE_TABLE.validate_python(read_yaml(PRICING_FILE))
+    except ValidationError as exc:
+        raise describe_validation_error(PRICING_FILE, exc) from exc
 
 
 def cost_usd(model: str, tokens_in: int, tokens_out: int) -> float | None:

@@ -22,17 +22,19 @@ from pydantic import BaseModel, Field
 from agent.conversation import Conversation
 from agent.errors import InputFileError
 from agent.fixtures import PROJECT_ROOT, FixtureSet, default_fixtures
+from agent.intents import default_rules
 from agent.models import ModelSettings, make_chat_model
 from agent.offer_plan import read_offer_plan
 from agent.policy import CompiledPolicy, compile_policy_file
+from agent.reference_flow import replies
 from agent.toolspec import offer_tool_kinds
 from evals.cache import DiskCache, counting_misses
 from evals.outcome import offer_cost, read_outcome, value_kept
 from evals.personas import DEFAULT_PERSONA_DIR, Persona, load_personas
-from evals.pricing import cost_usd
+from evals.pricing import cost_usd, prices
 from evals.records import ConversationRecord
-from evals.scorers import ScoringContext, score_all
-from evals.simulator import PersonaSimulator
+from evals.scorers import ScoringContext, claim_rules, score_all
+from evals.simulator import PersonaSimulator, phrases
 
 RESULTS = "results.jsonl"
 MANIFEST = "run.json"
@@ -93,7 +95,14 @@ def policy_sha(policy: CompiledPolicy) -> str:
     return hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
 
 
+def check_data_files() -> None:
+    """Read every data file a conversation reads (each is cached), so a broken one stops the run before it starts."""
+    for read in (default_rules, replies, phrases, claim_rules, prices):
+        read()
+
+
 def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:
+    check_data_files()
     policies = [compile_policy_file(path) for path in config.policies]
     stems = [p.main.path.stem for p in policies]
     if len(set(stems)) != len(stems):

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
-from agent.fixtures import DEFAULT_FIXTURES, FixtureSet
+from agent.errors import InputFileError
+from agent.fixtures import DEFAULT_FIXTURES, FixtureSet, read_yaml
 from agent.intents import default_rules
 from agent.offer_plan import OfferPlan
 from agent.registry import Registry
@@ -186,8 +185,13 @@ def discount_within_cap(ctx: ScoringContext) -> Score:
 
 @cache
 def claim_rules() -> list[tuple[str, re.Pattern[str], str]]:
-    data = yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
-    return [(c["name"], re.compile(c["pattern"], re.IGNORECASE), c["check"]) for c in data["claims"]]
+    data = read_yaml(CLAIMS_FILE)
+    try:
+        return [(c["name"], re.compile(c["pattern"], re.IGNORECASE), c["check"]) for c in data["claims"]]
+    except (KeyError, TypeError, re.error) as exc:
+        raise InputFileError(
+            CLAIMS_FILE, "claims", f"cannot be read ({exc})", "each claim needs name, pattern (a regex) and check"
+        ) from exc
 
 
 def _claim_holds(check: str, match: re.Match[str], state: dict[str, Any], fixtures: FixtureSet) -> bool:

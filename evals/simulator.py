@@ -12,9 +12,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-import yaml
-
-from agent.fixtures import DEFAULT_FIXTURES
+from agent.fixtures import DEFAULT_FIXTURES, read_yaml
 from agent.intents import PERCENT, IntentRules, default_rules
 from agent.toolspec import offer_tool_kinds
 from evals.personas import Persona
@@ -31,7 +29,7 @@ SEGMENT_SPLIT = re.compile(r"[\n;]|(?<=[.!?])\s+")
 
 @cache
 def phrases() -> dict[str, Any]:
-    return yaml.safe_load(PHRASES_FILE.read_text(encoding="utf-8"))
+    return read_yaml(PHRASES_FILE)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ import streamlit as st
 from agent.errors import RetentionLabError
 from agent.lab import policy_files
 from agent.models import make_chat_model
-from evals.personas import load_personas
 from evals.report import write_report
 from evals.runner import RunConfig
 from evals.runs import list_runs, new_run_dir, run_title
 from ui.model_picker import model_picker
-from ui.widgets import run_with_progress, show_run
+from ui.widgets import run_settings, run_with_progress, show_run
 
 st.set_page_config(page_title="Retention Lab · Evals", layout="wide")
 st.title("Batch evals")
@@ -20,30 +19,22 @@ st.title("Batch evals")
 with st.sidebar:
     model = model_picker("evals_model")
 
-personas = [p.id for p in load_personas()]
 with st.form("eval_form"):
     names = [p.name for p in policy_files()]
     chosen = st.multiselect("Policies", names, default=["retention_offers.md"], key="eval_policies")
-    picked = st.multiselect("Personas", personas, default=personas, key="eval_personas")
-    left, middle, right = st.columns(3)
-    trials = left.number_input("Trials per persona", 1, 100, 3, key="eval_trials")
-    concurrency = middle.number_input("Concurrency", 1, 64, 4, key="eval_concurrency")
-    seed = right.number_input("Base seed", 0, 10**9, 0, key="eval_seed")
+    settings = run_settings("eval")
     submitted = st.form_submit_button("Run eval", type="primary")
 
 if submitted:
     paths = {p.name: p for p in policy_files()}
     try:
-        if not chosen or not picked:
+        if not chosen or not settings.persona_ids:
             raise RetentionLabError("pick at least one policy and one persona")
         make_chat_model(model)
         out = new_run_dir("eval")
         config = RunConfig(
             policies=[paths[n] for n in chosen],
-            persona_ids=picked,
-            trials=int(trials),
-            concurrency=int(concurrency),
-            seed=int(seed),
+            **settings.as_config_fields(),
             model=model,
             out=out,
         )

@@ -12,11 +12,10 @@ from agent.lint import lint_text
 from agent.models import make_chat_model
 from evals.compare import compare_runs
 from evals.compare_report import write_comparison
-from evals.personas import load_personas
 from evals.runner import RunConfig
 from evals.runs import list_comparisons, new_run_dir
 from ui.model_picker import model_picker
-from ui.widgets import run_with_progress
+from ui.widgets import run_settings, run_with_progress
 
 st.set_page_config(page_title="Retention Lab · A/B", layout="wide")
 st.title("A/B comparison")
@@ -30,16 +29,11 @@ with st.sidebar:
 EDITED = "edited text from the chat lab"
 names = [p.name for p in policy_files()]
 sources = names + ([EDITED] if "lab" in st.session_state else [])
-personas = [p.id for p in load_personas()]
 with st.form("ab_form"):
     left, right = st.columns(2)
     a = left.selectbox("Policy A", sources, index=names.index("retention_offers.md"), key="ab_a")
     b = right.selectbox("Policy B", sources, index=names.index("retention_offers_lean.md"), key="ab_b")
-    picked = st.multiselect("Personas", personas, default=personas, key="ab_personas")
-    c1, c2, c3 = st.columns(3)
-    trials = c1.number_input("Trials per persona", 1, 100, 3, key="ab_trials")
-    concurrency = c2.number_input("Concurrency", 1, 64, 4, key="ab_concurrency")
-    seed = c3.number_input("Base seed", 0, 10**9, 0, key="ab_seed")
+    settings = run_settings("ab")
     submitted = st.form_submit_button("Compare", type="primary")
 
 
@@ -58,7 +52,7 @@ def arm_policy(source: str, out: Path, arm: str) -> Path:
 
 if submitted:
     try:
-        if not picked:
+        if not settings.persona_ids:
             raise RetentionLabError("pick at least one persona")
         make_chat_model(model)
         out = new_run_dir("compare")
@@ -67,10 +61,7 @@ if submitted:
         for arm, source in (("a", a), ("b", b)):
             config = RunConfig(
                 policies=[arm_policy(source, out, arm)],
-                persona_ids=picked,
-                trials=int(trials),
-                concurrency=int(concurrency),
-                seed=int(seed),
+                **settings.as_config_fields(),
                 model=model,
                 out=out / f"arm_{arm}",
             )

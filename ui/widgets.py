@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from evals import charts
 from evals.metrics import OUTCOMES, persona_outcomes, summarize
+from evals.personas import load_personas
 from evals.records import ConversationRecord
 from evals.runner import RunConfig, read_results, run_eval
 from evals.runs import load_record
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What the Evals and A/B forms share: which personas, how many trials, how many at once, which seed."""
+
+    persona_ids: list[str]
+    trials: int
+    concurrency: int
+    seed: int
+
+    def as_config_fields(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_settings(key: str) -> RunSettings:
+    """The persona picker and the trials, concurrency and seed inputs, with widget keys prefixed by `key`."""
+    personas = [p.id for p in load_personas()]
+    picked = st.multiselect("Personas", personas, default=personas, key=f"{key}_personas")
+    left, middle, right = st.columns(3)
+    return RunSettings(
+        persona_ids=picked,
+        trials=int(left.number_input("Trials per persona", 1, 100, 3, key=f"{key}_trials")),
+        concurrency=int(middle.number_input("Concurrency", 1, 64, 4, key=f"{key}_concurrency")),
+        seed=int(right.number_input("Base seed", 0, 10**9, 0, key=f"{key}_seed")),
+    )
 
 
 def run_with_progress(config: RunConfig, label: str) -> list[ConversationRecord]:
