@@ -64,19 +64,22 @@ def test_each_module_group_is_warmed_once_per_process(monkeypatch):
 
 
 def test_the_lifespan_starts_the_page_imports_without_waiting_for_them(monkeypatch):
-    started = threading.Event()
-    release = threading.Event()
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
 
     def slow_import(modules: tuple[str, ...]) -> None:
         started.set()
-        release.wait(10)
+        release.wait(2)
+        finished.set()
 
     monkeypatch.setattr(warm_up, "import_all", slow_import)
     monkeypatch.setattr(warm_up, "_started", set())
 
     async def serve() -> None:
         async with warm_up.warm_up_imports(app=None):
-            assert started.wait(10)  # the server is up while the imports are still running
+            assert not finished.is_set()  # the server is up while the imports are still running
+            assert started.wait(10)
 
-    asyncio.run(serve())
-    release.set()
+    try:
+        asyncio.run(serve())
+    finally:
+        release.set()
