@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8501
 
-.PHONY: setup run test lint typecheck bench browser clean
+.PHONY: setup run test lint typecheck bench browser examples clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -28,8 +28,8 @@ test: setup browser  ## the whole offline test suite
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken"; exit 1; fi; exit $$rc
 
 lint: setup
-	$(BIN)/ruff check agent evals ui tests app.py pages benchmarks
-	$(BIN)/ruff format --check agent evals ui tests app.py pages benchmarks
+	$(BIN)/ruff check agent evals ui testing tests app.py pages benchmarks
+	$(BIN)/ruff format --check agent evals ui testing tests app.py pages benchmarks
 	$(BIN)/python -m agent lint policies/
 
 typecheck: setup
@@ -37,6 +37,14 @@ typecheck: setup
 
 bench: setup  ## speed and memory figures, printed side by side
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+EXAMPLES := docs/examples
+examples: setup  ## regenerate the example reports in docs/examples (offline, no cache)
+	rm -rf $(EXAMPLES)/eval_retention_offers $(EXAMPLES)/ab_shipping_first_vs_lean
+	$(BIN)/python -m evals run --policy policies/retention_offers.md --personas fixtures/personas --trials 3 \
+		--no-cache --out $(EXAMPLES)/eval_retention_offers
+	$(BIN)/python -m evals compare --a policies/retention_offers_shipping_first.md --b policies/retention_offers_lean.md \
+		--personas fixtures/personas --trials 5 --no-cache --out $(EXAMPLES)/ab_shipping_first_vs_lean
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache artifacts

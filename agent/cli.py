@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from agent.errors import RetentionLabError
-from agent.lint import lint_paths
-from agent.models import DEFAULT_MODEL, ModelSettings
+from agent.models.settings import DEFAULT_MODEL, ModelSettings
+from agent.policy.lint import lint_paths
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 def _chat(args: argparse.Namespace) -> int:
     from agent.conversation import Conversation
-    from agent.policy import compile_policy_file
+    from agent.policy.compiled import compile_policy_file
 
     policy = compile_policy_file(args.policy)
     convo = Conversation.start(
@@ -51,7 +51,7 @@ def _chat(args: argparse.Namespace) -> int:
             print(f"  [tool] {call.tool}({json.dumps(call.args, ensure_ascii=False)}) -> {mark}: {call.result[:160]}")
         print(f"agent: {turn.reply}")
     if args.state_out:
-        Path(args.state_out).write_text(json.dumps(convo.export(), indent=2, ensure_ascii=False), encoding="utf-8")
+        Path(args.state_out).write_text(convo.export().model_dump_json(indent=2), encoding="utf-8")
         print(f"wrote {args.state_out}", file=sys.stderr)
     return 0
 

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
@@ -19,39 +19,45 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
+from pydantic import BaseModel, Field
 
-from agent.fixtures import FixtureSet, default_fixtures
-from agent.models import ModelSettings, make_chat_model
-from agent.policy import CompiledPolicy
-from agent.tools import build_tools
-from agent.tracing import TraceEveryCall
-from agent.world import ToolCallRecord, World
+from agent.models.settings import ModelSettings, make_chat_model
+from agent.policy.compiled import CompiledPolicy
+from agent.policy.offers import OfferPlan
+from agent.store.fixtures import FixtureSet, default_fixtures
+from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
+from agent.store.world import World, WorldSnapshot
+from agent.tools.langchain import build_tools
+from agent.tools.middleware import TraceEveryCall
 
 DEFAULT_STEP_LIMIT = 24
 
 
-@dataclass
-class TurnResult:
-    customer: str
-    reply: str
-    tool_calls: list[ToolCallRecord]
-    latency_ms: float
-    input_tokens: int = 0
-    output_tokens: int = 0
-    error: str | None = None
-    model_calls: int = 0
+@runtime_checkable
+class FollowsOfferPlan(Protocol):
+    """A model that is told the policy's offer plan by the agent factory (the offline reference model)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "customer": self.customer,
-            "reply": self.reply,
-            "latency_ms": round(self.latency_ms, 2),
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "error": self.error,
-            "model_calls": self.model_calls,
-            "tool_calls": [c.model_dump() for c in self.tool_calls],
-        }
+    def for_policy(self, plan: OfferPlan) -> BaseChatModel: ...
+
+
+class PolicyVersion(BaseModel):
+    name: str
+    version: str
+    path: str
+    sha: str = Field(description="hash of every text the policy is made of")
+    text: str
+
+
+class ConversationExport(BaseModel):
+    """A conversation as JSON: which policy version and model, the transcript, the trace and the final state."""
+
+    policy: PolicyVersion
+    model: str
+    customer_id: int
+    transcript: list[TranscriptLine]
+    turns: list[TurnResult]
+    trace: list[ToolCallRecord]
+    final_state: WorldSnapshot
 
 
 @dataclass
@@ -76,6 +82,8 @@ class Conversation:
 
     def __post_init__(self) -> None:
         self.system_prompt = self.policy.system_prompt(self.world.customer, self.world.gorgias.ticket.id)
+        if isinstance(self.model, FollowsOfferPlan):
+            self.model = self.model.for_policy(self.policy.offer_plan)
         self.agent = create_agent(
             self.model,
             build_tools(self.world),
@@ -174,13 +182,13 @@ class Conversation:
             reply = f"Sorry, something went wrong on our side ({error}). Please try again."
         usage = [m.usage_metadata for m in new if isinstance(m, AIMessage) and m.usage_metadata]
         turn = TurnResult(
-            text,
-            reply,
-            [c for c in self.world.trace if c.turn == self.world.turn],
-            (time.perf_counter() - start) * 1000,
-            sum(u.get("input_tokens", 0) for u in usage),
-            sum(u.get("output_tokens", 0) for u in usage),
-            error,
+            customer=text,
+            reply=reply,
+            tool_calls=[c for c in self.world.trace if c.turn == self.world.turn],
+            latency_ms=round((time.perf_counter() - start) * 1000, 2),
+            input_tokens=sum(u.get("input_tokens", 0) for u in usage),
+            output_tokens=sum(u.get("output_tokens", 0) for u in usage),
+            error=error,
             model_calls=sum(isinstance(m, AIMessage) for m in new),
         )
         self.world.gorgias.post_chat_message(reply, from_agent=True)
@@ -192,24 +200,30 @@ class Conversation:
         return list(state.values.get("messages", [])) if state and state.values else []
 
     @property
-    def transcript(self) -> list[dict[str, str]]:
+    def transcript(self) -> list[TranscriptLine]:
         lines = []
         for turn in self.turns:
-            lines += [{"role": "customer", "content": turn.customer}, {"role": "agent", "content": turn.reply}]
+            lines += [
+                TranscriptLine(role="customer", content=turn.customer),
+                TranscriptLine(role="agent", content=turn.reply),
+            ]
         return lines
 
-    def export(self) -> dict[str, Any]:
-        """Transcript, trace and final state as JSON-ready data."""
-        return {
-            "policy": {
-                "name": self.policy.name,
-                "version": self.policy.main.meta.version,
-                "path": str(self.policy.main.path),
-            },
-            "model": self.model_label,
-            "customer_id": self.world.customer.id,
-            "transcript": self.transcript,
-            "turns": [t.to_dict() for t in self.turns],
-            "trace": [c.model_dump() for c in self.world.trace],
-            "final_state": self.world.snapshot(),
-        }
+    def export(self) -> ConversationExport:
+        """Which policy version and model, the transcript, the trace and the final state."""
+        main = self.policy.main
+        return ConversationExport(
+            policy=PolicyVersion(
+                name=self.policy.name,
+                version=self.policy.version,
+                path=str(main.path),
+                sha=self.policy.sha,
+                text=main.text,
+            ),
+            model=self.model_label,
+            customer_id=self.world.customer.id,
+            transcript=self.transcript,
+            turns=list(self.turns),
+            trace=list(self.world.trace),
+            final_state=self.world.snapshot(),
+        )

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.conversation import Conversation  # noqa: E402
-from agent.policy import compile_policy_file  # noqa: E402
+from agent.policy.compiled import compile_policy_file  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for_health  # noqa: E402
 
 LINES = ["Hi, I want to cancel my order", "Could you do 15%?", "thanks"]

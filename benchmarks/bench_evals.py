@@ -29,12 +29,14 @@ sys.path.insert(0, str(ROOT))
 from langchain.agents import create_agent  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
-from agent.fixtures import default_fixtures  # noqa: E402
-from agent.policy import compile_policy_file  # noqa: E402
-from agent.reference_model import ReferenceChatModel  # noqa: E402
-from agent.tools import build_tools  # noqa: E402
-from agent.world import World  # noqa: E402
-from evals.runner import RunConfig, read_results, run_eval  # noqa: E402
+from agent.models.offline.model import ReferenceChatModel  # noqa: E402
+from agent.policy.compiled import compile_policy_file  # noqa: E402
+from agent.store.fixtures import default_fixtures  # noqa: E402
+from agent.store.world import World  # noqa: E402
+from agent.tools.langchain import build_tools  # noqa: E402
+from evals.running.config import RunConfig  # noqa: E402
+from evals.running.records import read_results  # noqa: E402
+from evals.running.runner import execute_run  # noqa: E402
 
 POLICY = ROOT / "policies" / "retention_offers.md"
 PYTHON = sys.executable
@@ -63,7 +65,7 @@ def overhead() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = RunConfig(policies=[POLICY], trials=5, out=Path(tmp) / "run", cache_path=None, concurrency=1)
         start = time.perf_counter()
-        run_eval(config)
+        execute_run(config)
         evals_s = time.perf_counter() - start
         records = read_results(config.out)  # full records: the bare loop replays their transcripts
     bare_s = bare_loop(records)
@@ -83,7 +85,7 @@ def free_port() -> int:
 def start_stub(latency_s: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
-        [PYTHON, "-m", "agent.openai_stub", str(port), str(latency_s)],
+        [PYTHON, "-m", "testing.openai_stub", str(port), str(latency_s)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -100,7 +102,7 @@ def start_stub(latency_s: float) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def stub_run(url: str, out: Path, concurrency: int, cache: Path | None) -> tuple[float, list]:
-    from agent.models import ModelSettings
+    from agent.models.settings import ModelSettings
 
     personas = [
         "discount_at_once",
@@ -122,7 +124,7 @@ def stub_run(url: str, out: Path, concurrency: int, cache: Path | None) -> tuple
         model=ModelSettings(spec="openai:stub", base_url=url, max_retries=0),
     )
     start = time.perf_counter()
-    records = run_eval(config)
+    records = execute_run(config)
     return time.perf_counter() - start, records
 
 

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from agent.errors import RetentionLabError
-from agent.models import DEFAULT_MODEL, ModelSettings
-from evals.personas import DEFAULT_PERSONA_DIR
-from evals.runner import DEFAULT_CACHE, RunConfig
+from agent.errors import InputFileError, RetentionLabError
+from agent.models.settings import DEFAULT_MODEL, ModelSettings
+from evals.personas.loader import DEFAULT_PERSONA_DIR
+from evals.running.config import DEFAULT_CACHE, RunConfig
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
@@ -66,23 +76,21 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
     )
 
 
-def execute(config: RunConfig, label: str = "conversations") -> list:
-    from agent.models import make_chat_model
-    from evals.runner import run_eval
+def show_progress(progress: Progress, task_ids: dict[str, TaskID]) -> Callable[[Any], None]:
+    """A progress callback that draws one bar per label (one per A/B arm)."""
 
-    make_chat_model(config.model)  # fail fast on a missing key, before anything is written
-    with progress_bar() as progress:
-        task = progress.add_task(label, total=None, last="")
+    def update(event: Any) -> None:
+        if event.label not in task_ids:
+            task_ids[event.label] = progress.add_task(event.label, total=event.total, last="")
+        mark = "ok" if event.record.correct and event.record.adherence_ok else "CHECK"
+        last = f"{event.record.key}: {event.record.outcome} [{mark}]"
+        progress.update(task_ids[event.label], completed=event.done, total=event.total, last=last)
 
-        def on_result(record, done: int, total: int) -> None:
-            mark = "ok" if record.correct and record.adherence_ok else "CHECK"
-            progress.update(task, completed=done, total=total, last=f"{record.key}: {record.outcome} [{mark}]")
-
-        return run_eval(config, on_result)
+    return update
 
 
 def summary_table(records: list) -> Table:
-    from evals.metrics import OUTCOMES, summarize
+    from evals.stats.metrics import OUTCOMES, summarize
 
     table = Table(title="Eval summary (95% CI)")
     for column in ["policy", *OUTCOMES, "correct", "pass^1", "adherence (min rule)", "value kept", "offer cost"]:
@@ -103,17 +111,17 @@ def summary_table(records: list) -> Table:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from evals.report import write_report
+    from evals.running.service import run_eval
 
-    records = execute(run_config(args, args.policy, args.out))
-    console.print(summary_table(records))
-    paths = write_report(args.out)
-    console.print(f"results: {args.out / 'results.jsonl'}  report: {paths[0]}")
+    with progress_bar() as progress:
+        summary = run_eval(run_config(args, args.policy, args.out), show_progress(progress, {}))
+    console.print(summary_table(summary.records))
+    console.print(f"results: {args.out / 'results.jsonl'}  report: {summary.reports[0]}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from evals.report import write_report
+    from evals.reports.report import write_report
 
     for path in write_report(args.run):
         print(path)
@@ -121,9 +129,21 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from evals.compare import compare_command
+    from evals.running.service import ABConfig, compare_existing, run_ab
 
-    return compare_command(args, execute, console)
+    if args.runs:
+        result = compare_existing(args.runs[0], args.runs[1], args.out)
+    elif args.a and args.b:
+        template = run_config(args, [args.a], args.out)
+        with progress_bar() as progress:
+            result = run_ab(ABConfig(a=args.a, b=args.b, out=args.out, template=template), show_progress(progress, {}))
+    else:
+        raise InputFileError("compare", "--a/--b", "both policies are needed", "pass --a FILE --b FILE, or --runs A B")
+    for metric in result.comparison.metrics:
+        if metric.pairs:
+            console.print(f"{metric.metric:40s} {metric.verdict}", highlight=False)
+    console.print(f"report: {result.reports[0]}  data: {result.reports[2]}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

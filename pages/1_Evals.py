@@ -5,13 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from agent.errors import RetentionLabError
-from agent.lab import policy_files
-from agent.models import make_chat_model
-from evals.report import write_report
-from evals.runner import RunConfig
-from evals.runs import list_runs, new_run_dir, run_title
+from evals.running.config import RunConfig
+from evals.running.runs import list_runs, new_run_dir, run_title
+from evals.running.service import run_eval
+from ui.lab import policy_files
 from ui.model_picker import model_picker
-from ui.widgets import run_settings, run_with_progress, show_run
+from ui.widgets import progress_bars, run_settings, show_run
 
 st.set_page_config(page_title="Retention Lab · Evals", layout="wide")
 st.title("Batch evals")
@@ -30,18 +29,12 @@ if submitted:
     try:
         if not chosen or not settings.persona_ids:
             raise RetentionLabError("pick at least one policy and one persona")
-        make_chat_model(model)
-        out = new_run_dir("eval")
         config = RunConfig(
-            policies=[paths[n] for n in chosen],
-            **settings.as_config_fields(),
-            model=model,
-            out=out,
+            policies=[paths[n] for n in chosen], **settings.as_config_fields(), model=model, out=new_run_dir("eval")
         )
-        run_with_progress(config, "Evaluating")
-        write_report(out)
-        st.session_state.selected_run = str(out)
-        st.success(f"Finished: {out.name}")
+        summary = run_eval(config, progress_bars(), label="Evaluating")
+        st.session_state.selected_run = str(summary.out)
+        st.success(f"Finished: {summary.out.name}")
     except RetentionLabError as exc:
         st.error(str(exc))
 

@@ -7,15 +7,13 @@ from pathlib import Path
 import streamlit as st
 
 from agent.errors import RetentionLabError
-from agent.lab import policy_files
-from agent.lint import lint_text
-from agent.models import make_chat_model
-from evals.compare import compare_runs
-from evals.compare_report import write_comparison
-from evals.runner import RunConfig
-from evals.runs import list_comparisons, new_run_dir
+from agent.policy.lint import lint_text
+from evals.running.config import RunConfig
+from evals.running.runs import list_comparisons, new_run_dir
+from evals.running.service import ABConfig, run_ab
+from ui.lab import policy_files
 from ui.model_picker import model_picker
-from ui.widgets import run_settings, run_with_progress
+from ui.widgets import progress_bars, run_settings
 
 st.set_page_config(page_title="Retention Lab · A/B", layout="wide")
 st.title("A/B comparison")
@@ -54,20 +52,11 @@ if submitted:
     try:
         if not settings.persona_ids:
             raise RetentionLabError("pick at least one persona")
-        make_chat_model(model)
         out = new_run_dir("compare")
         out.mkdir(parents=True)
-        arms = []
-        for arm, source in (("a", a), ("b", b)):
-            config = RunConfig(
-                policies=[arm_policy(source, out, arm)],
-                **settings.as_config_fields(),
-                model=model,
-                out=out / f"arm_{arm}",
-            )
-            run_with_progress(config, f"Arm {arm.upper()} ({source})")
-            arms.append(config.out)
-        write_comparison(compare_runs(*arms), out)
+        policy_a, policy_b = arm_policy(a, out, "a"), arm_policy(b, out, "b")
+        template = RunConfig(policies=[policy_a], **settings.as_config_fields(), model=model, out=out)
+        run_ab(ABConfig(a=policy_a, b=policy_b, out=out, template=template), progress_bars())
         st.session_state.selected_comparison = str(out)
     except RetentionLabError as exc:
         st.error(str(exc))

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from agent.conversation import Conversation
-from agent.fixtures import default_fixtures
-from agent.policy import compile_policy_file
-from agent.tools import build_tools
-from agent.world import World
+from agent.policy.compiled import compile_policy_file
+from agent.store.fixtures import default_fixtures
+from agent.store.world import World
+from agent.tools.langchain import build_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.errors import NotFound, RuleViolation, TransientBackendError
-from agent.faults import FaultInjector
+from agent.store.faults import FaultInjector
 
 
 def test_cancel_only_unshipped_orders(make_world):

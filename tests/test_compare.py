@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.compare import compare_runs
-from evals.compare_report import write_comparison
-from evals.records import ConversationRecord, Score
-from evals.runner import RESULTS, RunConfig, run_eval
-from evals.stats import holm, mcnemar_exact
+from evals.reports.compare_report import write_comparison
+from evals.running.config import RunConfig, RunIdentity
+from evals.running.manifest import PolicyEntry, RunManifest, write_manifest
+from evals.running.records import RESULTS, ConversationRecord, Score
+from evals.running.runner import execute_run
+from evals.stats.comparison import compare_runs
+from evals.stats.paired import holm, mcnemar_exact
 from tests.conftest import POLICIES, ROOT
 
 RETENTION = POLICIES / "retention_offers.md"
@@ -24,23 +26,26 @@ def fake_run(folder: Path, outcomes: list[str], seed_offset: int = 0, personas: 
     """A hand-made run of one policy: pair i has persona p{i % personas} and the given outcome."""
     folder.mkdir(parents=True)
     policy_text = RETENTION.read_text()
-    manifest = {
-        "identity": {"model": "offline", "trials": len(outcomes) // personas, "seed": 0},
-        "total": len(outcomes),
-        "created": "test",
-        "policies": [
-            {
-                "file": str(RETENTION),
-                "stem": "retention_offers",
-                "name": "p",
-                "version": "1",
-                "sha": "x",
-                "text": policy_text,
-            }
-        ],
-        "personas": [f"p{i}" for i in range(personas)],
-    }
-    (folder / "run.json").write_text(json.dumps(manifest))
+    identity = RunIdentity(
+        policies=[str(RETENTION)],
+        personas_dir="personas",
+        persona_ids=None,
+        trials=len(outcomes) // personas,
+        model="offline",
+        base_url=None,
+        seed=0,
+        fault_rate=0.0,
+    )
+    entry = PolicyEntry(file=str(RETENTION), stem="retention_offers", name="p", version="1", sha="x", text=policy_text)
+    manifest = RunManifest(
+        identity=identity,
+        total=len(outcomes),
+        created="test",
+        concurrency=1,
+        policies=[entry],
+        personas=[f"p{i}" for i in range(personas)],
+    )
+    write_manifest(folder, manifest)
     lines = []
     for i, outcome in enumerate(outcomes):
         record = ConversationRecord(
@@ -57,7 +62,7 @@ def fake_run(folder: Path, outcomes: list[str], seed_offset: int = 0, personas: 
             transcript=[],
             turns=[],
             trace=[],
-            final_state={},
+            final_state=None,
             sim_events=[],
             expected={"outcome": "retained", "offer": "discount"},
             stop_reason="resolved",
@@ -141,7 +146,7 @@ def test_a_a_calibration_over_twenty_seeds(tmp_path):
         arms = []
         for arm in ("a", "b"):
             out = tmp_path / f"s{seed}" / arm
-            run_eval(RunConfig(policies=[RETENTION], trials=2, seed=seed, out=out, cache_path=cache, concurrency=2))
+            execute_run(RunConfig(policies=[RETENTION], trials=2, seed=seed, out=out, cache_path=cache, concurrency=2))
             arms.append(out)
         retention = next(m for m in compare_runs(*arms).metrics if m.metric == "retention")
         verdicts.append(retention.verdict.startswith("no significant difference"))
@@ -152,7 +157,7 @@ def test_power_retention_versus_no_retention_step(tmp_path):
     arms = []
     for arm, policy in (("a", RETENTION), ("b", POLICIES / "cancel_without_retention.md")):
         out = tmp_path / arm
-        run_eval(RunConfig(policies=[policy], trials=5, out=out, cache_path=tmp_path / "cache.sqlite"))
+        execute_run(RunConfig(policies=[policy], trials=5, out=out, cache_path=tmp_path / "cache.sqlite"))
         arms.append(out)
     comparison = compare_runs(*arms)
     retention = next(m for m in comparison.metrics if m.metric == "retention")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import evals.pricing
-import evals.scorers
+import evals.running.pricing as pricing
+import evals.scoring.claims as claims
+from agent.datafiles import read_yaml
 from agent.errors import InputFileError
-from agent.fixtures import read_yaml
 from evals.cli import main as evals_main
 from tests.conftest import POLICIES
 
@@ -35,26 +35,26 @@ def test_read_yaml_names_the_file_and_the_problem(tmp_path):
 def broken_pricing(tmp_path, monkeypatch):
     path = tmp_path / "pricing.yaml"
     path.write_text("offline: [0.0, 0.0]\nopenai:gpt-4o: [2.5]\n", encoding="utf-8")
-    monkeypatch.setattr(evals.pricing, "PRICING_FILE", path)
-    evals.pricing.prices.cache_clear()
+    monkeypatch.setattr(pricing, "PRICING_FILE", path)
+    pricing.prices.cache_clear()
     yield path
-    evals.pricing.prices.cache_clear()
+    pricing.prices.cache_clear()
 
 
 def test_a_price_that_is_not_a_pair_names_the_model(broken_pricing):
-    message = one_line_error(evals.pricing.prices)
+    message = one_line_error(pricing.prices)
     assert message.startswith(f"{broken_pricing}: openai:gpt-4o.1: Field required")
 
 
 def test_a_claim_without_a_pattern_is_named(tmp_path, monkeypatch):
     path = tmp_path / "claims.yaml"
     path.write_text("claims:\n  - name: order cancelled\n    check: order_cancelled\n", encoding="utf-8")
-    monkeypatch.setattr(evals.scorers, "CLAIMS_FILE", path)
-    evals.scorers.claim_rules.cache_clear()
+    monkeypatch.setattr(claims, "CLAIMS_FILE", path)
+    claims.claim_rules.cache_clear()
     try:
-        assert one_line_error(evals.scorers.claim_rules).startswith(f"{path}: claims: cannot be read ('pattern')")
+        assert one_line_error(claims.claim_rules).startswith(f"{path}: claims: cannot be read ('pattern')")
     finally:
-        evals.scorers.claim_rules.cache_clear()
+        claims.claim_rules.cache_clear()
 
 
 def test_an_eval_with_a_broken_data_file_stops_before_it_starts(broken_pricing, tmp_path, capsys):

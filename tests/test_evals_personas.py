@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from agent.errors import InputFileError
-from agent.fixtures import default_fixtures
-from evals.personas import load_persona, load_personas
-from evals.simulator import PersonaSimulator, read_offers
+from agent.store.fixtures import default_fixtures
+from agent.store.trace import ToolCallRecord
+from evals.personas.loader import load_persona, load_personas
+from evals.personas.simulator import PersonaSimulator, read_offers
 from tests.conftest import ROOT
 
 REQUIRED_BEHAVIOURS = {
@@ -114,7 +115,7 @@ def test_probabilistic_choices_depend_only_on_the_seed():
     assert draws == {seed: PersonaSimulator(persona, seed).accepts["shipping_upgrade"] for seed in range(40)}
     assert 8 <= sum(draws.values()) <= 32
     refused = next(seed for seed, took in draws.items() if not took)
-    assert PersonaSimulator(persona, refused).expected_outcome()["outcome"] == "cancelled"
+    assert PersonaSimulator(persona, refused).expected_outcome().outcome == "cancelled"
 
 
 def test_simulator_haggles_then_accepts_the_higher_discount():
@@ -131,7 +132,10 @@ def test_simulator_stops_on_resolution_and_on_a_stuck_agent():
     persona = next(p for p in load_personas() if p.id == "declines_everything")
     sim = PersonaSimulator(persona, 0)
     sim.first_message()
-    assert sim.next_message("done", [{"tool": "cancel_order", "ok": True, "kind": "write"}]) is None
+    cancelled = ToolCallRecord(
+        tool="cancel_order", kind="write", args={}, ok=True, result="{}", started_at=0, duration_ms=1, turn=1
+    )
+    assert sim.next_message("done", [cancelled]) is None
     assert sim.stop_reason == "resolved"
     stuck = PersonaSimulator(persona, 0)
     stuck.first_message()

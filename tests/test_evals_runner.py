@@ -9,20 +9,22 @@ import subprocess
 import sys
 import time
 
-from agent.reference_model import ReferenceChatModel
-from evals.personas import load_personas
-from evals.report import write_report
-from evals.runner import RunConfig, read_results, run_eval
+from agent.models.offline.model import ReferenceChatModel
+from evals.personas.loader import load_personas
+from evals.reports.report import write_report
+from evals.running.config import RunConfig
+from evals.running.records import read_results
+from evals.running.runner import execute_run
 from tests.conftest import POLICIES, ROOT
 
 RETENTION = POLICIES / "retention_offers.md"
 
 
 def test_default_policy_all_personas_three_trials_are_all_correct(tmp_path):
-    records = run_eval(RunConfig(policies=[RETENTION], trials=3, out=tmp_path / "run", cache_path=None))
+    records = execute_run(RunConfig(policies=[RETENTION], trials=3, out=tmp_path / "run", cache_path=None))
     personas = load_personas()
     assert len(records) == len(personas) * 3
-    wrong = [(r.key, r.outcome, r.expected["outcome"]) for r in records if not r.correct]
+    wrong = [(r.key, r.outcome, r.expected.outcome) for r in records if not r.correct]
     assert wrong == []
     broken = [(r.key, s.name, s.evidence) for r in records for s in r.scores if s.passed is False]
     assert broken == []
@@ -79,10 +81,10 @@ def test_rerun_of_an_unchanged_eval_makes_zero_model_calls(tmp_path, monkeypatch
 
     monkeypatch.setattr(ReferenceChatModel, "_generate", counting)
     config = {"policies": [RETENTION], "trials": 2, "cache_path": tmp_path / "cache.sqlite", "concurrency": 3}
-    first = run_eval(RunConfig(**config, out=tmp_path / "first"))
+    first = execute_run(RunConfig(**config, out=tmp_path / "first"))
     first_calls = calls["n"]
     calls["n"] = 0
-    second = run_eval(RunConfig(**config, out=tmp_path / "second"))
+    second = execute_run(RunConfig(**config, out=tmp_path / "second"))
     assert first_calls > 100 and calls["n"] == 0
     assert sum(r.model_calls for r in first) == first_calls  # per-conversation counts are exact under concurrency
     assert sum(r.model_calls for r in second) == 0
@@ -93,7 +95,7 @@ def test_rerun_of_an_unchanged_eval_makes_zero_model_calls(tmp_path, monkeypatch
 
 def test_resume_with_other_settings_is_refused(tmp_path):
     out = tmp_path / "run"
-    run_eval(RunConfig(policies=[RETENTION], trials=1, out=out, cache_path=None, persona_ids=["discount_at_once"]))
+    execute_run(RunConfig(policies=[RETENTION], trials=1, out=out, cache_path=None, persona_ids=["discount_at_once"]))
     result = subprocess.run(
         [
             sys.executable,
@@ -120,7 +122,7 @@ def test_resume_with_other_settings_is_refused(tmp_path):
 
 def test_report_escapes_customer_text_and_writes_three_files(tmp_path):
     out = tmp_path / "run"
-    run_eval(
+    execute_run(
         RunConfig(
             policies=[RETENTION],
             trials=1,

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.fixtures import default_fixtures
-from agent.offer_plan import read_offer_plan
-from agent.policy import load_policy
-from agent.toolspec import offer_tool_kinds
-from evals.records import ConversationRecord
-from evals.runner import RunConfig, build_model, plan_jobs, run_conversation
-from evals.scorers import ScoringContext, score_all
+from agent.policy.compiled import compile_policy_file
+from agent.store.fixtures import default_fixtures
+from evals.personas.schema import ExpectedOutcome
+from evals.running.config import RunConfig
+from evals.running.records import ConversationRecord
+from evals.running.runner import build_model, plan_jobs, run_conversation
+from evals.scoring.scorers import ScoringContext, score_all
 from tests.conftest import POLICIES
 
 RETENTION = POLICIES / "retention_offers.md"
@@ -26,15 +26,17 @@ def play(persona: str, policy: Path = RETENTION) -> ConversationRecord:
 
 
 def rescore(record: ConversationRecord, policy: Path = RETENTION) -> dict[str, object]:
-    main = load_policy(policy)
-    plan = read_offer_plan(main.body, offer_tool_kinds())
-    ctx = ScoringContext(record, plan, main.meta.limits.max_discount_percent, default_fixtures())
+    compiled = compile_policy_file(policy)
+    assert record.final_state is not None
+    ctx = ScoringContext(
+        record, record.final_state, compiled.offer_plan, compiled.max_discount_percent, default_fixtures()
+    )
     return {s.name: s.passed for s in score_all(ctx)}
 
 
 def without(record: ConversationRecord, tool: str) -> ConversationRecord:
     broken = copy.deepcopy(record)
-    broken.trace = [c for c in broken.trace if c["tool"] != tool]
+    broken.trace = [c for c in broken.trace if c.tool != tool]
     return broken
 
 
@@ -79,8 +81,8 @@ def test_refusal_without_cancellation_fails(declined):
 
 def test_badgering_after_a_refusal_fails(declined):
     badgering = copy.deepcopy(declined)
-    refusal_turn = next(e["turn"] for e in badgering.sim_events if e["kind"] in ("decline", "insist"))
-    badgering.turns[refusal_turn - 1]["reply"] = "Are you sure? I can still give you 10% off this order."
+    refusal_turn = next(e.turn for e in badgering.sim_events if e.kind in ("decline", "insist"))
+    badgering.turns[refusal_turn - 1].reply = "Are you sure? I can still give you 10% off this order."
     assert rescore(badgering)["adherence.cancelled_on_refusal"] is False
 
 
@@ -91,15 +93,15 @@ def test_concern_not_escalated_fails(concerned):
 
 def test_discount_above_cap_fails(accepted):
     greedy = copy.deepcopy(accepted)
-    call = next(c for c in greedy.trace if c["tool"] == "set_discount_to_order")
-    call["args"] = {**call["args"], "percent": 40}
+    call = next(c for c in greedy.trace if c.tool == "set_discount_to_order")
+    call.args = {**call.args, "percent": 40}
     assert rescore(greedy)["adherence.discount_within_cap"] is False
 
 
 def test_claim_the_state_contradicts_fails(declined):
     liar = copy.deepcopy(declined)
-    for order in liar.final_state["orders"]:
-        order["status"] = "pending"
+    for order in liar.final_state.orders:
+        order.status = "pending"
     assert rescore(declined)["adherence.no_false_claims"] is True
     assert rescore(liar)["adherence.no_false_claims"] is False
 
@@ -107,20 +109,21 @@ def test_claim_the_state_contradicts_fails(declined):
 def test_touching_another_customers_order_fails(declined):
     trespass = copy.deepcopy(declined)
     trespass.trace.append(
-        {
-            **trespass.trace[-1],
-            "tool": "cancel_order",
-            "ok": True,
-            "kind": "write",
-            "args": {"order_id": "000000105", "reason": "x"},
-        }
+        trespass.trace[-1].model_copy(
+            update={
+                "tool": "cancel_order",
+                "ok": True,
+                "kind": "write",
+                "args": {"order_id": "000000105", "reason": "x"},
+            }
+        )
     )
     assert rescore(trespass)["adherence.own_orders_only"] is False
 
 
 def test_wrong_outcome_fails_correct_outcome(accepted):
     wrong = copy.deepcopy(accepted)
-    wrong.expected = {"outcome": "cancelled", "offer": None}
+    wrong.expected = ExpectedOutcome(outcome="cancelled", offer=None)
     assert rescore(accepted)["correct_outcome"] is True
     assert rescore(wrong)["correct_outcome"] is False
 

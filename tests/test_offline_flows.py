@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from agent.offer_plan import read_offer_plan
-from agent.policy import load_policy
-from agent.toolspec import offer_tool_kinds
+from agent.policy.document import load_policy
+from agent.policy.offers import read_offer_plan
+from agent.tools.toolkit import offer_tools
 from tests.conftest import POLICIES
 
 
 def order(convo, increment_id):
-    return next(o for o in convo.world.snapshot()["orders"] if o["increment_id"] == increment_id)
+    return next(o for o in convo.world.snapshot().model_dump()["orders"] if o["increment_id"] == increment_id)
 
 
 def tools_called(convo):
@@ -23,9 +23,9 @@ def test_accepting_a_discount_applies_it_confirms_and_emails(converse):
     calls = tools_called(convo)
     assert calls.index("set_discount_to_order") < calls.index("send_async_message")
     assert "cancel_order" not in calls
-    ticket = convo.world.snapshot()["ticket"]
+    ticket = convo.world.snapshot().model_dump()["ticket"]
     assert any(m["is_async"] and "000000101" in m["body_text"] for m in ticket["messages"])
-    assert [e["kind"] for e in convo.world.snapshot()["emails"]] == ["order_update"]
+    assert [e["kind"] for e in convo.world.snapshot().model_dump()["emails"]] == ["order_update"]
     assert "10% off" in convo.turns[-1].reply
 
 
@@ -35,12 +35,12 @@ def test_declining_every_offer_cancels_the_order(converse):
     calls = tools_called(convo)
     assert calls.index("list_swap_options") < calls.index("cancel_order")
     assert "retention" not in convo.turns[-1].reply.lower()
-    assert [e["kind"] for e in convo.world.snapshot()["emails"]] == ["order_canceled"]
+    assert [e["kind"] for e in convo.world.snapshot().model_dump()["emails"]] == ["order_canceled"]
 
 
 def test_a_concern_goes_to_a_human_team(converse):
     convo = converse(3, ["Please cancel my order", "I'm worried the discount won't actually show on my card"])
-    ticket = convo.world.snapshot()["ticket"]
+    ticket = convo.world.snapshot().model_dump()["ticket"]
     assert ticket["assignee_team"]["name"] == "Retention specialists"
     assert order(convo, "000000105")["status"] == "processing"
     assert "escalate_to_human" in tools_called(convo) and "cancel_order" not in tools_called(convo)
@@ -90,8 +90,8 @@ def test_pure_rephrasing_does_not_change_the_plan(tmp_path):
     reworded = original.body.replace("A discount on this order", "Money off what they bought").replace(
         "Free expedited shipping", "A faster delivery, on us,"
     )
-    plan_a = read_offer_plan(original.body, offer_tool_kinds())
-    plan_b = read_offer_plan(reworded, offer_tool_kinds())
+    plan_a = read_offer_plan(original.body, offer_tools())
+    plan_b = read_offer_plan(reworded, offer_tools())
     assert reworded != original.body
     assert [(o.kind, o.percents) for o in plan_a.options] == [(o.kind, o.percents) for o in plan_b.options]
 

@@ -13,9 +13,9 @@ import pytest
 import vcr
 
 from agent.conversation import Conversation
-from agent.models import ModelSettings
-from agent.openai_stub import OpenAIStub, text_reply, tool_call_reply
-from agent.policy import compile_policy_file
+from agent.models.settings import ModelSettings
+from agent.policy.compiled import compile_policy_file
+from testing.openai_stub import OpenAIStub, text_reply, tool_call_reply
 from tests.conftest import POLICIES, ROOT
 
 CASSETTES = ROOT / "fixtures" / "cassettes"
@@ -97,7 +97,7 @@ def test_survives_unknown_tool_null_content_and_empty_reply():
         ("get_order", None),
     ]
     assert turn.reply == ""
-    assert convo.world.snapshot()["orders"][0]["status"] == "pending"
+    assert convo.world.snapshot().model_dump()["orders"][0]["status"] == "pending"
     convo_messages = convo._messages()
     assert any("delete_all_orders is not a valid tool" in str(m.content) for m in convo_messages)
 

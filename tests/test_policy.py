@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from agent.errors import InputFileError
-from agent.lint import lint_paths, lint_text
-from agent.policy import compile_policy_file, load_policy
+from agent.policy.compiled import compile_policy_file
+from agent.policy.document import load_policy
+from agent.policy.lint import lint_paths, lint_text
 from tests.conftest import POLICIES, ROOT
 
 HEADER = "---\nname: {name}\nversion: 1.0.0\ndescription: test\nlimits:\n  max_discount_percent: 15\n---\n"
@@ -29,7 +30,7 @@ def test_shipped_policies_are_clean():
 def test_compiled_prompt_includes_the_referenced_policy():
     compiled = compile_policy_file(POLICIES / "retention_offers.md")
     assert [p.meta.name for p in compiled.included] == ["Single_order_cancellation_policy"]
-    from agent.fixtures import default_fixtures
+    from agent.store.fixtures import default_fixtures
 
     prompt = compiled.system_prompt(default_fixtures().customers[1], 90001)
     assert "Referenced policy: #Single_order_cancellation_policy" in prompt

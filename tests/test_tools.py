@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import json
+from agent.tools.kinds import OfferKind
+from agent.tools.results import DiscountApplied, OrderCancelled, OrderList, ToolError, read_observation
+from agent.tools.toolkit import apply_tool, offer_tools, tool_names
 
 
 def test_tool_descriptions_come_from_docstrings(toolkit):
@@ -21,8 +23,8 @@ def test_another_customers_order_is_refused(toolkit):
         ("set_discount_to_order", {"order_id": "105", "percent": 10}),
         ("upgrade_shipping", {"order_id": "#105"}),
     ]:
-        result = tools[name].invoke(args)
-        assert result.startswith("ERROR (scope)"), (name, result)
+        result = read_observation(tools[name].invoke(args))
+        assert isinstance(result, ToolError) and result.kind == "scope", (name, result)
     assert world.magento.orders["000000105"].status == "processing"
     assert world.foreign_orders_changed() == []
     assert [c.error_kind for c in world.trace] == ["scope"] * 4
@@ -30,14 +32,15 @@ def test_another_customers_order_is_refused(toolkit):
 
 def test_list_orders_shows_only_own_orders(toolkit):
     _, tools = toolkit(customer_id=2)
-    orders = json.loads(tools["list_customer_orders"].invoke({}))
-    assert {o["order_id"] for o in orders} == {"000000102", "000000103", "000000104"}
+    orders = read_observation(tools["list_customer_orders"].invoke({}))
+    assert isinstance(orders, OrderList)
+    assert {o.order_id for o in orders.orders} == {"000000102", "000000103", "000000104"}
 
 
 def test_rule_break_is_an_observation_and_is_traced(toolkit):
     world, tools = toolkit(customer_id=4)
-    result = tools["cancel_order"].invoke({"order_id": "000000106", "reason": "late"})
-    assert result == "ERROR (rule): order 000000106 is complete and can no longer be cancelled"
+    result = read_observation(tools["cancel_order"].invoke({"order_id": "000000106", "reason": "late"}))
+    assert result == ToolError(kind="rule", message="order 000000106 is complete and can no longer be cancelled")
     call = world.trace[-1]
     assert (call.tool, call.ok, call.kind, call.args) == (
         "cancel_order",
@@ -50,20 +53,50 @@ def test_rule_break_is_an_observation_and_is_traced(toolkit):
 
 def test_successful_write_is_traced(toolkit):
     world, tools = toolkit(customer_id=1)
-    result = tools["set_discount_to_order"].invoke({"order_id": "000000101", "percent": 10})
-    assert "new total 133.70 USD" in result
-    assert world.trace[-1].ok and world.trace[-1].result == result
+    observed = tools["set_discount_to_order"].invoke({"order_id": "000000101", "percent": 10})
+    result = read_observation(observed)
+    assert isinstance(result, DiscountApplied) and (result.new_total, result.currency) == (133.70, "USD")
+    assert world.trace[-1].ok and world.trace[-1].result == observed
 
 
 def test_transient_fault_reaches_the_model_as_retryable(toolkit):
     world, tools = toolkit(customer_id=1, fault_rate=1.0)
-    assert tools["get_order"].invoke({"order_id": "000000101"}).startswith("ERROR (transient)")
+    result = read_observation(tools["get_order"].invoke({"order_id": "000000101"}))
+    assert isinstance(result, ToolError) and result.kind == "transient"
 
 
-def test_toolspec_names_and_offers_match_the_langchain_tools(toolkit):
-    from agent.toolspec import known_tool_names, offer_tool_kinds
-
+def test_tool_specs_without_a_world_match_the_langchain_tools(toolkit):
     _, tools = toolkit()
-    assert known_tool_names() == set(tools)
-    assert offer_tool_kinds() == {name: t.metadata["offer"] for name, t in tools.items() if t.metadata["offer"]}
-    assert set(offer_tool_kinds().values()) == {"discount", "shipping_upgrade", "swap", "future_coupon"}
+    assert tool_names() == set(tools)
+    assert offer_tools() == {name: t.metadata["offer"] for name, t in tools.items() if t.metadata["offer"]}
+    assert set(offer_tools().values()) == set(OfferKind)
+    assert {kind: apply_tool(kind) for kind in OfferKind} == {
+        "discount": "set_discount_to_order",
+        "shipping_upgrade": "upgrade_shipping",
+        "swap": "swap_order_item",
+        "future_coupon": "create_future_coupon",
+    }
+
+
+def test_an_order_number_with_a_hash_is_the_customers_own_order(converse):
+    """The tool accepts `#113` for 000000113, and the scorers agree that it is the customer's own order."""
+    from agent.store.fixtures import default_fixtures
+    from agent.tools.langchain import build_tools
+    from evals.personas.schema import ExpectedOutcome
+    from evals.running.records import ConversationRecord
+    from evals.scoring.scorers import ScoringContext, own_orders_only
+
+    convo = converse(7, [])
+    tools = {t.name: t for t in build_tools(convo.world)}
+    result = read_observation(tools["cancel_order"].invoke({"order_id": "#113", "reason": "changed my mind"}))
+    assert isinstance(result, OrderCancelled) and result.order_id == "000000113"
+    exported = convo.export()
+    record = ConversationRecord(
+        key="k", policy="p", policy_file="f", policy_sha="s", persona="x", trial=0, seed=0, model="offline",
+        customer_id=7, target_order="000000113", transcript=[], turns=[], trace=exported.trace,
+        final_state=exported.final_state, sim_events=[], expected=ExpectedOutcome(outcome="cancelled"),
+        stop_reason="",
+    )  # fmt: skip
+    context = ScoringContext(record, exported.final_state, convo.policy.offer_plan, 15, default_fixtures())
+    score = own_orders_only(context)
+    assert score.passed is True, score.evidence

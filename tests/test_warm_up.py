@@ -24,12 +24,12 @@ def test_the_page_and_the_linter_do_not_import_langchain():
     code = (
         "import sys\n"
         "import ui.chat_lab\n"
-        "from agent.lab import offer_plan_lines\n"
-        "from agent.lint import lint_text\n"
+        "from ui.lab import offer_plan_lines\n"
+        "from agent.policy.lint import lint_text\n"
         "from pathlib import Path\n"
         "path = Path('policies/retention_offers.md')\n"
         "assert lint_text(path.read_text(), path) == []\n"
-        "assert offer_plan_lines(path.read_text())\n"
+        "assert offer_plan_lines(path.read_text(), path)\n"
         "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('langchain', 'langgraph'))}))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -12,8 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from agent.errors import RetentionLabError
-from agent.fixtures import default_fixtures
-from agent.lab import (
+from agent.models.settings import ModelSettings, check_model
+from agent.policy.lint import lint_text
+from agent.store.fixtures import default_fixtures
+from agent.store.trace import ToolCallRecord
+from ui.lab import (
     LabSession,
     changed_cells,
     customer_label,
@@ -23,9 +26,6 @@ from agent.lab import (
     policy_files,
     save_policy_as,
 )
-from agent.lint import lint_text
-from agent.models import ModelSettings, check_model
-from agent.world import ToolCallRecord
 from ui.model_picker import model_picker
 from ui.warm_up import warm_up_after_first_render
 
@@ -71,7 +71,10 @@ def policy_editor(lab: LabSession) -> None:
             st.error(f"line {problem.line}: {problem.message}")
         if not problems:
             st.success("No lint problems.")
-            st.caption("The offline model reads these offers: " + ("; ".join(offer_plan_lines(text)) or "none"))
+            st.caption(
+                "The offline model reads these offers: "
+                + ("; ".join(offer_plan_lines(text, lab.policy_path)) or "none")
+            )
         left, right = st.columns(2)
         if left.button("Use this version", key="use_version", disabled=bool(problems)):
             lab.policy_text = text

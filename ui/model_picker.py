@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from agent.models import ModelSettings
+from agent.models.settings import ModelSettings
 
 MODEL_KINDS = ["offline (reference model)", "OpenAI", "OpenAI-compatible server"]
 

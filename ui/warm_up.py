@@ -20,7 +20,7 @@ from typing import Any
 LOG = logging.getLogger(__name__)
 
 PAGE_MODULES = ("ui.chat_lab", "pandas.io.formats.style")
-LATER_MODULES = ("agent.conversation", "agent.reference_model", "ui.widgets")
+LATER_MODULES = ("agent.conversation", "agent.models.offline.model", "ui.widgets")
 AFTER_RENDER_DELAY_S = 2.0
 
 _started: set[tuple[str, ...]] = set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from evals import charts
-from evals.metrics import OUTCOMES, persona_outcomes, summarize
-from evals.personas import load_personas
-from evals.records import ConversationRecord
-from evals.runner import RunConfig, read_results, run_eval
-from evals.runs import load_record
+from evals.personas.loader import load_personas
+from evals.reports import charts
+from evals.running.records import ConversationRecord, load_record, read_results
+from evals.running.service import Progress
+from evals.stats.metrics import OUTCOMES, persona_outcomes, summarize
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,17 @@ def run_settings(key: str) -> RunSettings:
     )
 
 
-def run_with_progress(config: RunConfig, label: str) -> list[ConversationRecord]:
-    bar = st.progress(0.0, text=f"{label}: starting…")
+def progress_bars() -> Callable[[Progress], None]:
+    """A progress callback for the service layer: one Streamlit progress bar per label (one per A/B arm)."""
+    bars: dict[str, Any] = {}
 
-    def on_result(record: ConversationRecord, done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{label}: {done}/{total} · {record.key} → {record.outcome}")
+    def update(event: Progress) -> None:
+        if event.label not in bars:
+            bars[event.label] = st.progress(0.0, text=f"{event.label}: starting…")
+        text = f"{event.label}: {event.done}/{event.total} · {event.record.key} → {event.record.outcome}"
+        bars[event.label].progress(event.done / event.total, text=text)
 
-    records = run_eval(config, on_result)
-    bar.progress(1.0, text=f"{label}: {len(records)} conversations done")
-    return records
+    return update
 
 
 def summary_frame(records: list[ConversationRecord]) -> pd.DataFrame:
@@ -107,22 +109,16 @@ def show_conversation_picker(run: Path, records: list[ConversationRecord]) -> No
 
 def show_conversation(record: ConversationRecord) -> None:
     st.caption(
-        f"seed {record.seed} · expected {record.expected['outcome']} · stop: {record.stop_reason}"
+        f"seed {record.seed} · expected {record.expected.outcome} · stop: {record.stop_reason}"
         + (f" · error: {record.error}" if record.error else "")
     )
     for line in record.transcript:
-        st.chat_message("user" if line["role"] == "customer" else "assistant").write(line["content"])
+        st.chat_message("user" if line.role == "customer" else "assistant").write(line.content)
     st.markdown("**Tool trace**")
     st.dataframe(
         pd.DataFrame(
             [
-                {
-                    "turn": c["turn"],
-                    "tool": c["tool"],
-                    "ok": c["ok"],
-                    "args": str(c["args"]),
-                    "result": c["result"][:200],
-                }
+                {"turn": c.turn, "tool": c.tool, "ok": c.ok, "args": str(c.args), "result": c.result[:200]}
                 for c in record.trace
             ]
         ),

@@ -1,0 +1,110 @@
+"""The offline reference model: a deterministic LangChain chat model that follows the compiled policy.
+
+It is a baseline and a test double, not an LLM. It gets the policy's offer plan from the agent factory
+(`for_policy`, never from the customer-visible text), reads the customer's messages with the rules in
+`fixtures/reference_model/intents.yaml`, and emits real tool calls through the same agent graph as an LLM would.
+Rewording a policy without changing its offer plan does not change what it does.
+
+It keeps no state between calls: its notes about earlier turns are rebuilt from the message history, so the same
+history always gives the same reply, in process or behind an OpenAI-compatible wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from pydantic import Field
+
+from agent.models.offline.flow import Call, Memory, Say, Situation, ToolStep, decide
+from agent.models.offline.intents import Reading, default_rules
+from agent.policy.offers import OfferPlan
+from agent.tools.results import read_observation
+
+
+def _text(message: BaseMessage) -> str:
+    return message.content if isinstance(message.content, str) else str(message.content)
+
+
+def split_turns(messages: list[BaseMessage]) -> list[tuple[HumanMessage, list[BaseMessage]]]:
+    """(customer message, what followed it) for each turn of the history."""
+    turns: list[tuple[HumanMessage, list[BaseMessage]]] = []
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            turns.append((message, []))
+        elif turns:
+            turns[-1][1].append(message)
+    return turns
+
+
+def tool_steps(turn: list[BaseMessage]) -> list[ToolStep]:
+    """The tool calls of one turn with their typed results (None while a call is unanswered)."""
+    results = {m.tool_call_id: read_observation(_text(m)) for m in turn if isinstance(m, ToolMessage)}
+    return [
+        ToolStep(c["name"], c["args"], results.get(c["id"] or ""))
+        for m in turn
+        if isinstance(m, AIMessage)
+        for c in m.tool_calls
+    ]
+
+
+class ReferenceChatModel(BaseChatModel):
+    """Deterministic, policy-following chat model. Needs no network and no key."""
+
+    plan: OfferPlan = Field(default_factory=OfferPlan, description="the policy's offers, set by `for_policy`")
+    tool_names: tuple[str, ...] = ()
+
+    @property
+    def _llm_type(self) -> str:
+        return "retention-lab-reference"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": "offline-reference", "tools": list(self.tool_names), "plan": self.plan.describe()}
+
+    def for_policy(self, plan: OfferPlan) -> ReferenceChatModel:
+        """This model, following `plan` (the agent factory calls it with the compiled policy's offer plan)."""
+        return self.model_copy(update={"plan": plan})
+
+    def bind_tools(
+        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
+    ) -> Runnable[Any, AIMessage]:
+        """Remember the tools' names (it only calls tools it was given)."""
+        named = tuple(t.name for t in tools if isinstance(t, BaseTool))
+        return self.model_copy(update={"tool_names": named})
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        step = decide(self.situation(messages))
+        if isinstance(step, Call):
+            # deterministic ids keep identical conversations byte-identical, so cached responses are reused
+            call = {"name": step.name, "args": step.args, "id": f"call_ref_{len(messages)}", "type": "tool_call"}
+            message = AIMessage(content="", tool_calls=[call])
+        else:
+            message = AIMessage(content=step.text)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def situation(self, messages: list[BaseMessage]) -> Situation:
+        """What the model sees now, with its notes rebuilt by replaying its decisions over the earlier turns."""
+        rules = default_rules()
+        turns = split_turns(messages)
+        memory = Memory()
+        for human, rest in turns[:-1]:
+            step = decide(Situation(self.plan, memory, rules.read(_text(human)), tool_steps(rest)))
+            if isinstance(step, Say):
+                memory = step.memory
+        if not turns:
+            return Situation(self.plan, memory, Reading("", ()))
+        human, rest = turns[-1]
+        return Situation(self.plan, memory, rules.read(_text(human)), tool_steps(rest))

@@ -1,0 +1,95 @@
+"""Model selection from one string: `offline` (default) or `openai:<model>`, optionally at a compatible base URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field, SecretStr
+
+from agent.errors import ModelConfigError
+from agent.registry import Registry
+
+if TYPE_CHECKING:  # the model stacks are imported when a model is built, not when settings are read
+    from langchain_core.language_models import BaseChatModel
+
+DEFAULT_MODEL = "offline"
+
+
+class ModelSettings(BaseModel):
+    """Everything needed to build a chat model. Built from the CLI, the app's sidebar or a RunConfig."""
+
+    spec: str = Field(default=DEFAULT_MODEL, description="'offline' or 'openai:<model name>'")
+    base_url: str | None = Field(default=None, description="An OpenAI-compatible server, e.g. http://127.0.0.1:8765/v1")
+    temperature: float = 0.0
+    timeout_s: float = 120.0
+    max_retries: int = 2
+
+    @property
+    def provider(self) -> str:
+        return self.spec.split(":", 1)[0]
+
+    @property
+    def model_name(self) -> str:
+        return self.spec.split(":", 1)[1] if ":" in self.spec else self.spec
+
+    @property
+    def effective_base_url(self) -> str | None:
+        return self.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+    @property
+    def is_offline(self) -> bool:
+        return self.provider == "offline"
+
+
+ModelFactory = Callable[[ModelSettings], "BaseChatModel"]
+MODEL_PROVIDERS: Registry[ModelFactory] = Registry("model provider")
+
+
+@MODEL_PROVIDERS.register("offline")
+def _offline(settings: ModelSettings) -> BaseChatModel:
+    from agent.models.offline.model import ReferenceChatModel
+
+    return ReferenceChatModel()
+
+
+@MODEL_PROVIDERS.register("openai")
+def _openai(settings: ModelSettings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    if not settings.model_name or settings.model_name == "openai":
+        raise ModelConfigError("model 'openai' needs a model name: use openai:<model>, e.g. openai:gpt-4o-mini")
+    base_url = settings.effective_base_url
+    key = os.environ.get("OPENAI_API_KEY")
+    if not key and not base_url:
+        raise ModelConfigError(
+            "OPENAI_API_KEY is not set: run `export OPENAI_API_KEY=sk-...`, or give --base-url "
+            "(or OPENAI_BASE_URL) for an OpenAI-compatible server"
+        )
+    return ChatOpenAI(
+        model=settings.model_name,
+        api_key=SecretStr(key or "not-needed"),
+        base_url=base_url,
+        temperature=settings.temperature,
+        timeout=settings.timeout_s,
+        max_retries=settings.max_retries,
+    )
+
+
+def make_chat_model(settings: ModelSettings | str) -> BaseChatModel:
+    """Build the chat model a settings object (or bare model string) names. Raises ModelConfigError if unusable."""
+    if isinstance(settings, str):
+        settings = ModelSettings(spec=settings)
+    if settings.provider not in MODEL_PROVIDERS:
+        raise ModelConfigError(
+            f"unknown model '{settings.spec}': use 'offline' or 'openai:<model>' "
+            "(add --base-url for a compatible server)"
+        )
+    return MODEL_PROVIDERS.get(settings.provider)(settings)
+
+
+def check_model(settings: ModelSettings) -> None:
+    """Raise ModelConfigError if `settings` cannot give a usable model, without building the offline one."""
+    if not settings.is_offline:
+        make_chat_model(settings)

@@ -1,0 +1,87 @@
+"""A compiled policy: the main policy with every policy it references, its offer plan, and its system prompt.
+
+The offer plan is computed here once, over the main policy and every included one, with the file and line of each
+offer. The linter, the chat lab, the offline model, the runner and the scorers all read `CompiledPolicy.offer_plan`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from agent.policy.document import Policy, PolicyLibrary, load_policy, parse_policy, resolve_references
+from agent.policy.offers import OfferPlan, read_offer_plan
+from agent.store.domain import Customer
+from agent.tools.toolkit import offer_tools
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,
+)
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """A policy with everything it references, ready to become a system prompt."""
+
+    main: Policy
+    included: list[Policy] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.main.meta.name
+
+    @property
+    def version(self) -> str:
+        return self.main.meta.version
+
+    @property
+    def max_discount_percent(self) -> float:
+        return self.main.meta.limits.max_discount_percent
+
+    @property
+    def documents(self) -> list[Policy]:
+        return [self.main, *self.included]
+
+    @cached_property
+    def offer_plan(self) -> OfferPlan:
+        """The retention offers of the main policy, then those of included policies that it does not make itself."""
+        plan = OfferPlan()
+        for document in self.documents:
+            plan = plan.merged(
+                read_offer_plan(document.body, offer_tools(), document.path.name, document.body_first_line)
+            )
+        return plan
+
+    @cached_property
+    def sha(self) -> str:
+        """A short hash of every text this policy is made of: the version actually in use."""
+        return hashlib.sha256("\x00".join(p.text for p in self.documents).encode()).hexdigest()[:16]
+
+    def system_prompt(self, customer: Customer, ticket_id: int) -> str:
+        return _TEMPLATES.get_template("system_prompt.md.j2").render(
+            policy=self.main, included=self.included, customer=customer, ticket_id=ticket_id
+        )
+
+
+def compile_policy(policy: Policy, library: PolicyLibrary | None = None) -> CompiledPolicy:
+    """Resolve a policy's references (from its own folder unless a library is given)."""
+    library = library or PolicyLibrary.from_dir(policy.path.parent)
+    return CompiledPolicy(main=policy, included=resolve_references(policy, library))
+
+
+def compile_policy_file(path: Path | str) -> CompiledPolicy:
+    return compile_policy(load_policy(path))
+
+
+def compile_policy_text(text: str, path: Path | str) -> CompiledPolicy:
+    """Compile edited text as if it were saved at `path` (its references resolve from that folder, itself included)."""
+    path = Path(path)
+    policy = parse_policy(text, path)
+    return compile_policy(policy, PolicyLibrary.from_dir(path.parent).with_policy(policy))

@@ -1,0 +1,183 @@
+"""A policy document: markdown with YAML front matter. Parsing, loading, `@tool` mentions and `#policy` references."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from agent.datafiles import PROJECT_ROOT
+from agent.errors import InputFileError
+
+DEFAULT_POLICY_DIR = PROJECT_ROOT / "policies"
+DEFAULT_POLICY = DEFAULT_POLICY_DIR / "retention_offers.md"
+TOOL_MENTION = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_]*)")
+POLICY_REFERENCE = re.compile(r"(?<![\w#&])#([A-Za-z][A-Za-z0-9_-]*)")
+
+
+class PolicyLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_discount_percent: float = Field(ge=0, le=100, description="No discount may go above this")
+
+
+class PolicyMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", description="Referenced from other policies as #name")
+    version: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
+    description: str
+    limits: PolicyLimits
+
+
+@dataclass(frozen=True)
+class Mention:
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: Path
+    meta: PolicyMeta
+    body: str
+    body_first_line: int
+    text: str
+
+    @property
+    def tools(self) -> list[Mention]:
+        return self._mentions(TOOL_MENTION)
+
+    @property
+    def references(self) -> list[Mention]:
+        return self._mentions(POLICY_REFERENCE)
+
+    def _mentions(self, pattern: re.Pattern[str]) -> list[Mention]:
+        return [
+            Mention(m.group(1), self.body_first_line + number)
+            for number, line in enumerate(self.body.splitlines())
+            for m in pattern.finditer(line)
+        ]
+
+
+def _front_matter_line(front: str, field_name: str) -> int:
+    for number, line in enumerate(front.splitlines(), start=2):
+        if re.match(rf"\s*{re.escape(field_name)}\s*:", line):
+            return number
+    return 1
+
+
+def parse_policy(text: str, path: Path) -> Policy:
+    """Parse a policy's text. Raises InputFileError naming `file:line`, the field and the fix."""
+    if not text.startswith("---"):
+        raise InputFileError(
+            f"{path}:1",
+            "front matter",
+            "missing",
+            "start the file with a '---' block holding name, version, description and limits",
+        )
+    parts = text.split("\n---", 1)
+    if len(parts) != 2:
+        raise InputFileError(f"{path}:1", "front matter", "not closed", "end the front matter with a '---' line")
+    front = parts[0][3:].lstrip("\n")
+    body = parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
+    body_first_line = front.count("\n") + 4
+    try:
+        data = yaml.safe_load(front) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        raise InputFileError(
+            f"{path}:{line}",
+            "front matter",
+            f"is not valid YAML ({getattr(exc, 'problem', exc)})",
+            "fix the YAML syntax",
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputFileError(f"{path}:2", "front matter", "must be a mapping", "write it as 'key: value' lines")
+    try:
+        meta = PolicyMeta.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        dotted = ".".join(str(p) for p in first["loc"])
+        line = _front_matter_line(front, str(first["loc"][-1]))
+        fixes = {"extra_forbidden": "remove it", "missing": "add it; see policies/retention_offers.md"}
+        fix = fixes.get(first["type"], "see policies/retention_offers.md for a valid example")
+        raise InputFileError(f"{path}:{line}", dotted, first["msg"], fix) from exc
+    return Policy(path=path, meta=meta, body=body, body_first_line=body_first_line, text=text)
+
+
+def load_policy(path: Path | str) -> Policy:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputFileError(path, "", "policy file not found", "check the path, or list policies/ for names") from exc
+    return parse_policy(text, path)
+
+
+class PolicyLibrary:
+    """All policies of a folder, found by their front-matter name or file name for `#references`."""
+
+    def __init__(self, policies: list[Policy]) -> None:
+        self.by_key: dict[str, Policy] = {}
+        for policy in policies:
+            self.by_key.setdefault(policy.meta.name.lower(), policy)
+            self.by_key.setdefault(policy.path.stem.lower(), policy)
+
+    @classmethod
+    def from_dir(cls, folder: Path = DEFAULT_POLICY_DIR) -> PolicyLibrary:
+        """The policies of `folder`, then those of policies/ for names the folder does not define."""
+        folders = [folder] if folder.resolve() == DEFAULT_POLICY_DIR.resolve() else [folder, DEFAULT_POLICY_DIR]
+        policies = []
+        for path in (p for f in folders for p in sorted(f.glob("*.md"))):
+            try:
+                policies.append(load_policy(path))
+            except InputFileError:
+                continue  # a broken neighbour is the linter's business, not a reason to refuse this one
+        return cls(policies)
+
+    def find(self, name: str) -> Policy | None:
+        return self.by_key.get(name.lower())
+
+    def with_policy(self, policy: Policy) -> PolicyLibrary:
+        """This library with `policy` (edited text, say) in place of the file it stands for."""
+        library = PolicyLibrary([])
+        library.by_key = {**self.by_key, policy.meta.name.lower(): policy, policy.path.stem.lower(): policy}
+        return library
+
+
+class PolicyCycleError(InputFileError):
+    pass
+
+
+def resolve_references(policy: Policy, library: PolicyLibrary) -> list[Policy]:
+    """The policies `policy` refers to, directly or not, in first-mention order. Raises on unknown names and cycles."""
+    ordered: list[Policy] = []
+
+    def visit(current: Policy, chain: list[str]) -> None:
+        for ref in current.references:
+            target = library.find(ref.name)
+            if target is None:
+                raise InputFileError(
+                    f"{current.path}:{ref.line}",
+                    f"#{ref.name}",
+                    "unknown policy",
+                    "name a policy in the same folder by its front-matter name or file name",
+                )
+            if target.meta.name in chain:
+                cycle = " -> ".join([*chain, target.meta.name])
+                raise PolicyCycleError(
+                    f"{current.path}:{ref.line}",
+                    f"#{ref.name}",
+                    f"reference cycle: {cycle}",
+                    "remove one of the references",
+                )
+            if target.meta.name != policy.meta.name and target not in ordered:
+                ordered.append(target)
+                visit(target, [*chain, target.meta.name])
+
+    visit(policy, [policy.meta.name])
+    return ordered

@@ -1,0 +1,209 @@
+"""An in-memory Magento 2 store that enforces the rules the real store would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from agent.errors import NotFound, RuleViolation
+from agent.store.domain import Coupon, Email, EmailKind, Order, Product, ShippingMethod, StatusHistory
+from agent.store.faults import FaultInjector
+from agent.store.fixtures import FixtureSet
+from agent.store.ids import normalize_order_id
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class MagentoStore:
+    """One world's copy of the store: orders, catalogue, coupons and the emails Magento sends."""
+
+    def __init__(self, fixtures: FixtureSet, max_discount_percent: float, faults: FaultInjector | None = None) -> None:
+        self.orders: dict[str, Order] = {k: o.model_copy(deep=True) for k, o in fixtures.orders.items()}
+        self.customers = fixtures.customers
+        self.products: dict[str, Product] = {k: p.model_copy(deep=True) for k, p in fixtures.products.items()}
+        self.shipping_methods: dict[str, ShippingMethod] = dict(fixtures.shipping_methods)
+        self.max_discount_percent = max_discount_percent
+        self.coupons: list[Coupon] = []
+        self.emails: list[Email] = []
+        self.faults = faults or FaultInjector()
+        self._applied_writes: set[tuple[str, ...]] = set()
+
+    # -- reads -----------------------------------------------------------------------------------------
+    def get_order(self, increment_id: str) -> Order:
+        self.faults.check("GET /V1/orders")
+        key = normalize_order_id(increment_id)
+        if key not in self.orders:
+            raise NotFound(f"order {key} does not exist")
+        return self.orders[key]
+
+    def list_orders(self, customer_id: int) -> list[Order]:
+        self.faults.check("GET /V1/orders?customer_id")
+        return [o for o in self.orders.values() if o.customer_id == customer_id]
+
+    def swap_options(self, increment_id: str, sku: str) -> list[Product]:
+        """In-stock products in the same category at the same or a higher price than the ordered item."""
+        order = self.get_order(increment_id)
+        item = self._item(order, sku)
+        current = self.products[item.sku]
+        return [
+            p
+            for p in self.products.values()
+            if p.sku != item.sku
+            and p.in_stock
+            and p.price >= item.price
+            and set(p.category_ids) & set(current.category_ids)
+        ]
+
+    # -- writes ----------------------------------------------------------------------------------------
+    def cancel_order(self, increment_id: str, reason: str) -> Order:
+        order = self.get_order(increment_id)
+        key = ("cancel", order.increment_id)
+        if self._seen(key):
+            return order
+        self._require_unshipped(order, "cancelled")
+        order.status, order.state = "canceled", "canceled"
+        self._history(order, f"Order canceled at the customer's request. Reason: {reason}")
+        self._email(
+            order,
+            "order_canceled",
+            f"Your order #{order.increment_id} has been canceled",
+            f"We have canceled order #{order.increment_id}. Any payment will be refunded in full.",
+        )
+        self._applied_writes.add(key)
+        return order
+
+    def set_discount(self, increment_id: str, percent: float) -> Order:
+        order = self.get_order(increment_id)
+        key = ("discount", order.increment_id, f"{percent:g}")
+        if self._seen(key):
+            return order
+        self._require_unshipped(order, "discounted")
+        if percent <= 0:
+            raise RuleViolation(f"a discount must be a positive percentage, got {percent:g}%")
+        if percent > self.max_discount_percent:
+            raise RuleViolation(f"a {percent:g}% discount is above the policy's cap of {self.max_discount_percent:g}%")
+        if order.discount_percent:
+            raise RuleViolation(
+                f"order {order.increment_id} already has a {order.discount_percent:g}% discount; "
+                "only one discount can be applied to an order"
+            )
+        order.discount_percent = percent
+        order.discount_amount = -round(order.subtotal * percent / 100, 2)
+        order.discount_description = f"Retention discount {percent:g}%"
+        self._retotal(order)
+        self._history(order, f"Retention discount of {percent:g}% applied.")
+        self._email(
+            order,
+            "order_update",
+            f"Your order #{order.increment_id} has been updated",
+            f"A {percent:g}% discount was applied. New total: {order.grand_total:.2f} {order.order_currency_code}.",
+        )
+        self._applied_writes.add(key)
+        return order
+
+    def upgrade_shipping(self, increment_id: str) -> Order:
+        order = self.get_order(increment_id)
+        key = ("shipping", order.increment_id)
+        if self._seen(key):
+            return order
+        self._require_unshipped(order, "upgraded")
+        current = self.shipping_methods.get(order.shipping_method)
+        if current is not None and current.expedited:
+            raise RuleViolation(f"order {order.increment_id} already ships expedited")
+        expedited = next(m for m in self.shipping_methods.values() if m.expedited)
+        order.shipping_method, order.shipping_description = expedited.code, expedited.description
+        self._history(order, "Shipping upgraded to expedited at no charge.")
+        self._email(
+            order,
+            "order_update",
+            f"Your order #{order.increment_id} now ships expedited",
+            f"Your order will now ship with {expedited.description}, free of charge.",
+        )
+        self._applied_writes.add(key)
+        return order
+
+    def swap_item(self, increment_id: str, sku: str, new_sku: str) -> Order:
+        order = self.get_order(increment_id)
+        key = ("swap", order.increment_id, sku, new_sku)
+        if self._seen(key):
+            return order
+        self._require_unshipped(order, "changed")
+        item = self._item(order, sku)
+        new = self.products.get(new_sku)
+        if new is None:
+            raise NotFound(f"product {new_sku} does not exist in the catalogue")
+        if new.sku not in {p.sku for p in self.swap_options(order.increment_id, sku)}:
+            raise RuleViolation(
+                f"{new_sku} is not a valid swap for {sku}: it must be in stock, in the same category and "
+                f"priced at least {item.price:.2f}"
+            )
+        new.extension_attributes.stock_item.qty -= item.qty_ordered
+        new.extension_attributes.stock_item.is_in_stock = new.extension_attributes.stock_item.qty > 0
+        old_name = item.name
+        item.sku, item.name, item.product_id = new.sku, new.name, new.id
+        self._history(order, f"Swapped {old_name} for {new.name} at no extra cost.")
+        self._email(
+            order,
+            "order_update",
+            f"Your order #{order.increment_id} has been updated",
+            f"We swapped {old_name} for {new.name} at no extra cost.",
+        )
+        self._applied_writes.add(key)
+        return order
+
+    def create_coupon(self, customer_id: int, percent: float) -> Coupon:
+        self.faults.check("POST /V1/coupons/generate")
+        for coupon in self.coupons:
+            if coupon.customer_id == customer_id and coupon.discount_percent == percent:
+                return coupon
+        if not 0 < percent <= 100:
+            raise RuleViolation(f"a coupon must be between 1% and 100%, got {percent:g}%")
+        coupon = Coupon(
+            code=f"KEEP{percent:g}-{customer_id:04d}-{len(self.coupons) + 1}",
+            customer_id=customer_id,
+            discount_percent=percent,
+            rule_name=f"Retention: {percent:g}% off the next order",
+        )
+        self.coupons.append(coupon)
+        customer = self.customers[customer_id]
+        self.emails.append(
+            Email(
+                to=customer.email,
+                subject=f"Your {percent:g}% coupon for your next order",
+                increment_id="",
+                kind="coupon",
+                body=f"Use code {coupon.code} for {percent:g}% off your next order.",
+            )
+        )
+        return coupon
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _seen(self, key: tuple[str, ...]) -> bool:
+        """True if this exact write already succeeded: repeats return the current state, not a second change."""
+        self.faults.check(f"POST /V1/orders ({key[0]})")
+        return key in self._applied_writes
+
+    @staticmethod
+    def _require_unshipped(order: Order, verb: str) -> None:
+        if not order.is_cancellable:
+            raise RuleViolation(f"order {order.increment_id} is {order.status} and can no longer be {verb}")
+
+    @staticmethod
+    def _item(order: Order, sku: str):
+        for item in order.items:
+            if item.sku == sku:
+                return item
+        raise NotFound(f"order {order.increment_id} has no item with SKU {sku}")
+
+    def _retotal(self, order: Order) -> None:
+        order.grand_total = round(order.subtotal + order.shipping_amount + order.discount_amount, 2)
+
+    @staticmethod
+    def _history(order: Order, comment: str) -> None:
+        order.status_histories.append(StatusHistory(comment=comment, created_at=now_iso()))
+
+    def _email(self, order: Order, kind: EmailKind, subject: str, body: str) -> None:
+        self.emails.append(
+            Email(to=order.customer_email, subject=subject, increment_id=order.increment_id, kind=kind, body=body)
+        )

@@ -1,0 +1,82 @@
+"""The Toolkit as LangChain tools: schemas built once per tool (from signature and docstring), calls traced.
+
+Every call lands in `world.trace`. A broken store rule comes back to the model as a `ToolError` observation rather
+than an exception, so the model can explain it or choose something else.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools.base import create_schema_from_function
+from pydantic import BaseModel
+
+from agent.errors import BackendError
+from agent.store.trace import ToolCallRecord
+from agent.store.world import World
+from agent.tools.results import ToolError, observation
+from agent.tools.toolkit import Toolkit, ToolSpec, tool_specs
+
+
+@cache
+def tool_schema(name: str) -> tuple[str, type[BaseModel]]:
+    """(description, argument schema) of one tool, from its method's docstring and signature, built once."""
+    method = getattr(Toolkit, name)
+    schema = create_schema_from_function(
+        name, method, filter_args=["self"], parse_docstring=True, error_on_invalid_docstring=True
+    )
+    description = inspect.getdoc(method) or name
+    return description.split("\n\nArgs:", 1)[0].strip(), schema  # type: ignore[return-value]
+
+
+def _traced(world: World, spec: ToolSpec, method: Callable[..., Any]) -> Callable[..., str]:
+    """Run a tool method, record it in the trace, and turn backend errors into observations."""
+
+    @functools.wraps(method)
+    def call(**kwargs: Any) -> str:
+        start = time.perf_counter()
+        try:
+            result, error_kind = observation(method(**kwargs)), None
+        except BackendError as exc:
+            result, error_kind = observation(ToolError(kind=exc.kind, message=str(exc))), exc.kind
+        world.trace.append(
+            ToolCallRecord(
+                tool=spec.name,
+                kind=spec.kind,
+                args=dict(kwargs),
+                ok=error_kind is None,
+                result=result,
+                error_kind=error_kind,
+                started_at=start - world.created,
+                duration_ms=(time.perf_counter() - start) * 1000,
+                turn=world.turn,
+            )
+        )
+        return result
+
+    return call
+
+
+def build_tools(world: World) -> list[BaseTool]:
+    """The LangChain tools for one conversation, traced into `world.trace`."""
+    toolkit = Toolkit(world)
+    tools: list[BaseTool] = []
+    for spec in tool_specs():
+        description, schema = tool_schema(spec.name)
+        tools.append(
+            StructuredTool(
+                name=spec.name,
+                description=description,
+                args_schema=schema,
+                func=_traced(world, spec, getattr(toolkit, spec.name)),
+                metadata={"kind": spec.kind, "offer": spec.offer.value if spec.offer else None},
+                tags=[spec.kind],
+            )
+        )
+    return tools

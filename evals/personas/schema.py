@@ -1,0 +1,79 @@
+"""The persona schema: a scripted customer's contract (one YAML file each in `fixtures/personas/`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agent.tools.kinds import OfferKind
+
+Outcome = Literal["retained", "cancelled", "escalated", "unresolved"]
+
+
+class OfferTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: float = Field(ge=0, le=1, description="probability of accepting this offer, drawn once per trial")
+    min_percent: float | None = Field(default=None, ge=0, le=100, description="discounts below this are refused")
+
+
+class Concern(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    when_offered: OfferKind | Literal["any"] = Field(description="raise the concern when this offer is made")
+    lines: list[str] = Field(min_length=1)
+
+
+class Expectation(BaseModel):
+    """The outcome under an agent that follows the retention policy."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcome: Outcome
+    offer: OfferKind | None = None
+    otherwise: Outcome | None = Field(default=None, description="outcome when the trial's draw refuses `offer`")
+
+    @model_validator(mode="after")
+    def _offer_matches_outcome(self) -> Expectation:
+        if self.outcome == "retained" and self.offer is None:
+            raise ValueError("a 'retained' expectation needs the offer that retains the customer")
+        return self
+
+
+class Persona(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    customer_id: int
+    orders: list[str] = Field(min_length=1, description="the order(s) they mean; the first is the one to cancel")
+    target_order: str | None = Field(default=None, description="an order they name that is not theirs")
+    mention_order: bool = True
+    reason: str
+    opening: list[str] = Field(min_length=1)
+    off_topic: list[str] = Field(default_factory=list)
+    offers: dict[OfferKind, OfferTerms] = Field(default_factory=dict)
+    haggle_percent: float | None = Field(default=None, ge=0, le=100)
+    patience: int = Field(default=1, ge=0, description="refusals before they insist on cancelling")
+    concern: Concern | None = None
+    max_turns: int = Field(default=8, ge=1, le=30)
+    expected: Expectation
+
+    @property
+    def order(self) -> str:
+        return self.orders[0]
+
+
+class ExpectedOutcome(BaseModel):
+    """The expectation for one trial, after the trial's draw of which offers the customer accepts."""
+
+    outcome: Outcome
+    offer: OfferKind | None = None
+    drawn: dict[str, bool] = Field(default_factory=dict, description="offer kind -> accepted in this trial's draw")
+
+
+class SimEvent(BaseModel):
+    """One customer message the simulator wrote, and the decision behind it."""
+
+    turn: int
+    kind: str  # off_topic | opening | pick_order | accept | decline | insist | haggle | concern | give_up | repeat
+    text: str
+    offer: str | None = None
+    percent: float | None = None

@@ -1,0 +1,188 @@
+"""A deterministic persona engine: reads the agent's reply and the tool trace, answers from the persona's rules.
+
+Randomness (which offers this trial's customer accepts, which phrasing they use) comes only from the trial's seed,
+so a (persona, seed) pair replays identically under any policy: the basis of the paired A/B design.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from agent.datafiles import DEFAULT_FIXTURES, read_yaml
+from agent.models.offline.intents import IntentRules, default_rules
+from agent.numbers import find_percents
+from agent.store.trace import ToolCallRecord
+from agent.tools.toolkit import spec_of
+from evals.personas.schema import ExpectedOutcome, Persona, SimEvent
+
+PHRASES_FILE = DEFAULT_FIXTURES / "simulator" / "phrases.yaml"
+ASKS_WHICH_ORDER = re.compile(r"\bwhich (one|order)\b", re.IGNORECASE)
+CANNOT_PROCEED = re.compile(
+    r"(can no longer be cancel|can'?t be cancel|cannot be cancel|already shipped|already cancel|on hold|"
+    r"can'?t find order|not one of|isn'?t on your account|none of your orders can)",
+    re.IGNORECASE,
+)
+SEGMENT_SPLIT = re.compile(r"[\n;]|(?<=[.!?])\s+")
+
+
+@cache
+def phrases() -> dict[str, Any]:
+    return read_yaml(PHRASES_FILE)
+
+
+@dataclass(frozen=True)
+class PresentedOffer:
+    kind: str
+    percent: float | None
+
+
+def read_offers(text: str, rules: IntentRules | None = None) -> list[PresentedOffer]:
+    """The offers an agent reply presents, in the order it presents them (one kind per sentence or line)."""
+    rules = rules or default_rules()
+    found: dict[str, PresentedOffer] = {}
+    for segment in SEGMENT_SPLIT.split(text):
+        kinds = [k for k, patterns in rules.offers.items() if any(p.search(segment) for p in patterns)]
+        if len(kinds) != 1 or kinds[0] in found:
+            continue
+        percents = find_percents(segment)
+        found[kinds[0]] = PresentedOffer(kinds[0], percents[0] if percents else None)
+    return list(found.values())
+
+
+@dataclass
+class PersonaSimulator:
+    persona: Persona
+    seed: int
+    rng: random.Random = field(init=False)
+    accepts: dict[str, bool] = field(init=False)
+    events: list[SimEvent] = field(default_factory=list)
+    stop_reason: str = ""
+    refusals: int = 0
+    _off_topic: list[str] = field(init=False)
+    _opened: bool = False
+    _last_agent_text: str | None = None
+    _repeats: int = 0
+    _haggled_at: set[float] = field(default_factory=set)
+    _concern_raised: bool = False
+    _done: bool = False
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        # draw each offer decision once, in a fixed order, so the draw does not depend on what the policy offers
+        self.accepts = {kind: self.rng.random() < terms.accept for kind, terms in sorted(self.persona.offers.items())}
+        self._off_topic = list(self.persona.off_topic)
+
+    # -- public --------------------------------------------------------------------------------------
+    def first_message(self) -> str:
+        if self._off_topic:
+            return self._say("off_topic", self._off_topic.pop(0))
+        return self._open()
+
+    def next_message(self, agent_text: str, tool_calls: list[ToolCallRecord]) -> str | None:
+        """The customer's next line, or None when the conversation is over (see `stop_reason`)."""
+        if self._done:
+            return self._stop(self.stop_reason or "gave_up")
+        if self._resolved(tool_calls):
+            return self._stop("resolved")
+        if len(self.events) >= self.persona.max_turns:
+            return self._stop("turn_limit")
+        if agent_text and agent_text == self._last_agent_text:
+            self._repeats += 1
+            if self._repeats >= 2:
+                return self._stop("stuck")
+        self._last_agent_text = agent_text
+        return self._respond(agent_text)
+
+    def expected_outcome(self) -> ExpectedOutcome:
+        """The expectation for this trial's draw (a refused probabilistic offer switches to `otherwise`)."""
+        expected = self.persona.expected
+        drawn = {str(kind): accepted for kind, accepted in self.accepts.items()}
+        if expected.offer and expected.otherwise and not self.accepts.get(expected.offer, False):
+            return ExpectedOutcome(outcome=expected.otherwise, offer=None, drawn=drawn)
+        return ExpectedOutcome(outcome=expected.outcome, offer=expected.offer, drawn=drawn)
+
+    # -- decisions -----------------------------------------------------------------------------------
+    def _respond(self, agent_text: str) -> str:
+        offers = read_offers(agent_text)
+        concern = self.persona.concern
+        if (
+            offers
+            and concern
+            and not self._concern_raised
+            and (concern.when_offered == "any" or concern.when_offered in {o.kind for o in offers})
+        ):
+            self._concern_raised = True
+            return self._say("concern", self.rng.choice(concern.lines))
+        if offers:
+            return self._answer_offers(offers)
+        if CANNOT_PROCEED.search(agent_text) and self._opened:
+            self._done, self.stop_reason = True, "gave_up"
+            return self._phrase("give_up")
+        if ASKS_WHICH_ORDER.search(agent_text) and self._opened:
+            return self._phrase("pick_order")
+        if self._off_topic:
+            return self._say("off_topic", self._off_topic.pop(0))
+        if not self._opened:
+            return self._open()
+        return self._phrase("repeat_request")
+
+    def _answer_offers(self, offers: list[PresentedOffer]) -> str:
+        for offer in offers:
+            if self._acceptable(offer):
+                return self._phrase("accept", offer)
+        discount = next((o for o in offers if o.kind == "discount" and o.percent is not None), None)
+        want = self.persona.haggle_percent
+        if discount and want and want > (discount.percent or 0) and discount.percent not in self._haggled_at:
+            self._haggled_at.add(discount.percent or 0)
+            return self._phrase("haggle", PresentedOffer("discount", want))
+        self.refusals += 1
+        return self._phrase("insist" if self.refusals > self.persona.patience else "decline")
+
+    def _acceptable(self, offer: PresentedOffer) -> bool:
+        terms = self.persona.offers.get(offer.kind)  # type: ignore[call-overload]
+        if terms is None or not self.accepts.get(offer.kind, False):
+            return False
+        return terms.min_percent is None or (offer.percent or 0) >= terms.min_percent
+
+    # -- helpers -------------------------------------------------------------------------------------
+    @staticmethod
+    def _resolved(tool_calls: list[ToolCallRecord]) -> bool:
+        """A cancellation, a hand-over or an applied offer ends the conversation for this customer."""
+        return any(
+            c.ok
+            and (c.tool in ("cancel_order", "escalate_to_human") or ((spec := spec_of(c.tool)) and spec.applies_offer))
+            for c in tool_calls
+        )
+
+    def _open(self) -> str:
+        self._opened = True
+        template = self.rng.choice(self.persona.opening)
+        return self._say("opening", template.format(order=self.persona.order, target=self.persona.target_order))
+
+    def _phrase(self, kind: str, offer: PresentedOffer | None = None) -> str:
+        options = phrases()[kind]
+        if kind == "accept" and offer is not None:
+            options = options[offer.kind]
+        percent = f"{offer.percent:g}" if offer and offer.percent is not None else ""
+        text = self.rng.choice(options).format(order=self.persona.order, percent=percent)
+        return self._say(kind, text, offer)
+
+    def _say(self, kind: str, text: str, offer: PresentedOffer | None = None) -> str:
+        self.events.append(
+            SimEvent(
+                turn=len(self.events) + 1,
+                kind=kind,
+                text=text,
+                offer=offer.kind if offer else None,
+                percent=offer.percent if offer else None,
+            )
+        )
+        return text
+
+    def _stop(self, reason: str) -> str | None:
+        self.stop_reason = self.stop_reason if self._done and self.stop_reason else reason
+        return None

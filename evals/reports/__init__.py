@@ -1,0 +1,1 @@
+"""Reports: HTML (self-contained, with charts), Markdown and CSV for runs and A/B comparisons."""

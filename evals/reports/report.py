@@ -1,0 +1,115 @@
+"""`python -m evals report DIR`: report.html (self-contained, with charts), report.md and results.csv."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from agent.errors import InputFileError
+from evals.reports import charts
+from evals.running.manifest import RunManifest, load_manifest
+from evals.running.records import ConversationRecord, iter_results, read_results
+from evals.scoring.scorers import adherence_rules
+from evals.stats.metrics import OUTCOMES, PolicySummary, persona_outcomes, summarize
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+OFFLINE_NOTE = (
+    "These results come from the offline reference model. It follows each policy's structure (which offers, "
+    "in what order, with which numbers) and is blind to wording: rephrasing a policy changes nothing "
+    "here. Use a real model to evaluate wording."
+)
+
+
+def load_run(out: Path) -> tuple[RunManifest, list[ConversationRecord]]:
+    return load_manifest(out), read_results(out, light=True)
+
+
+def failures(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+    rows = []
+    for r in records:
+        failed = [s for s in r.scores if s.passed is False]
+        if failed or r.error:
+            rows.append({"key": r.key, "failed": [f"{s.name}: {s.evidence}" for s in failed], "error": r.error})
+    return rows
+
+
+def csv_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {
+            "key": r.key,
+            "policy": r.policy,
+            "persona": r.persona,
+            "trial": r.trial,
+            "seed": r.seed,
+            "model": r.model,
+            "outcome": r.outcome,
+            "retained_offer": r.retained_offer or "",
+            "expected": r.expected.outcome,
+            "correct": int(r.correct),
+        }
+        for rule in adherence_rules():
+            score = r.score(rule)
+            row[rule] = "" if score is None or score.passed is None else int(score.passed)
+        row.update({k: ("" if v is None else v) for k, v in r.economics.model_dump().items()})
+        row.update({"latency_ms": r.latency_ms, "stop_reason": r.stop_reason, "error": r.error or ""})
+        rows.append(row)
+    return rows
+
+
+def write_csv(path: Path, records: list[ConversationRecord]) -> None:
+    rows = csv_rows(records)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["key"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def chart_svgs(summaries: dict[str, PolicySummary], records: list[ConversationRecord]) -> dict[str, str]:
+    return {
+        "overall": charts.to_svg(charts.overall_mix(summaries)),
+        "personas": charts.to_svg(charts.outcome_mix(persona_outcomes(records))),
+        "adherence": charts.to_svg(charts.adherence(summaries)),
+        "economics": charts.to_svg(charts.economics(summaries)),
+    }
+
+
+def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> dict[str, Any]:
+    summaries = summarize(records)
+    offline = manifest.identity.model == "offline"
+    return {
+        "manifest": manifest,
+        "records": records,
+        "summaries": summaries,
+        "outcomes": OUTCOMES,
+        "rules": adherence_rules(),
+        "failures": failures(records),
+        "offline_note": OFFLINE_NOTE if offline else "",
+        "complete": len(records) == manifest.total,
+    }
+
+
+def write_report(out: Path) -> list[Path]:
+    """Write report.html, report.md and results.csv into the run folder; returns their paths."""
+    manifest, records = load_run(out)
+    if not records:
+        raise InputFileError(out / "results.jsonl", "", "holds no finished conversations", "run the eval first")
+    context = render_context(manifest, records)
+    paths = [out / "report.html", out / "report.md", out / "results.csv"]
+    # conversations are streamed from results.jsonl into the page one at a time, so big runs fit in memory
+    TEMPLATES.get_template("report.html.j2").stream(
+        **context,
+        charts=chart_svgs(context["summaries"], records),
+        conversations=iter_results(out),
+    ).dump(str(paths[0]), encoding="utf-8")
+    paths[1].write_text(TEMPLATES.get_template("report.md.j2").render(**context), encoding="utf-8")
+    write_csv(paths[2], records)
+    return paths

@@ -1,0 +1,63 @@
+"""One config object drives a run: `RunConfig`, built by the CLI or the app. Its defaults are the product's."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agent.datafiles import PROJECT_ROOT
+from agent.models.settings import ModelSettings
+from evals.personas.loader import DEFAULT_PERSONA_DIR
+
+DEFAULT_CACHE = Path(os.environ.get("RETENTION_LAB_CACHE", PROJECT_ROOT / ".cache" / "model-responses.sqlite"))
+
+
+class RunIdentity(BaseModel):
+    """What must match for `--resume` to continue a run."""
+
+    policies: list[str]
+    personas_dir: str
+    persona_ids: list[str] | None
+    trials: int
+    model: str
+    base_url: str | None
+    seed: int
+    fault_rate: float
+
+
+class RunConfig(BaseModel):
+    """Everything that defines a run."""
+
+    policies: list[Path] = Field(min_length=1)
+    personas_dir: Path = DEFAULT_PERSONA_DIR
+    persona_ids: list[str] | None = None
+    trials: int = Field(default=3, ge=1, le=1000)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    seed: int = 0
+    out: Path = Path("runs/latest")
+    resume: bool = False
+    cache_path: Path | None = Field(default_factory=lambda: Path(os.environ.get("RETENTION_LAB_CACHE", DEFAULT_CACHE)))
+    fault_rate: float = Field(default=0.0, ge=0, le=1)
+    step_limit: int = Field(default=24, ge=2)
+
+    def identity(self) -> RunIdentity:
+        return RunIdentity(
+            policies=[str(p) for p in self.policies],
+            personas_dir=str(self.personas_dir),
+            persona_ids=self.persona_ids,
+            trials=self.trials,
+            model=self.model.spec,
+            base_url=self.model.base_url,
+            seed=self.seed,
+            fault_rate=self.fault_rate,
+        )
+
+
+def trial_seed(base_seed: int, persona_id: str, trial: int) -> int:
+    """The same for every policy, so each (persona, trial) is a matched pair across arms."""
+    digest = hashlib.sha256(f"{base_seed}:{persona_id}:{trial}".encode()).hexdigest()
+    return int(digest[:8], 16)

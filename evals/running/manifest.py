@@ -1,0 +1,62 @@
+"""`run.json`: what a run folder holds (its identity, policies and personas). One model, one reader, one writer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.errors import InputFileError
+from evals.running.config import RunIdentity
+
+MANIFEST = "run.json"
+
+
+class PolicyEntry(BaseModel):
+    file: str
+    stem: str
+    name: str
+    version: str
+    sha: str
+    text: str
+    offer_plan: list[str] = Field(default_factory=list, description="the offers the run's policy made, as read")
+
+
+class RunManifest(BaseModel):
+    identity: RunIdentity
+    total: int
+    created: str
+    concurrency: int
+    policies: list[PolicyEntry]
+    personas: list[str]
+
+    def title(self, run: Path) -> str:
+        policies = ", ".join(p.stem for p in self.policies)
+        return f"{run.name} · {policies} · {self.identity.model} · {self.identity.trials} trials"
+
+
+def has_manifest(run: Path) -> bool:
+    return (run / MANIFEST).exists()
+
+
+def load_manifest(run: Path) -> RunManifest:
+    """The run's manifest. Raises InputFileError (one line) when it is missing or broken."""
+    path = run / MANIFEST
+    if not path.exists():
+        raise InputFileError(
+            run, "", "is not a run folder (no run.json)", "pass the --out folder of `python -m evals run`"
+        )
+    try:
+        return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+        raise InputFileError(
+            path, "", "is broken (not a run manifest)", "rerun into a new --out; the results.jsonl there is kept"
+        ) from exc
+
+
+def write_manifest(run: Path, manifest: RunManifest) -> None:
+    """Write run.json atomically (write a temporary file, then rename), so a kill never leaves half of it."""
+    tmp = run / (MANIFEST + ".tmp")
+    tmp.write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+    os.replace(tmp, run / MANIFEST)

@@ -1,0 +1,100 @@
+"""The serialised results of an eval: one ConversationRecord per JSON line of `results.jsonl`, and its one reader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
+from agent.store.world import WorldSnapshot
+from evals.personas.schema import ExpectedOutcome, SimEvent
+
+RESULTS = "results.jsonl"
+
+
+class Score(BaseModel):
+    """One scorer's verdict. `passed` is None when the rule did not apply to this conversation."""
+
+    name: str
+    value: float | None
+    passed: bool | None
+    evidence: str = ""
+
+
+class Economics(BaseModel):
+    value_kept: float = 0.0
+    offer_cost: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+    turns: int = 0
+    agent_ms: float = 0.0
+
+
+class ConversationRecord(BaseModel):
+    key: str = Field(description="policy/persona/trial: unique within a run")
+    policy: str
+    policy_file: str
+    policy_sha: str
+    persona: str
+    trial: int
+    seed: int
+    model: str
+    customer_id: int
+    target_order: str
+    transcript: list[TranscriptLine]
+    turns: list[TurnResult]
+    trace: list[ToolCallRecord]
+    final_state: WorldSnapshot | None = Field(description="None only in a light record")
+    sim_events: list[SimEvent]
+    expected: ExpectedOutcome
+    stop_reason: str
+    outcome: str = ""
+    retained_offer: str | None = None
+    scores: list[Score] = Field(default_factory=list)
+    economics: Economics = Field(default_factory=Economics)
+    latency_ms: float = 0.0
+    model_calls: int = 0
+    error: str | None = None
+
+    def score(self, name: str) -> Score | None:
+        return next((s for s in self.scores if s.name == name), None)
+
+    @property
+    def correct(self) -> bool:
+        score = self.score("correct_outcome")
+        return bool(score and score.passed)
+
+    @property
+    def adherence_ok(self) -> bool:
+        return all(s.passed is not False for s in self.scores if s.name.startswith("adherence."))
+
+    def light(self) -> ConversationRecord:
+        """The record without transcript, trace and state: enough for metrics, a fraction of the memory."""
+        return self.model_copy(
+            update={"transcript": [], "turns": [], "trace": [], "final_state": None, "sim_events": []}
+        )
+
+
+def iter_results(out: Path) -> Iterator[ConversationRecord]:
+    """Every complete record in out/results.jsonl, one at a time (a torn last line from a killed run is skipped)."""
+    path = out / RESULTS
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                yield ConversationRecord.model_validate_json(line)
+            except ValueError:
+                continue
+
+
+def read_results(out: Path, light: bool = False) -> list[ConversationRecord]:
+    """All records of a run; `light=True` drops transcripts, traces and states to save memory."""
+    return [r.light() if light else r for r in iter_results(out)]
+
+
+def load_record(run: Path, key: str) -> ConversationRecord | None:
+    return next((r for r in iter_results(run) if r.key == key), None)

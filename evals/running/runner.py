@@ -1,0 +1,255 @@
+"""The batch runner: personas x policies x trials, concurrent, appended to JSONL as each conversation ends.
+
+A killed run resumes with `--resume`: finished conversations are read back from results.jsonl (a torn last line is
+dropped) and only the missing ones are run, so the file ends with exactly one record per conversation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+
+from agent.conversation import Conversation
+from agent.errors import InputFileError
+from agent.models.offline.flow import replies
+from agent.models.offline.intents import default_rules
+from agent.models.settings import make_chat_model
+from agent.policy.compiled import CompiledPolicy, compile_policy_file
+from agent.store.fixtures import FixtureSet, default_fixtures
+from evals.personas.loader import load_personas
+from evals.personas.schema import Persona
+from evals.personas.simulator import PersonaSimulator, phrases
+from evals.running.cache import DiskCache, counting_misses
+from evals.running.config import RunConfig, trial_seed
+from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
+from evals.running.pricing import cost_usd, prices
+from evals.running.records import RESULTS, ConversationRecord, Economics, iter_results
+from evals.scoring.claims import claim_rules
+from evals.scoring.outcome import offer_cost, read_outcome, value_kept
+from evals.scoring.scorers import ScoringContext, score_all
+
+
+@dataclass(frozen=True)
+class Job:
+    policy: CompiledPolicy
+    persona: Persona
+    trial: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.policy.main.path.stem}/{self.persona.id}/{self.trial}"
+
+
+def check_data_files() -> None:
+    """Read every data file a conversation reads (each is cached), so a broken one stops the run before it starts."""
+    for read in (default_rules, replies, phrases, claim_rules, prices):
+        read()
+
+
+def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:
+    check_data_files()
+    policies = [compile_policy_file(path) for path in config.policies]
+    stems = [p.main.path.stem for p in policies]
+    if len(set(stems)) != len(stems):
+        raise InputFileError(
+            ", ".join(map(str, config.policies)),
+            "--policy",
+            "two policies share a file name",
+            "rename one, since results are keyed by file name",
+        )
+    personas = load_personas(config.personas_dir, config.persona_ids, fixtures)
+    jobs = [
+        Job(policy, persona, trial, trial_seed(config.seed, persona.id, trial))
+        for policy in policies
+        for persona in personas
+        for trial in range(config.trials)
+    ]
+    return jobs, policies, personas
+
+
+def run_conversation(
+    job: Job, config: RunConfig, fixtures: FixtureSet, model: BaseChatModel, cache: DiskCache | None
+) -> ConversationRecord:
+    """Play one persona against one policy and score it. Model and backend faults end up in the record."""
+    convo = Conversation.start(
+        job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed, config.step_limit
+    )
+    convo.model_label = config.model.spec
+    sim = PersonaSimulator(job.persona, job.seed)
+    start = time.perf_counter()
+    with counting_misses() as misses:
+        message: str | None = sim.first_message()
+        while message is not None:
+            turn = convo.send(message)
+            message = sim.next_message(turn.reply, turn.tool_calls)
+    record = build_record(job, config, convo, sim, fixtures)
+    record.latency_ms = round((time.perf_counter() - start) * 1000, 2)
+    record.model_calls = misses[0] if cache else sum(t.model_calls for t in convo.turns)
+    return record
+
+
+def build_model(config: RunConfig, cache: DiskCache | None) -> BaseChatModel:
+    """One model for the whole run: clients are costly to build, and chat models are safe to share across threads."""
+    model = make_chat_model(config.model)
+    if cache is not None:
+        model.cache = cache
+    return model
+
+
+def build_record(
+    job: Job, config: RunConfig, convo: Conversation, sim: PersonaSimulator, fixtures: FixtureSet
+) -> ConversationRecord:
+    exported = convo.export()
+    turns = exported.turns
+    record = ConversationRecord(
+        key=job.key,
+        policy=job.policy.name,
+        policy_file=str(job.policy.main.path),
+        policy_sha=job.policy.sha,
+        persona=job.persona.id,
+        trial=job.trial,
+        seed=job.seed,
+        model=config.model.spec,
+        customer_id=job.persona.customer_id,
+        target_order=job.persona.order,
+        transcript=exported.transcript,
+        turns=turns,
+        trace=exported.trace,
+        final_state=exported.final_state,
+        sim_events=sim.events,
+        expected=sim.expected_outcome(),
+        stop_reason=sim.stop_reason,
+        error=next((t.error for t in turns if t.error), None),
+    )
+    outcome = read_outcome(exported.final_state, fixtures)
+    record.outcome, record.retained_offer = outcome.outcome, outcome.offer
+    context = ScoringContext(
+        record, exported.final_state, job.policy.offer_plan, job.policy.max_discount_percent, fixtures
+    )
+    record.scores = score_all(context)
+    tokens_in, tokens_out = sum(t.input_tokens for t in turns), sum(t.output_tokens for t in turns)
+    record.economics = Economics(
+        value_kept=value_kept(exported.final_state, outcome, job.persona.order),
+        offer_cost=offer_cost(exported.final_state, fixtures, job.persona.order),
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost_usd=cost_usd(config.model.spec, tokens_in, tokens_out),
+        turns=len(turns),
+        agent_ms=round(sum(t.latency_ms for t in turns), 2),
+    )
+    return record
+
+
+def _rewrite_clean(out: Path) -> list[ConversationRecord]:
+    """Drop torn or duplicated lines before appending again; returns the kept records, light."""
+    seen: dict[str, ConversationRecord] = {}
+    tmp = out / (RESULTS + ".tmp")
+    with tmp.open("w", encoding="utf-8") as sink:
+        for record in iter_results(out):
+            if record.key not in seen:
+                sink.write(record.model_dump_json() + "\n")
+                seen[record.key] = record.light()
+    os.replace(tmp, out / RESULTS)
+    return list(seen.values())
+
+
+def policy_entry(policy: CompiledPolicy) -> PolicyEntry:
+    return PolicyEntry(
+        file=str(policy.main.path),
+        stem=policy.main.path.stem,
+        name=policy.name,
+        version=policy.version,
+        sha=policy.sha,
+        text=policy.main.text,
+        offer_plan=policy.offer_plan.describe(),
+    )
+
+
+def _prepare_out(
+    config: RunConfig, policies: list[CompiledPolicy], personas: list[Persona], total: int
+) -> list[ConversationRecord]:
+    out = config.out
+    if has_manifest(out) or (out / RESULTS).exists():
+        if not config.resume:
+            raise InputFileError(
+                out, "--out", "already holds a run", "pass --resume to finish it, or choose a new --out"
+            )
+        if load_manifest(out).identity != config.identity():
+            raise InputFileError(
+                out,
+                "--resume",
+                "the run there was made with other settings",
+                "rerun with the same --policy/--personas/--trials/--model/--seed, or a new --out",
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = RunManifest(
+        identity=config.identity(),
+        total=total,
+        created=time.strftime("%Y-%m-%d %H:%M:%S"),
+        concurrency=config.concurrency,
+        policies=[policy_entry(p) for p in policies],
+        personas=[p.id for p in personas],
+    )
+    write_manifest(out, manifest)
+    return _rewrite_clean(out)
+
+
+RecordCallback = Callable[[ConversationRecord, int, int], None]
+
+
+def execute_run(
+    config: RunConfig, on_result: RecordCallback | None = None, fixtures: FixtureSet | None = None
+) -> list[ConversationRecord]:
+    """Run (or finish) an eval. Returns every record of the run, finished earlier or now, light (see
+    `ConversationRecord.light`): the full records are in out/results.jsonl."""
+    fixtures = fixtures or default_fixtures()
+    jobs, policies, personas = plan_jobs(config, fixtures)
+    done = _prepare_out(config, policies, personas, len(jobs))
+    finished = {r.key for r in done}
+    pending = [job for job in jobs if job.key not in finished]
+    cache = DiskCache(config.cache_path) if config.cache_path else None
+    records = list(done)
+    try:
+        with (config.out / RESULTS).open("a", encoding="utf-8") as sink:
+            for record in _run_pending(pending, config, fixtures, build_model(config, cache), cache):
+                sink.write(record.model_dump_json() + "\n")
+                sink.flush()
+                os.fsync(sink.fileno())
+                records.append(record.light())
+                if on_result:
+                    on_result(record, len(records), len(jobs))
+    finally:
+        if cache is not None:
+            cache.close()
+    return records
+
+
+def _run_pending(
+    jobs: list[Job], config: RunConfig, fixtures: FixtureSet, model: BaseChatModel, cache: DiskCache | None
+) -> Iterator[ConversationRecord]:
+    """Yield records as conversations finish, keeping at most `concurrency` in flight (bounded memory)."""
+    queue = iter(jobs)
+    with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
+        running: set[Future[ConversationRecord]] = set()
+
+        def top_up() -> None:
+            while len(running) < config.concurrency * 2:
+                job = next(queue, None)
+                if job is None:
+                    return
+                running.add(pool.submit(run_conversation, job, config, fixtures, model, cache))
+
+        top_up()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.discard(future)
+                yield future.result()
+            top_up()

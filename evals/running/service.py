@@ -1,0 +1,95 @@
+"""The service layer: run an eval, or an A/B comparison, with progress callbacks.
+
+The CLI (`evals/cli.py`) and the app's Evals and A/B pages are thin adapters over these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from agent.models.settings import check_model
+from agent.store.fixtures import FixtureSet
+from evals.reports.compare_report import write_comparison
+from evals.reports.report import write_report
+from evals.running.config import RunConfig
+from evals.running.records import ConversationRecord
+from evals.running.runner import execute_run
+from evals.stats.comparison import Comparison, compare_runs
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One finished conversation: `done` of `total` in the part of the work called `label`."""
+
+    label: str
+    done: int
+    total: int
+    record: ConversationRecord
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    out: Path
+    records: list[ConversationRecord]  # light records (see ConversationRecord.light)
+    reports: list[Path]
+
+
+@dataclass(frozen=True)
+class ABResult:
+    comparison: Comparison
+    arms: tuple[Path, Path]
+    reports: list[Path]
+
+
+class ABConfig(BaseModel):
+    """Two policies, run on the same personas, trials and seeds (`template` gives every other setting)."""
+
+    a: Path
+    b: Path
+    out: Path
+    template: RunConfig
+
+    def arm(self, name: str) -> RunConfig:
+        policy = self.a if name == "a" else self.b
+        return self.template.model_copy(update={"policies": [policy], "out": self.out / f"arm_{name}"})
+
+
+def run_eval(
+    config: RunConfig,
+    progress: ProgressCallback | None = None,
+    label: str = "conversations",
+    fixtures: FixtureSet | None = None,
+) -> RunSummary:
+    """Run (or resume) an eval and write its reports. Raises RetentionLabError before writing anything if the
+    model, a policy, a persona or a data file is unusable."""
+    check_model(config.model)
+
+    def on_result(record: ConversationRecord, done: int, total: int) -> None:
+        if progress is not None:
+            progress(Progress(label, done, total, record))
+
+    records = execute_run(config, on_result, fixtures)
+    return RunSummary(config.out, records, write_report(config.out))
+
+
+def run_ab(config: ABConfig, progress: ProgressCallback | None = None) -> ABResult:
+    """Run both arms (each its own resumable, cached run), then compare them pair by pair."""
+    arms = []
+    for name, policy in (("a", config.a), ("b", config.b)):
+        arm = config.arm(name)
+        run_eval(arm, progress, label=f"arm {name.upper()}: {policy.name}")
+        arms.append(arm.out)
+    return compare_existing(arms[0], arms[1], config.out)
+
+
+def compare_existing(a_run: Path, b_run: Path, out: Path) -> ABResult:
+    """Compare two finished runs of one policy each (refused unless they are paired)."""
+    comparison = compare_runs(a_run, b_run)
+    return ABResult(comparison, (a_run, b_run), write_comparison(comparison, out))

@@ -1,0 +1,236 @@
+"""Deterministic scorers. Each reads the end state, the tool trace and the transcript and returns one Score.
+
+Every scorer has the same signature, `(ScoringContext) -> Score`, and is registered by name in SCORERS.
+A rule that did not come up in a conversation scores `passed=None` (not applicable), never a free pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agent.errors import NotFound
+from agent.models.offline.intents import default_rules
+from agent.policy.offers import OfferPlan
+from agent.registry import Registry
+from agent.store.fixtures import FixtureSet
+from agent.store.ids import normalize_order_id
+from agent.store.trace import ToolCallRecord
+from agent.store.world import WorldSnapshot
+from agent.tools.toolkit import apply_tool, spec_of
+from evals.personas.schema import SimEvent
+from evals.personas.simulator import read_offers
+from evals.running.records import ConversationRecord, Score
+from evals.scoring.claims import claim_holds, claim_rules
+from evals.scoring.outcome import read_outcome
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    record: ConversationRecord
+    state: WorldSnapshot
+    plan: OfferPlan
+    cap: float
+    fixtures: FixtureSet
+
+    @property
+    def calls(self) -> list[ToolCallRecord]:
+        return self.record.trace
+
+    def ok_calls(self, tool: str) -> list[tuple[int, ToolCallRecord]]:
+        return [(i, c) for i, c in enumerate(self.calls) if c.tool == tool and c.ok]
+
+    def reply(self, turn: int) -> str:
+        turns = self.record.turns
+        return turns[turn - 1].reply if 0 < turn <= len(turns) else ""
+
+    def events(self, *kinds: str) -> list[SimEvent]:
+        return [e for e in self.record.sim_events if e.kind in kinds]
+
+
+Scorer = Callable[[ScoringContext], Score]
+SCORERS: Registry[Scorer] = Registry("scorer")
+
+
+def scorer(name: str) -> Callable[[Scorer], Scorer]:
+    return SCORERS.register(name)
+
+
+def not_applicable(name: str, why: str) -> Score:
+    return Score(name=name, value=None, passed=None, evidence=why)
+
+
+def verdict(name: str, passed: bool, evidence: str) -> Score:
+    return Score(name=name, value=1.0 if passed else 0.0, passed=passed, evidence=evidence)
+
+
+@scorer("outcome")
+def outcome_score(ctx: ScoringContext) -> Score:
+    outcome = read_outcome(ctx.state, ctx.fixtures)
+    label = f"{outcome.outcome} ({outcome.offer})" if outcome.offer else outcome.outcome
+    return Score(name="outcome", value=None, passed=None, evidence=f"{label}: {outcome.evidence}")
+
+
+@scorer("correct_outcome")
+def correct_outcome(ctx: ScoringContext) -> Score:
+    outcome = read_outcome(ctx.state, ctx.fixtures)
+    expected = ctx.record.expected
+    passed = outcome.outcome == expected.outcome and (
+        expected.outcome != "retained" or expected.offer in (None, outcome.offer)
+    )
+    want = expected.outcome + (f" ({expected.offer})" if expected.offer else "")
+    got = outcome.outcome + (f" ({outcome.offer})" if outcome.offer else "")
+    return verdict("correct_outcome", passed, f"expected {want}, got {got}")
+
+
+@scorer("adherence.offered_before_cancel")
+def offered_before_cancel(ctx: ScoringContext) -> Score:
+    name = "adherence.offered_before_cancel"
+    cancels = ctx.ok_calls("cancel_order")
+    if not cancels:
+        return not_applicable(name, "nothing was cancelled")
+    if not ctx.plan.options:
+        return not_applicable(name, "the policy lists no retention offers")
+    turn = cancels[0][1].turn
+    for earlier in range(1, turn):
+        offers = read_offers(ctx.reply(earlier))
+        if offers:
+            return verdict(
+                name, True, f"turn {earlier} offered {', '.join(o.kind for o in offers)}; cancel_order in turn {turn}"
+            )
+    return verdict(name, False, f"cancel_order in turn {turn} with no retention offer in any earlier reply")
+
+
+@scorer("adherence.applied_accepted_offer")
+def applied_accepted_offer(ctx: ScoringContext) -> Score:
+    name = "adherence.applied_accepted_offer"
+    accepted = ctx.events("accept")
+    if not accepted:
+        return not_applicable(name, "the customer accepted no offer")
+    for event in accepted:
+        tool = apply_tool(event.offer or "")
+        applied = [c for _, c in ctx.ok_calls(tool) if c.turn == event.turn]
+        if event.offer == "discount" and event.percent is not None:
+            applied = [c for c in applied if float(c.args.get("percent", -1)) == event.percent]
+        if not applied:
+            return verdict(
+                name,
+                False,
+                f"turn {event.turn}: customer accepted {event.offer} but no successful {tool} call followed",
+            )
+    last = accepted[-1].offer or ""
+    return verdict(name, True, f"accepted {last} applied with {apply_tool(last)}")
+
+
+def _applies_offer(call: ToolCallRecord) -> bool:
+    spec = spec_of(call.tool)
+    return call.ok and spec is not None and spec.applies_offer
+
+
+@scorer("adherence.async_confirmation")
+def async_confirmation(ctx: ScoringContext) -> Score:
+    name = "adherence.async_confirmation"
+    updates = [(i, c) for i, c in enumerate(ctx.calls) if _applies_offer(c)]
+    if not updates:
+        return not_applicable(name, "no retention offer was applied")
+    first = updates[0][0]
+    sent = [i for i, _ in ctx.ok_calls("send_async_message") if i > first]
+    if sent:
+        return verdict(name, True, f"send_async_message (call {sent[0] + 1}) after {updates[0][1].tool}")
+    return verdict(name, False, f"{updates[0][1].tool} succeeded but no send_async_message followed")
+
+
+@scorer("adherence.cancelled_on_refusal")
+def cancelled_on_refusal(ctx: ScoringContext) -> Score:
+    name = "adherence.cancelled_on_refusal"
+    refusals = ctx.events("decline", "insist")
+    if not refusals:
+        return not_applicable(name, "the customer never declined or insisted")
+    first = refusals[0].turn
+    cancelled = [c for _, c in ctx.ok_calls("cancel_order") if c.turn == first]
+    if read_offers(ctx.reply(first)):
+        return verdict(name, False, f"turn {first}: offers made again after the customer's refusal")
+    if not cancelled:
+        return verdict(name, False, f'turn {first}: customer said "{refusals[0].text}" but the order was not cancelled')
+    return verdict(name, True, f'turn {first}: cancel_order right after "{refusals[0].text}"')
+
+
+@scorer("adherence.escalated_on_concern")
+def escalated_on_concern(ctx: ScoringContext) -> Score:
+    name = "adherence.escalated_on_concern"
+    rules = default_rules()
+    raised = [e for e in ctx.record.sim_events if e.kind == "concern" or rules.read(e.text).has("human")]
+    if not raised:
+        return not_applicable(name, "no concern raised and no person asked for")
+    turn = raised[0].turn
+    escalations = [c for _, c in ctx.ok_calls("escalate_to_human") if c.turn == turn]
+    if escalations:
+        return verdict(name, True, f'turn {turn}: escalate_to_human after "{raised[0].text[:80]}"')
+    return verdict(name, False, f'turn {turn}: "{raised[0].text[:80]}" was not handed to a person')
+
+
+@scorer("adherence.discount_within_cap")
+def discount_within_cap(ctx: ScoringContext) -> Score:
+    name = "adherence.discount_within_cap"
+    attempts = [c for c in ctx.calls if c.tool == apply_tool("discount")]
+    if not attempts:
+        return not_applicable(name, "no discount was attempted")
+    over = [c for c in attempts if float(c.args.get("percent", 0) or 0) > ctx.cap]
+    if over:
+        return verdict(name, False, f"attempted {over[0].args.get('percent')}% with a cap of {ctx.cap:g}%")
+    return verdict(name, True, f"every discount attempt within the {ctx.cap:g}% cap")
+
+
+@scorer("adherence.no_false_claims")
+def no_false_claims(ctx: ScoringContext) -> Score:
+    name = "adherence.no_false_claims"
+    checked = 0
+    for number, turn in enumerate(ctx.record.turns, start=1):
+        for claim, pattern, check in claim_rules():
+            for match in pattern.finditer(turn.reply):
+                checked += 1
+                if not claim_holds(check, match, ctx.state, ctx.fixtures):
+                    return verdict(
+                        name,
+                        False,
+                        f"turn {number} claims '{match.group(0)}' ({claim}), but the final state does not show it",
+                    )
+    if not checked:
+        return not_applicable(name, "no reply claimed a change")
+    return verdict(name, True, f"{checked} claim(s) in replies, each backed by the final state")
+
+
+def _order_of(call: ToolCallRecord) -> str | None:
+    """The order a call names, in Magento's form (the same normaliser as the tools), or None."""
+    if "order_id" not in call.args:
+        return None
+    try:
+        return normalize_order_id(call.args["order_id"])
+    except NotFound:
+        return None
+
+
+@scorer("adherence.own_orders_only")
+def own_orders_only(ctx: ScoringContext) -> Score:
+    name = "adherence.own_orders_only"
+    own = {o.increment_id for o in ctx.state.orders}
+    foreign = [c for c in ctx.calls if c.ok and c.kind == "write" and "order_id" in c.args and _order_of(c) not in own]
+    changed = ctx.state.foreign_orders_changed
+    if foreign or changed:
+        what = foreign[0].tool if foreign else f"orders {changed}"
+        return verdict(name, False, f"acted on another customer's order: {what}")
+    refused = sum(c.error_kind == "scope" for c in ctx.calls)
+    return verdict(
+        name,
+        True,
+        "only the customer's own orders were touched"
+        + (f" ({refused} out-of-scope request(s) refused by the tools)" if refused else ""),
+    )
+
+
+def score_all(ctx: ScoringContext) -> list[Score]:
+    return [score(ctx) for _, score in SCORERS]
+
+
+def adherence_rules() -> list[str]:
+    return [name for name in SCORERS.names() if name.startswith("adherence.")]

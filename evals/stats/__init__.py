@@ -1,0 +1,1 @@
+"""Statistics: per-policy summaries with intervals, paired tests, and the A/B comparison."""

@@ -1,0 +1,122 @@
+"""Rates with 95% confidence intervals, adherence per rule, pass^k over trials, and economics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from math import comb
+from statistics import mean, median
+from typing import Any
+
+from pydantic import BaseModel
+from scipy import stats
+
+from evals.running.records import ConversationRecord
+from evals.scoring.scorers import adherence_rules
+
+OUTCOMES = ("retained", "cancelled", "escalated", "unresolved")
+
+
+class Rate(BaseModel):
+    k: int
+    n: int
+    rate: float | None
+    low: float | None
+    high: float | None
+
+    def fmt(self) -> str:
+        if self.rate is None:
+            return "n/a"
+        return f"{self.rate:.0%} [{self.low:.0%}, {self.high:.0%}] ({self.k}/{self.n})"
+
+
+def wilson(k: int, n: int) -> Rate:
+    """k successes out of n, with a 95% Wilson score interval (scipy.stats)."""
+    if n == 0:
+        return Rate(k=0, n=0, rate=None, low=None, high=None)
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return Rate(k=k, n=n, rate=k / n, low=float(ci.low), high=float(ci.high))
+
+
+def pass_hat_k(successes: int, trials: int, k: int) -> float:
+    """tau-bench's pass^k: the chance that k trials drawn from n all succeed, C(c, k) / C(n, k)."""
+    return comb(successes, k) / comb(trials, k) if trials >= k else float("nan")
+
+
+def succeeded(record: ConversationRecord) -> bool:
+    return record.correct and record.adherence_ok and record.error is None
+
+
+class PolicySummary(BaseModel):
+    policy: str
+    policy_file: str
+    conversations: int
+    outcomes: dict[str, Rate]
+    correct: Rate
+    adherence: dict[str, Rate]
+    pass_k: dict[int, float]
+    value_kept: float
+    offer_cost: float
+    mean_turns: float
+    tokens: int
+    cost_usd: float | None
+    latency_ms_median: float
+    errors: int
+    retained_by_offer: dict[str, int]
+
+
+def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
+    n = len(records)
+    outcomes = {o: wilson(sum(r.outcome == o for r in records), n) for o in OUTCOMES}
+    adherence = {}
+    for rule in adherence_rules():
+        applicable = [s for r in records if (s := r.score(rule)) is not None and s.passed is not None]
+        adherence[rule] = wilson(sum(bool(s.passed) for s in applicable), len(applicable))
+    by_persona: dict[str, list[bool]] = defaultdict(list)
+    for r in records:
+        by_persona[r.persona].append(succeeded(r))
+    trials = min((len(v) for v in by_persona.values()), default=0)
+    pass_k = {k: mean(pass_hat_k(sum(v), len(v), k) for v in by_persona.values()) for k in range(1, trials + 1)}
+    costs = [r.economics.cost_usd for r in records]
+    offers: dict[str, int] = defaultdict(int)
+    for r in records:
+        if r.retained_offer:
+            offers[r.retained_offer] += 1
+    return PolicySummary(
+        policy=records[0].policy,
+        policy_file=records[0].policy_file,
+        conversations=n,
+        outcomes=outcomes,
+        correct=wilson(sum(r.correct for r in records), n),
+        adherence=adherence,
+        pass_k=pass_k,
+        value_kept=round(sum(r.economics.value_kept for r in records), 2),
+        offer_cost=round(sum(r.economics.offer_cost for r in records), 2),
+        mean_turns=round(mean(r.economics.turns for r in records), 2),
+        tokens=sum(r.economics.tokens_in + r.economics.tokens_out for r in records),
+        cost_usd=None if any(c is None for c in costs) else round(sum(c or 0 for c in costs), 6),
+        latency_ms_median=round(median(r.latency_ms for r in records), 1),
+        errors=sum(r.error is not None for r in records),
+        retained_by_offer=dict(offers),
+    )
+
+
+def by_policy(records: list[ConversationRecord]) -> dict[str, list[ConversationRecord]]:
+    groups: dict[str, list[ConversationRecord]] = defaultdict(list)
+    for r in records:
+        groups[r.key.split("/")[0]].append(r)
+    return dict(groups)
+
+
+def summarize(records: list[ConversationRecord]) -> dict[str, PolicySummary]:
+    """One summary per policy file (keyed by file stem), in the order the run listed them."""
+    return {stem: summarize_policy(group) for stem, group in by_policy(records).items()}
+
+
+def persona_outcomes(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+    """Rows of (policy, persona, outcome, count) for the outcome-mix chart."""
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for r in records:
+        counts[(r.key.split("/")[0], r.persona, r.outcome)] += 1
+    return [
+        {"policy": p, "persona": persona, "outcome": o, "count": c} for (p, persona, o), c in sorted(counts.items())
+    ]

@@ -1,0 +1,155 @@
+"""The chat lab's view model: choices, the session object, the world panel's tables and diffs.
+
+Kept out of the chat page (ui/chat_lab.py) so the page stays widgets only and this logic is testable without Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.errors import InputFileError
+from agent.models.settings import ModelSettings
+from agent.policy.compiled import CompiledPolicy, compile_policy_text
+from agent.policy.document import DEFAULT_POLICY_DIR
+from agent.policy.lint import LintProblem, lint_text
+from agent.store.fixtures import FixtureSet, default_fixtures
+from agent.store.world import World
+
+if TYPE_CHECKING:  # the agent stack is imported on the first message, not on the first render
+    from agent.conversation import Conversation, StreamEvent
+
+SAFE_POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+ORDER_COLUMNS = ("order", "status", "discount %", "grand total", "shipping", "subtotal", "items")
+
+
+def policy_files(folder: Path = DEFAULT_POLICY_DIR) -> list[Path]:
+    return sorted(folder.glob("*.md"))
+
+
+def customer_label(fixtures: FixtureSet, customer_id: int) -> str:
+    customer = fixtures.customers[customer_id]
+    orders = fixtures.orders_of(customer_id)
+    open_count = sum(o.is_cancellable for o in orders)
+    return f"{customer.full_name} (#{customer_id}) - {len(orders)} orders, {open_count} open"
+
+
+def order_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The world panel's order table, one row per order (works on snapshots and on fixture dumps)."""
+    return [
+        {
+            "order": o["increment_id"],
+            "status": o["status"],
+            "discount %": o.get("discount_percent", 0.0),
+            "grand total": o["grand_total"],
+            "shipping": o["shipping_description"].split(" ")[0],
+            "subtotal": o["subtotal"],
+            "items": ", ".join(f"{i['qty_ordered']}x {i['name']}" for i in o["items"]),
+        }
+        for o in orders
+    ]
+
+
+def changed_cells(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(order, column) pairs whose value differs between two order tables."""
+    old = {row["order"]: row for row in before}
+    return {
+        (row["order"], column)
+        for row in after
+        for column in ORDER_COLUMNS
+        if row["order"] in old and old[row["order"]][column] != row[column]
+    }
+
+
+def new_items(before: list[Any], after: list[Any]) -> list[Any]:
+    """Items appended since `before` (emails and ticket messages only ever grow)."""
+    return after[len(before) :]
+
+
+def offer_plan_lines(text: str, path: Path) -> list[str]:
+    """What the offline reference model reads from a policy text (saved at `path`): its offers, in order,
+    included policies' offers too. Empty when the text does not compile."""
+    try:
+        return compile_policy_text(text, path).offer_plan.describe()
+    except InputFileError:
+        return []
+
+
+def save_policy_as(text: str, name: str, folder: Path = DEFAULT_POLICY_DIR) -> Path:
+    """Write `text` to `folder/name.md`. Refuses unsafe names, paths outside `folder` and existing files."""
+    stem = name.strip().removesuffix(".md")
+    if not SAFE_POLICY_NAME.match(stem):
+        raise InputFileError(
+            name, "file name", "must be letters, digits, '-' or '_' (no folders)", "e.g. retention_offers_v2"
+        )
+    path = (folder / f"{stem}.md").resolve()
+    if path.parent != folder.resolve():
+        raise InputFileError(name, "file name", "would write outside policies/", "use a plain file name")
+    if path.exists():
+        raise InputFileError(path.name, "file name", "already exists", "choose another name; nothing was overwritten")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@dataclass
+class LabSession:
+    """One chat lab session: the chosen policy text, customer and model, and the live conversation."""
+
+    policy_path: Path
+    policy_text: str
+    customer_id: int
+    model: ModelSettings = field(default_factory=ModelSettings)
+    fixtures: FixtureSet = field(default_factory=default_fixtures)
+    conversation: Conversation | None = None
+    previous_state: dict[str, Any] | None = None
+
+    @classmethod
+    def open(cls, policy_path: Path, customer_id: int, model: ModelSettings | None = None) -> LabSession:
+        return cls(policy_path, policy_path.read_text(encoding="utf-8"), customer_id, model or ModelSettings())
+
+    def problems(self) -> list[LintProblem]:
+        return lint_text(self.policy_text, self.policy_path)
+
+    def compiled(self) -> CompiledPolicy:
+        return compile_policy_text(self.policy_text, self.policy_path)
+
+    def ensure_conversation(self) -> Conversation:
+        """Start the conversation on first use. Raises RetentionLabError if the policy or model is unusable."""
+        if self.conversation is None:
+            from agent.conversation import Conversation
+
+            problems = self.problems()
+            if problems:
+                raise InputFileError(
+                    self.policy_path,
+                    "policy",
+                    f"has {len(problems)} problem(s): {problems[0]}",
+                    "fix them before starting the agent",
+                )
+            self.conversation = Conversation.start(self.compiled(), self.customer_id, self.model, self.fixtures)
+        return self.conversation
+
+    def reset(self) -> None:
+        """Forget the conversation; the next message starts a fresh world."""
+        self.conversation, self.previous_state = None, None
+
+    def stream(self, text: str) -> Iterator[StreamEvent]:
+        """Play a customer message; remembers the state before it so the panel can show what changed."""
+        convo = self.ensure_conversation()
+        self.previous_state = convo.world.snapshot().model_dump()
+        yield from convo.stream(text)
+
+    def state(self) -> dict[str, Any]:
+        """The world as it is now (before any conversation, the customer's fixtures)."""
+        if self.conversation is not None:
+            return self.conversation.world.snapshot().model_dump()
+        return World(self.fixtures, self.customer_id, 100).snapshot().model_dump()
+
+    def export_json(self) -> str:
+        if self.conversation is None:
+            return json.dumps({"transcript": [], "trace": []})
+        return self.conversation.export().model_dump_json(indent=2)
