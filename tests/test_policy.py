@@ -98,3 +98,54 @@ def test_lint_cli_exit_codes(tmp_path):
     assert result.returncode == 1
     assert result.stdout.startswith(f"{bad}:8: @no_such_tool: unknown tool")
     assert "Traceback" not in result.stderr
+
+
+def write_wrapper_with_included_offers(folder, discount: int = 10):
+    (folder / "wrapper.md").write_text(
+        "---\nname: Wrapper_policy\nversion: 1\ndescription: offers live in another file\n"
+        "limits:\n  max_discount_percent: 15\n---\n"
+        "When a customer wants to cancel, make the offers in #Offer_block,\n"
+        "then follow #Single_order_cancellation_policy.\n",
+        encoding="utf-8",
+    )
+    (folder / "offer_block.md").write_text(
+        "---\nname: Offer_block\nversion: 1\ndescription: the offers\nlimits:\n  max_discount_percent: 15\n---\n"
+        f"- {discount}% off this order with @set_discount_to_order.\n"
+        "- A 20% coupon for the next order with @create_future_coupon.\n",
+        encoding="utf-8",
+    )
+    return folder / "wrapper.md"
+
+
+def test_offers_from_an_included_policy_reach_every_reader_alike(tmp_path):
+    """Linter, the chat lab's 'what the offline model reads', the offline model and the scorers share one plan."""
+    from agent.conversation import Conversation
+    from agent.policy.compiled import compile_policy_file
+    from evals.running.config import RunConfig
+    from evals.running.runner import execute_run
+    from ui.lab import offer_plan_lines
+
+    path = write_wrapper_with_included_offers(tmp_path)
+    compiled = compile_policy_file(path)
+    expected = [
+        "1. discount via @set_discount_to_order (10%; offer_block.md:8)",
+        "2. future_coupon via @create_future_coupon (20%; offer_block.md:9)",
+    ]
+    assert compiled.offer_plan.describe() == expected
+    assert lint_text(path.read_text(), path) == []
+    assert offer_plan_lines(path.read_text(), path) == expected
+    convo = Conversation.start(compiled, 7)
+    reply = convo.send("I want to cancel my order").reply
+    assert "10% off this order" in reply and "20% coupon" in reply
+    records = execute_run(
+        RunConfig(policies=[path], persona_ids=["declines_everything"], trials=1, cache_path=None, out=tmp_path / "r")
+    )
+    scores = {s.name: s for s in records[0].scores}
+    assert scores["adherence.offered_before_cancel"].passed is True, scores["adherence.offered_before_cancel"]
+
+
+def test_an_included_offer_above_the_cap_is_flagged_in_the_included_file(tmp_path):
+    path = write_wrapper_with_included_offers(tmp_path, discount=40)
+    problems = lint_text(path.read_text(), path)
+    assert [(Path(p.path).name, p.line) for p in problems] == [("offer_block.md", 8)]
+    assert "40% discount" in problems[0].message
