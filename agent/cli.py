@@ -9,16 +9,19 @@ from pathlib import Path
 
 from agent.errors import RetentionLabError
 from agent.models.settings import DEFAULT_MODEL, ModelSettings
-from agent.policy.lint import lint_paths
+from agent.policy.lint import errors_only, lint_paths
 
 
 def _lint(args: argparse.Namespace) -> int:
     problems = lint_paths([Path(p) for p in args.paths])
     for problem in problems:
         print(problem)
+    errors = errors_only(problems)
     if not problems:
         print(f"ok: {len(args.paths)} path(s) checked, no problems")
-    return 1 if problems else 0
+    elif not errors:
+        print(f"ok: {len(problems)} warning(s), no errors")
+    return 1 if errors else 0
 
 
 def _chat(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from agent.store.fixtures import FixtureSet, default_fixtures
 from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
 from agent.store.world import World, WorldSnapshot
 from agent.tools.langchain import build_tools
+from agent.tools.results import ToolError, observation
 from agent.tools.middleware import TraceEveryCall
 
 DEFAULT_STEP_LIMIT = 24
@@ -37,7 +38,7 @@ DEFAULT_STEP_LIMIT = 24
 class FollowsOfferPlan(Protocol):
     """A model that is told the policy's offer plan by the agent factory (the offline reference model)."""
 
-    def for_policy(self, plan: OfferPlan) -> BaseChatModel: ...
+    def for_policy(self, plan: OfferPlan, max_discount_percent: float) -> BaseChatModel: ...
 
 
 class PolicyVersion(BaseModel):
@@ -83,7 +84,7 @@ class Conversation:
     def __post_init__(self) -> None:
         self.system_prompt = self.policy.system_prompt(self.world.customer, self.world.gorgias.ticket.id)
         if isinstance(self.model, FollowsOfferPlan):
-            self.model = self.model.for_policy(self.policy.offer_plan)
+            self.model = self.model.for_policy(self.policy.offer_plan, self.policy.max_discount_percent)
         self.agent = create_agent(
             self.model,
             build_tools(self.world),
@@ -163,7 +164,7 @@ class Conversation:
         if dangling:
             closing = [
                 ToolMessage(
-                    "ERROR (interrupted): the turn ended before this call ran",
+                    observation(ToolError(kind="interrupted", message="the turn ended before this call ran")),
                     tool_call_id=c["id"] or "",
                     name=c["name"],
                     status="error",

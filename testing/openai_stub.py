@@ -133,7 +133,8 @@ def reference_brain(policy_file: Path) -> Callable[[dict[str, Any]], Reply]:
     from agent.models.offline.model import ReferenceChatModel
     from agent.policy.compiled import compile_policy_file
 
-    model = ReferenceChatModel().for_policy(compile_policy_file(policy_file).offer_plan)
+    policy = compile_policy_file(policy_file)
+    model = ReferenceChatModel().for_policy(policy.offer_plan, policy.max_discount_percent)
 
     def answer(request: dict[str, Any]) -> Reply:
         message = model._generate(convert_to_messages(request["messages"])).generations[0].message

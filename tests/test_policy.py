@@ -70,7 +70,7 @@ def test_reference_cycle_is_reported(tmp_path):
 def test_bad_front_matter(tmp_path, front, line, needle):
     path = tmp_path / "bad.md"
     path.write_text(f"---\n{front}---\nbody\n", encoding="utf-8")
-    [problem] = lint_paths([path])
+    problem = lint_paths([path])[0]
     assert problem.line == line and needle in problem.message, problem
     with pytest.raises(InputFileError):
         load_policy(path)

@@ -50,14 +50,20 @@ class CompiledPolicy:
         return [self.main, *self.included]
 
     @cached_property
-    def offer_plan(self) -> OfferPlan:
-        """The retention offers of the main policy, then those of included policies that it does not make itself."""
+    def read_plan(self) -> OfferPlan:
+        """Everything the reader found: the main policy's offers, then those of included policies that it does not
+        make itself, with every exclusion, limit and setting (the linter reads this)."""
         plan = OfferPlan()
         for document in self.documents:
             plan = plan.merged(
                 read_offer_plan(document.body, offer_tools(), document.path.name, document.body_first_line)
             )
         return plan
+
+    @cached_property
+    def offer_plan(self) -> OfferPlan:
+        """The offers the agent may make: excluded kinds dropped, amounts within the policy's limits."""
+        return self.read_plan.effective()
 
     @cached_property
     def sha(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +70,40 @@ def _front_matter_line(front: str, field_name: str) -> int:
     return 1
 
 
+class PolicyErrors(InputFileError):
+    """Every front-matter problem of one policy file: the first is the message, all are in `errors`."""
+
+    def __init__(self, errors: list[InputFileError]) -> None:
+        first = errors[0]
+        super().__init__(first.path, first.field, first.problem, first.fix)
+        self.errors = errors
+
+
+def _field_fix(error_type: str, key: str, known: list[str]) -> str:
+    if error_type == "extra_forbidden":
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+        return (
+            f"did you mean '{close[0]}'? otherwise remove it" if close else f"remove it; known keys: {', '.join(known)}"
+        )
+    if error_type == "missing":
+        return "add it; see policies/retention_offers.md"
+    return "see policies/retention_offers.md for a valid example"
+
+
+def _meta_errors(exc: ValidationError, front: str, path: Path) -> PolicyErrors:
+    errors = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        model: type[BaseModel] = PolicyLimits if loc[0] == "limits" and len(loc) > 1 else PolicyMeta
+        fix = _field_fix(error["type"], loc[-1], list(model.model_fields))
+        errors.append(InputFileError(f"{path}:{_front_matter_line(front, loc[-1])}", ".".join(loc), error["msg"], fix))
+    return PolicyErrors(errors)
+
+
 def parse_policy(text: str, path: Path) -> Policy:
-    """Parse a policy's text. Raises InputFileError naming `file:line`, the field and the fix."""
+    """Parse a policy's text. Raises InputFileError naming `file:line`, the field and the fix (PolicyErrors when
+    the front matter has several problems: all of them are listed)."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark from an editor is not part of the policy
     if not text.startswith("---"):
         raise InputFileError(
             f"{path}:1",
@@ -100,12 +133,7 @@ def parse_policy(text: str, path: Path) -> Policy:
     try:
         meta = PolicyMeta.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        dotted = ".".join(str(p) for p in first["loc"])
-        line = _front_matter_line(front, str(first["loc"][-1]))
-        fixes = {"extra_forbidden": "remove it", "missing": "add it; see policies/retention_offers.md"}
-        fix = fixes.get(first["type"], "see policies/retention_offers.md for a valid example")
-        raise InputFileError(f"{path}:{line}", dotted, first["msg"], fix) from exc
+        raise _meta_errors(exc, front, path) from exc
     return Policy(path=path, meta=meta, body=body, body_first_line=body_first_line, text=text)
 
 
@@ -115,6 +143,10 @@ def load_policy(path: Path | str) -> Policy:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputFileError(path, "", "policy file not found", "check the path, or list policies/ for names") from exc
+    except IsADirectoryError as exc:
+        raise InputFileError(path, "", "is a folder, not a policy file", "name a .md file inside it") from exc
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, "", "is not UTF-8 text", "save it as UTF-8 markdown") from exc
     return parse_policy(text, path)
 
 

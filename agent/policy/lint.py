@@ -1,15 +1,24 @@
-"""`python -m agent lint`: check policies and print `file:line: message` for every problem."""
+"""`python -m agent lint`: check policies and print `file:line: message` for every problem, all at once.
+
+Errors stop a policy from running (unknown tools or policies, cycles, broken front matter, offers the store would
+refuse). Warnings say where the offer reader could not follow the text, so what the offline model does may differ from
+what the author meant.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from agent.errors import InputFileError
 from agent.policy.compiled import CompiledPolicy
-from agent.policy.document import Policy, PolicyLibrary, parse_policy, resolve_references
+from agent.policy.document import Policy, PolicyErrors, PolicyLibrary, parse_policy, resolve_references
 from agent.tools.kinds import OfferKind
-from agent.tools.toolkit import tool_names
+from agent.tools.toolkit import offer_tools, tool_names
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
@@ -17,9 +26,15 @@ class LintProblem:
     path: str
     line: int
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        marker = "" if self.severity == "error" else "warning: "
+        return f"{self.path}:{self.line}: {marker}{self.message}"
+
+
+def errors_only(problems: list[LintProblem]) -> list[LintProblem]:
+    return [p for p in problems if p.severity == "error"]
 
 
 def _from_error(error: InputFileError) -> LintProblem:
@@ -30,8 +45,12 @@ def _from_error(error: InputFileError) -> LintProblem:
     return LintProblem(path, int(line), f"{detail} ({error.fix})" if error.fix else detail)
 
 
+def _from_errors(error: InputFileError) -> list[LintProblem]:
+    return [_from_error(e) for e in error.errors] if isinstance(error, PolicyErrors) else [_from_error(error)]
+
+
 def lint_policy(policy: Policy, library: PolicyLibrary) -> list[LintProblem]:
-    """Every problem in one parsed policy: unknown tools and policies, cycles, offers beyond the cap."""
+    """Every problem in one parsed policy: unknown tools and policies, cycles, offers the reader or store refuse."""
     problems = []
     tools = tool_names()
     for mention in policy.tools:
@@ -52,43 +71,50 @@ def lint_policy(policy: Policy, library: PolicyLibrary) -> list[LintProblem]:
     return problems
 
 
+def _problem(compiled: CompiledPolicy, source: str, line: int, message: str, severity: Severity) -> LintProblem:
+    path = next((p.path for p in compiled.documents if p.path.name == source), compiled.main.path)
+    return LintProblem(str(path), line, message, severity)
+
+
 def offer_problems(compiled: CompiledPolicy) -> list[LintProblem]:
-    """Offers the store would refuse, read from the one offer plan (included policies' offers too)."""
-    cap = compiled.max_discount_percent
-    plan = compiled.offer_plan
+    """Offers the store would refuse, and text the offer reader could not follow (from the one offer plan)."""
+    read, cap = compiled.read_plan, compiled.max_discount_percent
     problems = []
-    discount = plan.get(OfferKind.DISCOUNT)
+    discount = read.get(OfferKind.DISCOUNT)
     if discount and discount.top_percent is not None and discount.top_percent > cap:
+        message = f"offers a {discount.top_percent:g}% discount but limits.max_discount_percent is {cap:g}"
         problems.append(
-            LintProblem(
-                str(_path_of(compiled, discount.source)),
-                discount.line,
-                f"offers a {discount.top_percent:g}% discount but limits.max_discount_percent is "
-                f"{cap:g} (lower the offer or raise the cap)",
-            )
+            _problem(compiled, discount.source, discount.line, message + " (lower the offer or raise the cap)", "error")
         )
-    if discount and cap == 0:
-        problems.append(
-            LintProblem(
-                str(_path_of(compiled, discount.source)),
-                discount.line,
-                "offers a discount but limits.max_discount_percent is 0 (raise the cap)",
-            )
-        )
-    coupon = plan.get(OfferKind.FUTURE_COUPON)
+    if discount and cap == 0 and not any(x.kind in (None, OfferKind.DISCOUNT) for x in read.exclusions):
+        message = "offers a discount but limits.max_discount_percent is 0 (raise the cap)"
+        problems.append(_problem(compiled, discount.source, discount.line, message, "error"))
+    coupon = compiled.offer_plan.get(OfferKind.FUTURE_COUPON)
     if coupon and not coupon.percents:
-        problems.append(
-            LintProblem(
-                str(_path_of(compiled, coupon.source)),
-                coupon.line,
-                "the future-coupon offer names no percentage (write it, e.g. 'a 20% coupon')",
+        message = "the future-coupon offer names no percentage (write it, e.g. 'a 20% coupon')"
+        problems.append(_problem(compiled, coupon.source, coupon.line, message, "error"))
+    for option in read.options:
+        limit = read.limit(option.kind)
+        if limit is not None and option.top_percent is not None and option.top_percent > limit:
+            message = (
+                f"offers {option.top_percent:g}% but the policy also says at most {limit:g}% (the lower one is used)"
             )
-        )
+            problems.append(_problem(compiled, option.source, option.line, message, "warning"))
+        excluded = next((x for x in read.exclusions if x.kind == option.kind), None)
+        if excluded:
+            message = f"{option.kind.value} is offered here and excluded at {excluded.said.where} (it is not offered)"
+            problems.append(_problem(compiled, option.source, option.line, message, "warning"))
+    read_kinds = set(read.kinds) | {x.kind for x in read.exclusions}
+    for mention in read.unread:
+        if offer_tools()[mention.tool] not in read_kinds:
+            message = (
+                f"names @{mention.tool} but the offer reader could not read an offer here (write one offer per line)"
+            )
+            problems.append(_problem(compiled, mention.said.source, mention.said.line, message, "warning"))
+    if read.unread and not read.options and not read.exclusions:
+        message = "names offer tools but the offer reader found no offer: the offline model will make none"
+        problems.append(LintProblem(str(compiled.main.path), read.unread[0].said.line, message, "error"))
     return problems
-
-
-def _path_of(compiled: CompiledPolicy, source: str) -> Path:
-    return next((p.path for p in compiled.documents if p.path.name == source), compiled.main.path)
 
 
 def lint_text(text: str, path: Path) -> list[LintProblem]:
@@ -96,7 +122,7 @@ def lint_text(text: str, path: Path) -> list[LintProblem]:
     try:
         policy = parse_policy(text, path)
     except InputFileError as exc:
-        return [_from_error(exc)]
+        return _from_errors(exc)
     return lint_policy(policy, PolicyLibrary.from_dir(path.parent).with_policy(policy))
 
 
@@ -107,11 +133,41 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return files
 
 
+def _read(path: Path) -> str | LintProblem:
+    if not path.exists():
+        return LintProblem(str(path), 0, "no such file (check the path)")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return LintProblem(str(path), 1, "is not UTF-8 text (save it as UTF-8 markdown)")
+    except IsADirectoryError:
+        return LintProblem(str(path), 0, "is a folder (pass the folder itself to lint every .md in it)")
+
+
+def duplicate_names(found: dict[str, list[Path]]) -> list[LintProblem]:
+    return [
+        LintProblem(
+            str(path),
+            2,
+            f"name '{name}' is also used by {', '.join(str(p) for p in paths if p != path)} (names must be unique)",
+        )
+        for name, paths in found.items()
+        if len(paths) > 1
+        for path in paths
+    ]
+
+
 def lint_paths(paths: list[Path]) -> list[LintProblem]:
     problems: list[LintProblem] = []
+    names: dict[str, list[Path]] = defaultdict(list)
     for path in expand_paths(paths):
-        if not path.exists():
-            problems.append(LintProblem(str(path), 0, "no such file (check the path)"))
+        text = _read(path)
+        if isinstance(text, LintProblem):
+            problems.append(text)
             continue
-        problems.extend(lint_text(path.read_text(encoding="utf-8"), path))
-    return problems
+        problems.extend(lint_text(text, path))
+        try:
+            names[parse_policy(text, path).meta.name.lower()].append(path)
+        except InputFileError:
+            continue
+    return problems + duplicate_names(names)

@@ -1,10 +1,11 @@
-"""Read a policy's retention offers from its structure, not its wording: the offer plan.
+"""Read a policy's retention offers from what it says, whatever its layout: the offer plan.
 
-An offer is a markdown list item that names the tool(s) of exactly one kind of offer (`@set_discount_to_order`,
-`@upgrade_shipping`, `@swap_order_item`/`@list_swap_options`, `@create_future_coupon`). Offers keep the order in
-which the policy lists them; the percentages written in an item are its numbers. Items that name tools of several
-offers at once (such as "apply it with @set_discount_to_order or @upgrade_shipping") are instructions, not offers.
-Rephrasing the prose around these items changes nothing here; that is the point.
+The policy is split into parts (list items, table rows, sentences; `agent.policy.parts`). A part is an offer when it
+names the tool of exactly one offer kind (`@set_discount_to_order`, ...), or, with no tool named, uses the words of
+exactly one kind in an offering context. A negation in the part excludes the offer ("Never swap an item"), unless it
+only limits the amount ("never more than 15%"). Percentages are read as digits or words. "One at a time" sets the
+pacing; "offers may be combined" allows stacking. Every offer, exclusion and setting keeps the line that says it.
+The rules are in `fixtures/policy_reader/rules.yaml`.
 
 The plan is computed once per compiled policy (`CompiledPolicy.offer_plan`); everything else reads that object.
 """
@@ -12,13 +13,34 @@ The plan is computed once per compiled policy (`CompiledPolicy.offer_plan`); eve
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import Literal
 
+from agent.datafiles import DEFAULT_FIXTURES, read_yaml
+from agent.errors import InputFileError
 from agent.numbers import find_percents
 from agent.policy.document import TOOL_MENTION
+from agent.policy.parts import Part, split_parts
 from agent.tools.kinds import OfferKind
 
-LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+RULES_FILE = DEFAULT_FIXTURES / "policy_reader" / "rules.yaml"
+Pacing = Literal["together", "one_at_a_time"]
+HANDOVER_TOOL = "@escalate_to_human"
+LIST_SEPARATOR = re.compile(r",\s*(?:or|and)?\s*|\s+(?:or|and)\s+|;\s*")
+
+
+@dataclass(frozen=True)
+class PolicyLine:
+    """Where the policy says something: file name, line, and the words."""
+
+    source: str
+    line: int
+    text: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
 
 
 @dataclass(frozen=True)
@@ -44,8 +66,37 @@ class OfferOption:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    kind: OfferKind | None  # None: the policy makes no offers at all
+    said: PolicyLine
+
+
+@dataclass(frozen=True)
+class Limit:
+    kind: OfferKind
+    max_percent: float
+    said: PolicyLine
+
+
+@dataclass(frozen=True)
+class UnreadMention:
+    """An offer tool named where the reader could not read an offer (lint warns about it)."""
+
+    tool: str
+    said: PolicyLine
+
+
+@dataclass(frozen=True)
 class OfferPlan:
     options: tuple[OfferOption, ...] = ()
+    exclusions: tuple[Exclusion, ...] = ()
+    limits: tuple[Limit, ...] = ()
+    pacing: Pacing = "together"
+    pacing_said: PolicyLine | None = None
+    stacking: bool = False
+    stacking_said: PolicyLine | None = None
+    handover_said: PolicyLine | None = None  # where the policy says to hand over to a person (@escalate_to_human)
+    unread: tuple[UnreadMention, ...] = field(default=(), compare=False)
 
     def get(self, kind: OfferKind | str) -> OfferOption | None:
         return next((o for o in self.options if o.kind == kind), None)
@@ -54,43 +105,249 @@ class OfferPlan:
     def kinds(self) -> tuple[OfferKind, ...]:
         return tuple(o.kind for o in self.options)
 
+    def limit(self, kind: OfferKind | str) -> float | None:
+        found = [x.max_percent for x in self.limits if x.kind == kind]
+        return min(found) if found else None
+
     def describe(self) -> list[str]:
         """One line per offer, as the offline model understood it."""
         lines = []
         for number, option in enumerate(self.options, start=1):
             numbers = ", ".join(f"{p:g}%" for p in option.percents) or "no percentage"
-            tools = " / @".join(option.tools)
-            lines.append(f"{number}. {option.kind.value} via @{tools} ({numbers}; {option.where})")
+            tools = " / @".join(option.tools) if option.tools else ""
+            via = f" via @{tools}" if tools else ""
+            lines.append(f"{number}. {option.kind.value}{via} ({numbers}; {option.where})")
+        return lines
+
+    def describe_settings(self) -> list[str]:
+        """Exclusions, limits, pacing and stacking, as read, with the line that says each."""
+        lines = [f"excluded: {x.kind.value if x.kind else 'every offer'} ({x.said.where})" for x in self.exclusions]
+        lines += [f"limit: {x.kind.value} at most {x.max_percent:g}% ({x.said.where})" for x in self.limits]
+        pacing = "one offer at a time" if self.pacing == "one_at_a_time" else "all offers together"
+        lines.append(f"pacing: {pacing}" + (f" ({self.pacing_said.where})" if self.pacing_said else " (default)"))
+        stacking = "allowed" if self.stacking else "one offer per order"
+        lines.append(
+            f"stacking: {stacking}" + (f" ({self.stacking_said.where})" if self.stacking_said else " (default)")
+        )
         return lines
 
     def merged(self, other: OfferPlan) -> OfferPlan:
-        """This plan, then the offers of `other` whose kind it does not have yet."""
-        return OfferPlan(self.options + tuple(o for o in other.options if o.kind not in self.kinds))
+        """This plan, then what `other` adds: offers of new kinds, exclusions and limits, unset settings."""
+        return OfferPlan(
+            options=self.options + tuple(o for o in other.options if o.kind not in self.kinds),
+            exclusions=self.exclusions + other.exclusions,
+            limits=self.limits + other.limits,
+            pacing=self.pacing if self.pacing_said else other.pacing,
+            pacing_said=self.pacing_said or other.pacing_said,
+            stacking=self.stacking if self.stacking_said else other.stacking,
+            stacking_said=self.stacking_said or other.stacking_said,
+            handover_said=self.handover_said or other.handover_said,
+            unread=self.unread + other.unread,
+        )
+
+    def effective(self) -> OfferPlan:
+        """The offers the policy lets the agent make: excluded kinds dropped, amounts kept within the limits."""
+        if any(x.kind is None for x in self.exclusions):
+            return replace(self, options=())
+        excluded = {x.kind for x in self.exclusions}
+        options = []
+        for option in self.options:
+            if option.kind in excluded:
+                continue
+            cap = self.limit(option.kind)
+            if cap is not None and option.percents:
+                kept = tuple(p for p in option.percents if p <= cap) or (cap,)
+                option = replace(option, percents=kept)
+            options.append(option)
+        return replace(self, options=tuple(options))
 
 
-def _list_items(text: str, first_line: int) -> list[tuple[int, str]]:
-    """Markdown list items with their continuation lines, as (line number, text)."""
-    items: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), start=first_line):
-        if LIST_ITEM.match(line):
-            items.append((number, line))
-        elif items and line.strip() and line.startswith((" ", "\t")):
-            items[-1] = (items[-1][0], items[-1][1] + " " + line.strip())
-        elif not line.strip() and items:
-            items.append((number, ""))  # a blank line ends the item
-    return [item for item in items if item[1]]
+@dataclass(frozen=True)
+class ReaderRules:
+    kinds: dict[OfferKind, list[re.Pattern[str]]]
+    offering: re.Pattern[str]
+    offer_intro: re.Pattern[str]
+    not_offer_section: re.Pattern[str]
+    negation: re.Pattern[str]
+    negated_next: re.Pattern[str]
+    no_before_kind: re.Pattern[str]
+    limit: re.Pattern[str]
+    excluded_cell: re.Pattern[str]
+    no_offers: list[re.Pattern[str]]
+    one_at_a_time: list[re.Pattern[str]]
+    together: list[re.Pattern[str]]
+    stacking: list[re.Pattern[str]]
+
+
+@cache
+def reader_rules() -> ReaderRules:
+    data = read_yaml(RULES_FILE)
+    try:
+
+        def one(key: str) -> re.Pattern[str]:
+            return re.compile(data[key], re.IGNORECASE)
+
+        def many(key: str) -> list[re.Pattern[str]]:
+            return [re.compile(p, re.IGNORECASE) for p in data[key]]
+
+        return ReaderRules(
+            kinds={OfferKind(k): [re.compile(p, re.IGNORECASE) for p in v] for k, v in data["kinds"].items()},
+            **{
+                key: one(key)
+                for key in ("offering", "offer_intro", "not_offer_section", "negation", "negated_next", "limit")
+            },
+            no_before_kind=one("no_before_kind"),
+            excluded_cell=one("excluded_cell"),
+            **{key: many(key) for key in ("no_offers", "one_at_a_time", "together", "stacking")},
+        )
+    except (KeyError, TypeError, ValueError, re.error) as exc:
+        raise InputFileError(
+            RULES_FILE, "policy reader rules", f"cannot be read ({exc})", "restore it from git"
+        ) from exc
+
+
+def _any(patterns: list[re.Pattern[str]], text: str) -> re.Match[str] | None:
+    return next((m for p in patterns if (m := p.search(text))), None)
+
+
+def _kinds_in(text: str, offer_tools: dict[str, OfferKind], rules: ReaderRules) -> tuple[list[str], list[OfferKind]]:
+    """(offer tools named, offer kinds meant) in one piece of text, kinds in order of first appearance."""
+    tools = [m.group(1) for m in TOOL_MENTION.finditer(text) if m.group(1) in offer_tools]
+    positions: dict[OfferKind, int] = {}
+    for name in tools:
+        positions.setdefault(offer_tools[name], text.find("@" + name))
+    for kind, patterns in rules.kinds.items():
+        if kind not in positions and (m := _any(patterns, TOOL_MENTION.sub(" ", text))):
+            positions[kind] = m.start()
+    return tools, sorted(positions, key=lambda k: positions[k])
+
+
+def _in_offer_context(part: Part, rules: ReaderRules) -> bool:
+    """Words of an offer kind count without a tool only where offers are being made."""
+    if rules.offering.search(part.text) or part.kind == "row":
+        return True
+    if part.kind == "item":
+        intro = part.intro or ("" if rules.not_offer_section.search(part.heading) else part.heading)
+        return bool(rules.offer_intro.search(intro))
+    return False
+
+
+def _kind_at(text: str, position: int, rules: ReaderRules) -> bool:
+    return any(p.match(text, position) for patterns in rules.kinds.values() for p in patterns)
+
+
+def _negated(part: Part, rules: ReaderRules) -> bool:
+    """Whether the part negates an offer (not merely some other word, as in 'at no extra cost')."""
+    text = part.text
+    if part.kind == "row" and any(rules.excluded_cell.match(cell) for cell in part.cells):
+        return True
+    for match in rules.negation.finditer(text):
+        if rules.negated_next.match(match.group("next")) or _kind_at(text, match.start("next"), rules):
+            return True
+    return any(
+        _kind_at(text, m.end(), rules) or _kind_at(text, m.start() + 3, rules)
+        for m in rules.no_before_kind.finditer(text)
+    )
+
+
+class _Reading:
+    """The plan being read from one document's parts."""
+
+    def __init__(self, offer_tools: dict[str, OfferKind], source: str) -> None:
+        self.rules, self.offer_tools, self.source = reader_rules(), offer_tools, source
+        self.options: dict[OfferKind, OfferOption] = {}
+        self.exclusions: list[Exclusion] = []
+        self.limits: list[Limit] = []
+        self.unread: list[UnreadMention] = []
+        self.settings: dict[str, tuple[object, PolicyLine]] = {}
+
+    def said(self, part: Part) -> PolicyLine:
+        return PolicyLine(self.source, part.line, part.text)
+
+    def read(self, part: Part) -> None:
+        self.read_settings(part)
+        tools, kinds = _kinds_in(part.text, self.offer_tools, self.rules)
+        if not kinds:
+            return
+        if _negated(part, self.rules):
+            self.read_negated(part, kinds)
+        elif len(kinds) == 1 and (tools or _in_offer_context(part, self.rules)):
+            self.add_offer(part, kinds[0], tools, part.text)
+        elif len(kinds) > 1 and self.rules.offering.search(part.text):
+            self.read_offer_list(part)
+        else:
+            self.unread.extend(UnreadMention(t, self.said(part)) for t in tools)
+
+    def read_settings(self, part: Part) -> None:
+        text = part.text
+        if _any(self.rules.no_offers, text):
+            self.exclusions.append(Exclusion(None, self.said(part)))
+        if _any(self.rules.one_at_a_time, text):
+            self.settings.setdefault("pacing", ("one_at_a_time", self.said(part)))
+        elif _any(self.rules.together, text):
+            self.settings.setdefault("pacing", ("together", self.said(part)))
+        if _any(self.rules.stacking, text):
+            self.settings.setdefault("stacking", (not self.rules.negation.search(text), self.said(part)))
+        if HANDOVER_TOOL in text and not self.rules.negation.search(text):
+            self.settings.setdefault("handover", (True, self.said(part)))
+
+    def read_negated(self, part: Part, kinds: list[OfferKind]) -> None:
+        limited = self.rules.limit.search(part.text)
+        percents = find_percents(part.text[limited.start() :]) if limited else []
+        if percents:
+            self.limits.extend(Limit(kind, max(percents), self.said(part)) for kind in kinds)
+            tools, _ = _kinds_in(part.text, self.offer_tools, self.rules)
+            if len(kinds) == 1 and (tools or _in_offer_context(part, self.rules)):
+                self.add_offer(part, kinds[0], tools, part.text)
+        else:
+            self.exclusions.extend(Exclusion(kind, self.said(part)) for kind in kinds)
+
+    def read_offer_list(self, part: Part) -> None:
+        """'offer a 10% discount, free express shipping or a 20% coupon': one offer per piece, in order."""
+        for piece in LIST_SEPARATOR.split(part.text):
+            tools, kinds = _kinds_in(piece, self.offer_tools, self.rules)
+            if len(kinds) == 1:
+                self.add_offer(part, kinds[0], tools, piece)
+
+    def add_offer(self, part: Part, kind: OfferKind, tools: list[str], text: str) -> None:
+        if kind in self.options:
+            return
+        percents = tuple(dict.fromkeys(find_percents(text)))
+        named = tuple(dict.fromkeys(t for t in tools if self.offer_tools[t] == kind))
+        self.options[kind] = OfferOption(kind, named, percents, self.source, part.line, part.text)
+
+    def add_section_percents(self, parts: list[Part]) -> None:
+        """Under a heading that names one offer kind, every percentage in its section belongs to that offer."""
+        for kind, option in list(self.options.items()):
+            heading = next((p.heading for p in parts if p.line == option.line), "")
+            _, heading_kinds = _kinds_in(heading, self.offer_tools, self.rules)
+            if heading and heading_kinds == [kind]:
+                extra = [x for p in parts if p.heading == heading for x in find_percents(p.text)]
+                merged = tuple(dict.fromkeys((*find_percents(heading), *option.percents, *extra)))
+                self.options[kind] = replace(option, percents=merged)
+
+    def plan(self) -> OfferPlan:
+        pacing = self.settings.get("pacing")
+        stacking = self.settings.get("stacking")
+        handover = self.settings.get("handover")
+        return OfferPlan(
+            options=tuple(self.options.values()),
+            exclusions=tuple(self.exclusions),
+            limits=tuple(self.limits),
+            pacing="one_at_a_time" if pacing and pacing[0] == "one_at_a_time" else "together",
+            pacing_said=pacing[1] if pacing else None,
+            stacking=bool(stacking and stacking[0]),
+            stacking_said=stacking[1] if stacking else None,
+            handover_said=handover[1] if handover else None,
+            unread=tuple(u for u in self.unread if self.offer_tools[u.tool] not in self.options),
+        )
 
 
 def read_offer_plan(text: str, offer_tools: dict[str, OfferKind], source: str = "", first_line: int = 1) -> OfferPlan:
-    """The retention offers listed in `text`, in order. `offer_tools` maps tool name -> offer kind."""
-    options: dict[OfferKind, OfferOption] = {}
-    for line, item in _list_items(text, first_line):
-        named = [m.group(1) for m in TOOL_MENTION.finditer(item) if m.group(1) in offer_tools]
-        kinds = {offer_tools[name] for name in named}
-        if len(kinds) != 1:
-            continue
-        kind = kinds.pop()
-        if kind not in options:
-            percents = tuple(find_percents(item))
-            options[kind] = OfferOption(kind, tuple(dict.fromkeys(named)), percents, source, line, item.strip())
-    return OfferPlan(tuple(options.values()))
+    """The retention offers `text` makes, in order, with exclusions, limits, pacing and stacking."""
+    reading = _Reading(offer_tools, source)
+    parts = split_parts(text, first_line)
+    for part in parts:
+        reading.read(part)
+    reading.add_section_percents(parts)
+    return reading.plan()

@@ -1,6 +1,8 @@
-"""Transparent intent rules for the offline reference model (and the persona simulator's view of offers).
+"""Transparent intent rules for the offline reference model (`fixtures/reference_model/intents.yaml`).
 
-The rules live in `fixtures/reference_model/intents.yaml`; this module only applies them.
+A message is read clause by clause: each offer it names gets that clause's stance (asked about, declined, accepted or
+only mentioned), and whole-message intents (cancel, insist, a person, a concern, goodbye, ...) are matched on the
+whole text. The reading lists every rule that matched, so the chat lab can show why the model did what it did.
 """
 
 from __future__ import annotations
@@ -9,13 +11,22 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml
-from agent.errors import InputFileError
+from agent.errors import InputFileError, NotFound
 from agent.numbers import find_percents
 from agent.store.ids import normalize_order_id
 
 INTENT_RULES = DEFAULT_FIXTURES / "reference_model" / "intents.yaml"
+Stance = Literal["accept", "decline", "ask", "mention"]
+
+
+@dataclass(frozen=True)
+class OfferStance:
+    kind: str
+    stance: Stance
+    percents: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -26,11 +37,20 @@ class Reading:
     intents: tuple[str, ...]
     order_ids: tuple[str, ...] = ()
     percents: tuple[float, ...] = ()
-    offers: tuple[str, ...] = ()
+    stances: tuple[OfferStance, ...] = ()
     ordinal: int | None = None
+    matched: tuple[str, ...] = field(default=(), compare=False)  # the rules that matched, for the "why" view
 
     def has(self, intent: str) -> bool:
         return intent in self.intents
+
+    def kinds(self, stance: Stance) -> list[str]:
+        return [s.kind for s in self.stances if s.stance == stance]
+
+    @property
+    def offers(self) -> tuple[str, ...]:
+        """Every offer kind the message names, whatever its stance."""
+        return tuple(s.kind for s in self.stances)
 
     @property
     def primary(self) -> str:
@@ -40,11 +60,29 @@ class Reading:
     def requested_percent(self) -> float | None:
         return max(self.percents) if self.percents else None
 
+    def describe(self) -> str:
+        stances = ", ".join(f"{s.stance} {s.kind}" for s in self.stances)
+        parts = [", ".join(self.intents) or "no intent", stances]
+        if self.order_ids:
+            parts.append("order " + ", ".join(self.order_ids))
+        if self.ordinal is not None:
+            parts.append(f"position {self.ordinal}")
+        return "; ".join(p for p in parts if p)
+
+
+def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
+
 
 @dataclass
 class IntentRules:
-    intents: dict[str, list[re.Pattern[str]]]
+    clause_split: re.Pattern[str]
     offers: dict[str, list[re.Pattern[str]]]
+    question: re.Pattern[str]
+    negative: list[re.Pattern[str]]
+    positive: list[re.Pattern[str]]
+    request: list[re.Pattern[str]]
+    intents: dict[str, list[re.Pattern[str]]]
     ordinals: dict[str, int]
     order_number: re.Pattern[str]
     source: Path = field(default=INTENT_RULES)
@@ -53,18 +91,19 @@ class IntentRules:
     def load(cls, path: Path = INTENT_RULES) -> IntentRules:
         data = read_yaml(path)
         try:
-
-            def compile_all(group: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
-                return {name: [re.compile(p, re.IGNORECASE) for p in patterns] for name, patterns in group.items()}
-
             return cls(
-                compile_all(data["intents"]),
-                compile_all(data["offers"]),
-                {k.lower(): int(v) for k, v in data["ordinals"].items()},
+                re.compile(data["clause_split"], re.IGNORECASE),
+                {name: _compile(patterns) for name, patterns in data["offers"].items()},
+                re.compile(data["question"], re.IGNORECASE),
+                _compile(data["negative"]),
+                _compile(data["positive"]),
+                _compile(data["request"]),
+                {name: _compile(patterns) for name, patterns in data["intents"].items()},
+                {str(k).lower(): int(v) for k, v in data["ordinals"].items()},
                 re.compile(data["order_number"], re.IGNORECASE),
                 path,
             )
-        except (KeyError, TypeError, AttributeError, re.error) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError, re.error) as exc:
             raise InputFileError(
                 path,
                 "intent rules",
@@ -72,14 +111,67 @@ class IntentRules:
                 "restore fixtures/reference_model/intents.yaml from git",
             ) from exc
 
-    def read(self, text: str) -> Reading:
-        intents = tuple(name for name, patterns in self.intents.items() if any(p.search(text) for p in patterns))
-        offers = tuple(name for name, patterns in self.offers.items() if any(p.search(text) for p in patterns))
-        order_ids = tuple(dict.fromkeys(normalize_order_id(a or b) for a, b in self.order_number.findall(text)))
+    def clause_stance(self, clause: str) -> tuple[Stance, str]:
+        """The stance of one clause towards the offers it names, and the rule that decided it."""
+        if negative := next((p for p in self.negative if p.search(clause)), None):
+            return ("ask", "a question") if self.question.search(clause) else ("decline", f"negation /{negative.pattern}/")
+        if request := next((p for p in self.request if p.search(clause)), None):
+            return "accept", f"request /{request.pattern}/"
+        if self.question.search(clause):
+            return "ask", "a question"
+        if positive := next((p for p in self.positive if p.search(clause)), None):
+            return "accept", f"positive /{positive.pattern}/"
+        return "mention", "named without a stance"
+
+    def read_stances(self, text: str) -> tuple[list[OfferStance], list[str]]:
+        stances: dict[str, OfferStance] = {}
+        matched = []
+        carried: Stance = "mention"  # "Yes, the shipping upgrade": a bare yes or no carries over to the next clause
+        for clause in (c for c in self.clause_split.split(text) if c and c.strip()):
+            kinds = [k for k, patterns in self.offers.items() if any(p.search(clause) for p in patterns)]
+            if not kinds:
+                carried = self.clause_stance(clause)[0] if len(clause.split()) <= 3 else "mention"
+                continue
+            stance, rule = self.clause_stance(clause)
+            if stance == "mention" and carried in ("accept", "decline"):
+                stance, rule = carried, "the yes or no before it"
+            carried = "mention"
+            matched.append(f'"{clause.strip()}": {stance} {", ".join(kinds)} ({rule})')
+            for kind in kinds:
+                if kind not in stances or stances[kind].stance == "mention":
+                    stances[kind] = OfferStance(kind, stance, tuple(find_percents(clause)))
+        return list(stances.values()), matched
+
+    def order_ids(self, text: str) -> tuple[str, ...]:
+        found = []
+        for a, b in self.order_number.findall(text):
+            try:
+                found.append(normalize_order_id(a or b))
+            except NotFound:
+                continue
+        return tuple(dict.fromkeys(found))
+
+    def ordinal(self, text: str) -> int | None:
         lowered = text.lower()
-        ordinal = next((v for k, v in self.ordinals.items() if re.search(rf"\b{re.escape(k)}\b", lowered)), None)
-        percents = tuple(find_percents(text))
-        return Reading(text, intents, order_ids, percents, offers, ordinal)
+        return next((v for k, v in self.ordinals.items() if re.search(rf"\b{re.escape(k)}\b", lowered)), None)
+
+    def read(self, text: str) -> Reading:
+        intents = []
+        matched = []
+        for name, patterns in self.intents.items():
+            if hit := next((p for p in patterns if p.search(text)), None):
+                intents.append(name)
+                matched.append(f"{name} /{hit.pattern}/")
+        stances, clause_rules = self.read_stances(text)
+        return Reading(
+            text,
+            tuple(intents),
+            self.order_ids(text),
+            tuple(find_percents(text)),
+            tuple(stances),
+            self.ordinal(text),
+            tuple(matched + clause_rules),
+        )
 
 
 @cache

@@ -22,10 +22,11 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from pydantic import Field
 
-from agent.models.offline.flow import Call, Memory, Say, Situation, ToolStep, decide
+from agent.models.offline.flow import decide
 from agent.models.offline.intents import Reading, default_rules
+from agent.models.offline.situation import Call, Memory, PolicyBrief, Say, Situation, ToolStep
 from agent.policy.offers import OfferPlan
-from agent.tools.results import read_observation
+from agent.tools.results import ToolError, read_observation
 
 
 def _text(message: BaseMessage) -> str:
@@ -57,7 +58,7 @@ def tool_steps(turn: list[BaseMessage]) -> list[ToolStep]:
 class ReferenceChatModel(BaseChatModel):
     """Deterministic, policy-following chat model. Needs no network and no key."""
 
-    plan: OfferPlan = Field(default_factory=OfferPlan, description="the policy's offers, set by `for_policy`")
+    brief: PolicyBrief = Field(default_factory=PolicyBrief, description="the policy's offer plan, set by `for_policy`")
     tool_names: tuple[str, ...] = ()
 
     @property
@@ -66,11 +67,17 @@ class ReferenceChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": "offline-reference", "tools": list(self.tool_names), "plan": self.plan.describe()}
+        plan = self.brief.plan
+        return {
+            "model": "offline-reference",
+            "tools": list(self.tool_names),
+            "plan": plan.describe() + plan.describe_settings(),
+            "cap": self.brief.max_discount_percent,
+        }
 
-    def for_policy(self, plan: OfferPlan) -> ReferenceChatModel:
+    def for_policy(self, plan: OfferPlan, max_discount_percent: float) -> ReferenceChatModel:
         """This model, following `plan` (the agent factory calls it with the compiled policy's offer plan)."""
-        return self.model_copy(update={"plan": plan})
+        return self.model_copy(update={"brief": PolicyBrief(plan, max_discount_percent)})
 
     def bind_tools(
         self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], **kwargs: Any
@@ -92,7 +99,7 @@ class ReferenceChatModel(BaseChatModel):
             call = {"name": step.name, "args": step.args, "id": f"call_ref_{len(messages)}", "type": "tool_call"}
             message = AIMessage(content="", tool_calls=[call])
         else:
-            message = AIMessage(content=step.text)
+            message = AIMessage(content=step.text, response_metadata={"why": step.why})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def situation(self, messages: list[BaseMessage]) -> Situation:
@@ -101,10 +108,13 @@ class ReferenceChatModel(BaseChatModel):
         turns = split_turns(messages)
         memory = Memory()
         for human, rest in turns[:-1]:
-            step = decide(Situation(self.plan, memory, rules.read(_text(human)), tool_steps(rest)))
+            steps = tool_steps(rest)
+            if any(isinstance(x.result, ToolError) and x.result.kind == "interrupted" for x in steps):
+                continue  # the turn never finished: it left no notes
+            step = decide(Situation(self.brief, memory, rules.read(_text(human)), steps))
             if isinstance(step, Say):
                 memory = step.memory
         if not turns:
-            return Situation(self.plan, memory, Reading("", ()))
+            return Situation(self.brief, memory, Reading("", ()))
         human, rest = turns[-1]
-        return Situation(self.plan, memory, rules.read(_text(human)), tool_steps(rest))
+        return Situation(self.brief, memory, rules.read(_text(human)), tool_steps(rest))

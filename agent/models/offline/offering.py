@@ -1,0 +1,235 @@
+"""The offline model's retention step: present the policy's offers, answer questions about them, haggle within the
+policy's limits, and apply an offer only when the customer explicitly accepts that offer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from agent.models.offline.actions import cancel, escalate, finish_order, leave_as_is, remember
+from agent.models.offline.situation import Call, Offer, OrderNote, Say, Situation, replies
+from agent.tools.kinds import OfferKind
+from agent.tools.results import CouponCreated, DiscountApplied, SwapOptions, ToolError, ToolResult
+from agent.tools.toolkit import apply_tool
+
+
+def _facts(offer: Offer, order: OrderNote | None = None) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "percent": f"{offer.percent or 0:g}",
+        "item": offer.item,
+        "new_item": offer.new_item,
+        "price": f"{offer.price:.2f}",
+        "new_price": f"{offer.new_price:.2f}",
+    }
+    if order is not None:
+        new_total = order.total - order.subtotal * (offer.percent or 0) / 100
+        facts.update(
+            order_id=order.order_id,
+            total=f"{order.total:.2f} {order.currency}",
+            new_total=f"{new_total:.2f} {order.currency}",
+        )
+    return facts
+
+
+def offer_line(offer: Offer) -> str:
+    return replies()["offer_lines"][offer.kind.value].format(**_facts(offer))
+
+
+def _choices(offers: tuple[Offer, ...]) -> str:
+    return ", ".join(offer_line(o) for o in offers)
+
+
+def _where(s: Situation, kind: str) -> str:
+    option = s.plan.get(kind)
+    return option.where if option else "?"
+
+
+def _swap_offer(s: Situation, order: OrderNote, sku: str, item: str, price: float) -> Call | Offer | None:
+    if not s.called("list_swap_options", order_id=order.order_id):
+        return Call("list_swap_options", {"order_id": order.order_id, "sku": sku})
+    found = s.result("list_swap_options", order_id=order.order_id)
+    if not isinstance(found, SwapOptions) or not found.options:
+        return None  # no swap (or the lookup failed): the other offers still stand
+    best = min(found.options, key=lambda c: c.price)
+    return Offer(OfferKind.SWAP, None, sku, item, price, best.sku, best.name, best.price)
+
+
+def present_offers(s: Situation, order: OrderNote, swap_item: tuple[str, str, float] | None) -> Call | Say:
+    """Make the policy's offers for this order: all together, or the first one when the policy paces them."""
+    offers: list[Offer] = []
+    for option in s.plan.options:
+        if option.kind in (OfferKind.DISCOUNT, OfferKind.FUTURE_COUPON) and option.first_percent is not None:
+            offers.append(Offer(option.kind, percent=min(option.first_percent, _cap(s, option.kind))))
+        elif option.kind == OfferKind.SHIPPING_UPGRADE and not order.expedited:
+            offers.append(Offer(option.kind))
+        elif option.kind == OfferKind.SWAP and swap_item is not None:
+            swap = _swap_offer(s, order, *swap_item)
+            if isinstance(swap, Call):
+                return swap
+            if swap is not None:
+                offers.append(swap)
+    memory = remember(s, stage="offered", order=order)
+    if not offers:
+        return cancel(replace(s, memory=memory), "the policy makes no offer that fits this order")
+    paced = s.plan.pacing == "one_at_a_time"
+    shown, pending = (tuple(offers[:1]), tuple(offers[1:])) if paced else (tuple(offers), ())
+    why = f"offers from the policy ({', '.join(_where(s, o.kind) for o in shown)})" + (
+        f"; one at a time ({s.plan.pacing_said.where})" if paced and s.plan.pacing_said else ""
+    )
+    return Say(_offers_text(order.order_id, shown), replace(memory, offers=shown, pending=pending), why)
+
+
+def _offers_text(order_id: str, offers: tuple[Offer, ...], intro: str = "") -> str:
+    if len(offers) == 1:
+        head = intro or replies()["offer_intro_single"].format(order_id=order_id)
+        return f"{head}\n\n{offer_line(offers[0])}.\n\n{replies()['offer_question_single']}"
+    lines = "\n".join(f"{n}. {offer_line(o)}" for n, o in enumerate(offers, start=1))
+    head = intro or replies()["offers_intro"].format(order_id=order_id)
+    return f"{head}\n\n{lines}\n\n{replies()['offers_question']}"
+
+
+def _cap(s: Situation, kind: str) -> float:
+    option = s.plan.get(kind)
+    top = option.top_percent if option and option.top_percent is not None else 0.0
+    return min(top, s.brief.max_discount_percent) if kind == OfferKind.DISCOUNT else top
+
+
+def on_offers(s: Situation) -> Call | Say:
+    """The customer's answer to the offers on the table."""
+    r, m = s.reading, s.memory
+    table = {o.kind.value: o for o in m.offers}
+    accepted = [k for k in dict.fromkeys(r.kinds("accept")) if k in table]
+    if r.has("concern") and not accepted:
+        if s.brief.hands_over_concerns:
+            return escalate(s, "raised a concern about the retention offer")
+        return Say(
+            replies()["concern_no_handover"].format(order_id=m.order_id), m, "concern; the policy has no hand-over"
+        )
+    if r.has("insist") or (r.has("cancel") and not accepted):
+        return cancel(s, "the customer insists on cancelling; the policy cancels")
+    if len(accepted) > 1:
+        return Say(replies()["which_offer"].format(choices=_choices(m.offers)), m, "accepted several offers at once")
+    if accepted:
+        return _accept(s, table[accepted[0]])
+    named_elsewhere = [k for k in r.kinds("accept") if k not in table]
+    if named_elsewhere and not r.kinds("decline"):
+        return Say(
+            replies()["not_offered"].format(choices=_choices(m.offers)), m, f"{named_elsewhere[0]} is not offered"
+        )
+    if r.has("negotiate") or ("discount" in r.kinds("ask") and r.percents):
+        return _negotiate(s, r.requested_percent)
+    asked = [k for k in r.kinds("ask") if k in table]
+    if asked:
+        return _answer(s, [table[k] for k in asked])
+    discount = table.get("discount")
+    if discount is not None and discount.percent in r.percents and r.has("accept") and not r.kinds("decline"):
+        return _apply(s, discount, f"a yes to {discount.percent:g}% off")
+    if r.ordinal is not None and not r.kinds("decline") and not r.has("decline") and m.offers:
+        index = r.ordinal - 1 if r.ordinal > 0 else len(m.offers) + r.ordinal
+        if 0 <= index < len(m.offers):
+            return _apply(s, m.offers[index], f"picked option {r.ordinal}")
+    if r.has("accept") and not r.kinds("decline") and not r.has("decline"):
+        if len(m.offers) == 1:
+            return _apply(s, m.offers[0], "a yes to the one offer on the table")
+        return Say(replies()["which_offer"].format(choices=_choices(m.offers)), m, "a yes, but to which offer?")
+    declined = [k for k in r.kinds("decline") if k in table]
+    if declined or r.has("decline"):
+        return _after_refusal(s, declined)
+    if r.has("goodbye"):
+        return leave_as_is(s)
+    return Say(replies()["reask"].format(order_id=m.order_id), m, "no decision in the message: ask again")
+
+
+def _accept(s: Situation, offer: Offer) -> Call | Say:
+    wanted = next((max(x.percents) for x in s.reading.stances if x.kind == offer.kind.value and x.percents), None)
+    if offer.kind != OfferKind.DISCOUNT or wanted is None or wanted == offer.percent:
+        return _apply(s, offer, f"the customer accepted {offer.kind.value}")
+    if wanted <= _cap(s, OfferKind.DISCOUNT):
+        option = s.plan.get(OfferKind.DISCOUNT)
+        level = min([p for p in (option.percents if option else ()) if p >= wanted] or [wanted])
+        return _apply(s, replace(offer, percent=level), f"the customer accepted {level:g}%, within the policy")
+    return _negotiate(s, wanted)
+
+
+def _answer(s: Situation, offers: list[Offer]) -> Say:
+    m = s.memory
+    texts = []
+    for offer in offers:
+        option = s.plan.get(offer.kind)
+        facts = {**_facts(offer, m.order), "policy_line": option.text if option else ""}
+        texts.append(replies()["offer_details"][offer.kind.value].format(**facts))
+    question = replies()["details_question"].format(order_id=m.order_id)
+    why = (
+        "a question about " + ", ".join(f"{o.kind.value} ({_where(s, o.kind)})" for o in offers) + ": answer, no write"
+    )
+    return Say(" ".join(texts) + " " + question, m, why)
+
+
+def _negotiate(s: Situation, wanted: float | None) -> Say:
+    option, m = s.plan.get(OfferKind.DISCOUNT), s.memory
+    if option is None or not option.percents:
+        return Say(replies()["no_discount_available"], m, "the policy offers no discount")
+    top = _cap(s, OfferKind.DISCOUNT)
+    on_table = next((o for o in m.offers if o.kind == OfferKind.DISCOUNT), None)
+    if wanted is not None and wanted <= top:
+        level = min([p for p in option.percents if p >= wanted] or [top])
+        text, offered = replies()["counter_offer_yes"].format(percent=f"{level:g}"), level
+    elif on_table is not None and on_table.percent == top:
+        text, offered = replies()["counter_offer_final"].format(percent=f"{top:g}"), top
+    else:
+        text, offered = replies()["counter_offer"].format(percent=f"{top:g}"), top
+    offers = tuple(o for o in m.offers if o.kind != OfferKind.DISCOUNT)
+    memory = replace(m, offers=(Offer(OfferKind.DISCOUNT, percent=offered), *offers))
+    return Say(text, memory, f"haggling: at most {top:g}% ({option.where}); nothing applied until a yes")
+
+
+def _after_refusal(s: Situation, declined: list[str]) -> Call | Say:
+    m = s.memory
+    remaining = tuple(o for o in m.offers if o.kind.value not in declined) if declined else ()
+    if remaining:
+        names = " or ".join(k.replace("_", " ") for k in declined)
+        text = replies()["remaining_offers"].format(declined=names, choices=_choices(remaining), order_id=m.order_id)
+        return Say(text, replace(m, offers=remaining), f"declined {', '.join(declined)}; others remain")
+    if m.pending:
+        shown, pending = m.pending[:1], m.pending[1:]
+        intro = replies()["next_offer_intro"].format(order_id=m.order_id)
+        why = f"refusal; next offer, one at a time ({s.plan.pacing_said.where if s.plan.pacing_said else '?'})"
+        return Say(_offers_text(m.order_id, shown, intro), replace(m, offers=shown, pending=pending), why)
+    return cancel(s, "the customer declined the offers; the policy cancels on refusal")
+
+
+def _apply_call(order_id: str, offer: Offer) -> Call:
+    by_kind: dict[OfferKind, dict[str, Any]] = {
+        OfferKind.DISCOUNT: {"order_id": order_id, "percent": offer.percent},
+        OfferKind.SHIPPING_UPGRADE: {"order_id": order_id},
+        OfferKind.SWAP: {"order_id": order_id, "sku": offer.sku, "new_sku": offer.new_sku},
+        OfferKind.FUTURE_COUPON: {"percent": offer.percent},
+    }
+    return Call(apply_tool(offer.kind), by_kind[offer.kind])
+
+
+def _benefit(offer: Offer, result: ToolResult | None) -> str:
+    """Describe the applied offer using the facts the tool result confirmed."""
+    facts = _facts(offer)
+    facts["total"] = f"{result.new_total:.2f} {result.currency}" if isinstance(result, DiscountApplied) else "updated"
+    facts["code"] = result.code if isinstance(result, CouponCreated) else ""
+    return replies()["benefits"][offer.kind.value].format(**facts)
+
+
+def _apply(s: Situation, offer: Offer, why: str) -> Call | Say:
+    m = s.memory
+    call = _apply_call(m.order_id, offer)
+    if not s.called(call.name):
+        return call
+    result = s.result(call.name)
+    if isinstance(result, ToolError):
+        remaining = tuple(o for o in m.offers if o.kind != offer.kind)
+        text = replies()["apply_failed"].format(error=result.message)
+        return Say(text, replace(m, offers=remaining), f"{call.name} failed")
+    benefit = _benefit(offer, result)
+    if not s.called("send_async_message"):
+        message = replies()["async_confirmation"].format(order_id=m.order_id, benefit=benefit)
+        return Call("send_async_message", {"message": message})
+    memory = finish_order(s, f"retained:{offer.kind.value}: {benefit}")
+    text = replies()["retained"].format(order_id=m.order_id, benefit=benefit)
+    return Say(text, memory, f"{why}; applied with {call.name} ({_where(s, offer.kind)}) and confirmed")
