@@ -18,6 +18,7 @@ from agent.store.domain import CANCELLABLE_STATUSES
 from agent.tools.results import OrderList, OrderSummary, ToolError
 
 WORD = re.compile(r"[a-z]{4,}")
+BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?![\d.%])")
 COMMON_WORDS = {"with", "pack", "size", "order", "the", "and", "pair", "set"}
 
 
@@ -74,6 +75,9 @@ def _orders_named(s: Situation, orders: tuple[OrderNote, ...]) -> list[str]:
     if r.ordinal is not None and orders:
         index = r.ordinal - 1 if r.ordinal > 0 else len(orders) + r.ordinal
         return [orders[index].order_id] if 0 <= index < len(orders) else []
+    numbers = {n.zfill(9) for n in BARE_NUMBER.findall(r.text)}
+    if by_number := [o.order_id for o in orders if o.order_id in numbers]:
+        return by_number
     words = set(WORD.findall(r.text.lower())) - COMMON_WORDS
     matches = [o for o in orders if words & (set(WORD.findall(" ".join(o.items).lower())) - COMMON_WORDS)]
     return [matches[0].order_id] if len(matches) == 1 else []
@@ -100,6 +104,8 @@ def _start_cancel(s: Situation) -> Call | Say:
 
 
 def _choose_order(s: Situation) -> Call | Say:
+    if s.reading.has("goodbye") and not s.reading.has("cancel"):
+        return leave_as_is(s)
     named = _orders_named(s, s.memory.listed)
     if named:
         return _open_order(s, named[0], tuple(named[1:]))

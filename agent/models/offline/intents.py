@@ -53,6 +53,10 @@ class Reading:
         return tuple(s.kind for s in self.stances)
 
     @property
+    def question(self) -> bool:
+        return "?" in self.text
+
+    @property
     def primary(self) -> str:
         return self.intents[0] if self.intents else "off_topic"
 
@@ -77,6 +81,7 @@ def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
 @dataclass
 class IntentRules:
     clause_split: re.Pattern[str]
+    echo_question: re.Pattern[str]
     offers: dict[str, list[re.Pattern[str]]]
     question: re.Pattern[str]
     negative: list[re.Pattern[str]]
@@ -93,6 +98,7 @@ class IntentRules:
         try:
             return cls(
                 re.compile(data["clause_split"], re.IGNORECASE),
+                re.compile(data["echo_question"], re.IGNORECASE),
                 {name: _compile(patterns) for name, patterns in data["offers"].items()},
                 re.compile(data["question"], re.IGNORECASE),
                 _compile(data["negative"]),
@@ -114,7 +120,9 @@ class IntentRules:
     def clause_stance(self, clause: str) -> tuple[Stance, str]:
         """The stance of one clause towards the offers it names, and the rule that decided it."""
         if negative := next((p for p in self.negative if p.search(clause)), None):
-            return ("ask", "a question") if self.question.search(clause) else ("decline", f"negation /{negative.pattern}/")
+            return (
+                ("ask", "a question") if self.question.search(clause) else ("decline", f"negation /{negative.pattern}/")
+            )
         if request := next((p for p in self.request if p.search(clause)), None):
             return "accept", f"request /{request.pattern}/"
         if self.question.search(clause):
@@ -124,23 +132,38 @@ class IntentRules:
         return "mention", "named without a stance"
 
     def read_stances(self, text: str) -> tuple[list[OfferStance], list[str]]:
+        """Each named offer with the stance of its clause. A bare yes or no gives its stance to the clause next to
+        it that names an offer without one ("Yes, the shipping upgrade", "The swap though, yes please")."""
+        clauses = [c.strip() for c in self.clause_split.split(text) if c and c.strip()]
+        read: list[tuple[list[str], Stance, str, str]] = []
+        for clause in clauses:
+            kinds = [k for k, patterns in self.offers.items() if any(p.search(clause) for p in patterns)]
+            stance, rule = self.clause_stance(clause)
+            if stance == "ask" and kinds and self.echo_question.search(clause):
+                stance, rule = "mention", "an echo question"
+            read.append((kinds, stance, rule, clause))
+        for index, (kinds, stance, _, _) in enumerate(read):
+            if kinds and stance in ("mention", "ask"):
+                for other in (index + 1, index - 1) if stance == "ask" else (index - 1, index + 1):
+                    if 0 <= other < len(read) and not read[other][0] and self._decides(read[other][3]):
+                        if read[other][1] in ("accept", "decline"):
+                            read[index] = (kinds, read[other][1], "the decision next to it", read[index][3])
+                            break
         stances: dict[str, OfferStance] = {}
         matched = []
-        carried: Stance = "mention"  # "Yes, the shipping upgrade": a bare yes or no carries over to the next clause
-        for clause in (c for c in self.clause_split.split(text) if c and c.strip()):
-            kinds = [k for k, patterns in self.offers.items() if any(p.search(clause) for p in patterns)]
+        for kinds, stance, rule, clause in read:
             if not kinds:
-                carried = self.clause_stance(clause)[0] if len(clause.split()) <= 3 else "mention"
                 continue
-            stance, rule = self.clause_stance(clause)
-            if stance == "mention" and carried in ("accept", "decline"):
-                stance, rule = carried, "the yes or no before it"
-            carried = "mention"
-            matched.append(f'"{clause.strip()}": {stance} {", ".join(kinds)} ({rule})')
+            matched.append(f'"{clause}": {stance} {", ".join(kinds)} ({rule})')
             for kind in kinds:
-                if kind not in stances or stances[kind].stance == "mention":
+                if kind not in stances or stances[kind].stance in ("mention", "ask"):  # a later decision wins
                     stances[kind] = OfferStance(kind, stance, tuple(find_percents(clause)))
         return list(stances.values()), matched
+
+    @staticmethod
+    def _decides(clause: str) -> bool:
+        """A clause that names no offer but decides about the one next to it: short, or pointing at it."""
+        return len(clause.split()) <= 3 or bool(re.search(r"\b(it|that|this|one)\b", clause, re.IGNORECASE))
 
     def order_ids(self, text: str) -> tuple[str, ...]:
         found = []
@@ -153,7 +176,7 @@ class IntentRules:
 
     def ordinal(self, text: str) -> int | None:
         lowered = text.lower()
-        return next((v for k, v in self.ordinals.items() if re.search(rf"\b{re.escape(k)}\b", lowered)), None)
+        return next((v for k, v in self.ordinals.items() if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", lowered)), None)
 
     def read(self, text: str) -> Reading:
         intents = []

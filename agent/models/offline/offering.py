@@ -109,16 +109,21 @@ def on_offers(s: Situation) -> Call | Say:
         return cancel(s, "the customer insists on cancelling; the policy cancels")
     if len(accepted) > 1:
         return Say(replies()["which_offer"].format(choices=_choices(m.offers)), m, "accepted several offers at once")
-    if accepted:
+    haggles = r.has("negotiate") and (not accepted or (accepted == ["discount"] and not r.percents))
+    if accepted and not haggles:
         return _accept(s, table[accepted[0]])
     named_elsewhere = [k for k in r.kinds("accept") if k not in table]
     if named_elsewhere and not r.kinds("decline"):
         return Say(
             replies()["not_offered"].format(choices=_choices(m.offers)), m, f"{named_elsewhere[0]} is not offered"
         )
-    if r.has("negotiate") or ("discount" in r.kinds("ask") and r.percents):
+    if haggles or ("discount" in r.kinds("ask") and r.percents):
         return _negotiate(s, r.requested_percent)
+    if r.has("goodbye") and not r.kinds("accept"):
+        return leave_as_is(s)
     asked = [k for k in r.kinds("ask") if k in table]
+    if not asked and r.question and r.percents:
+        asked = [o.kind.value for o in m.offers if o.percent in r.percents]
     if asked:
         return _answer(s, [table[k] for k in asked])
     discount = table.get("discount")
