@@ -1,132 +1,27 @@
-"""The offline model on a labelled set of customer messages (fixtures/labelled/customer_messages.yaml).
-
-Each message is played through the real agent after a scripted start that sets its context; what the agent then does
-(the tool it writes with, or the kind of reply) is compared with the label. Two properties are asserted: at least 98%
-of the messages get the labelled action, and no message leads to a write the customer did not ask for.
-"""
+"""The offline model on the labelled customer messages: at least 98% get the labelled action, and no message leads
+to a write the customer did not ask for. The held-out sets (written independently, never used to tune the rules) are
+measured by benchmarks/intent_accuracy.py and reported in the README."""
 
 from __future__ import annotations
 
-import re
-from functools import cache
-
-import pytest
-import yaml
-
-from agent.models.offline.situation import replies
-from agent.tools.toolkit import spec_of
-from tests.conftest import ROOT
-
-LABELS = yaml.safe_load((ROOT / "fixtures" / "labelled" / "customer_messages.yaml").read_text(encoding="utf-8"))
-CONTEXTS = {
-    "offered": (1, ["I want to cancel my order"]),
-    "choose_order": (2, ["I'd like to cancel an order"]),
-    "idle": (1, []),
-}
-REPLY_ACTIONS = {
-    "offer_details": "answer",
-    "counter_offer": "negotiate",
-    "counter_offer_yes": "negotiate",
-    "counter_offer_final": "negotiate",
-    "remaining_offers": "remaining",
-    "which_offer": "which_offer",
-    "reask": "reask",
-    "left_as_is": "leave",
-    "goodbye": "leave",
-    "not_offered": "not_offered",
-    "which_order_again": "which_order",
-    "off_topic": "off_topic",
-    "concern_no_handover": "concern_no_handover",
-}
-
-
-def template_pattern(template: str) -> re.Pattern[str]:
-    return re.compile(".+?".join(re.escape(piece) for piece in re.split(r"\{[a-z_]+\}", template)), re.DOTALL)
-
-
-def reply_action(text: str) -> str:
-    """Which reply template a reply starts with (the longest that matches)."""
-    found = []
-    for key, action in REPLY_ACTIONS.items():
-        template = replies()[key]
-        for template_text in template.values() if isinstance(template, dict) else [template]:
-            if template_pattern(template_text).match(text):
-                found.append((len(template_text), action))
-    return max(found)[1] if found else f"other: {text[:60]}"
-
-
-def action_of(turn) -> str:
-    writes = [c for c in turn.tool_calls if c.ok and c.kind == "write" and c.tool != "send_async_message"]
-    if writes:
-        spec = spec_of(writes[0].tool)
-        if writes[0].tool == "cancel_order":
-            return "cancel"
-        if writes[0].tool == "escalate_to_human":
-            return "escalate"
-        return f"apply:{spec.offer.value}" if spec and spec.offer else writes[0].tool
-    reads = [c for c in turn.tool_calls if c.ok]
-    opened = [c for c in reads if c.tool == "get_order"]
-    if opened:
-        return f"open:{opened[0].args['order_id']}"
-    if reads and reads[0].tool == "list_customer_orders":
-        return "start_cancel"
-    return reply_action(turn.reply)
-
-
-def unasked_writes(turn, label: str) -> list[str]:
-    """Writes in this turn that the label does not allow (anything but the accepted offer, its confirmation,
-    a cancellation asked for, or a hand-over asked for)."""
-    allowed = {"send_async_message"}
-    if label.startswith("apply:"):
-        allowed |= {
-            c.tool for c in turn.tool_calls if (s := spec_of(c.tool)) and s.offer and s.offer.value == label[6:]
-        }
-    if label in ("cancel",):
-        allowed.add("cancel_order")
-    if label == "escalate":
-        allowed.add("escalate_to_human")
-    return [c.tool for c in turn.tool_calls if c.ok and c.kind == "write" and c.tool not in allowed]
-
-
-@cache
-def played() -> list[tuple[str, str, str, str, list[str]]]:
-    """(context, message, label, action, unasked writes) for every labelled message."""
-    from agent.conversation import Conversation
-    from agent.policy.compiled import compile_policy_file
-
-    policy = compile_policy_file(ROOT / "policies" / "retention_offers.md")
-    rows = []
-    for context, cases in LABELS.items():
-        customer, setup = CONTEXTS[context]
-        for message, label in cases:
-            convo = Conversation.start(policy, customer)
-            for line in setup:
-                convo.send(line)
-            turn = convo.send(message)
-            rows.append((context, message, label, action_of(turn), unasked_writes(turn, label)))
-    return rows
+from testing.labelled_messages import load_labels, play, reply_action
 
 
 def test_the_set_is_large_enough():
-    assert sum(len(cases) for cases in LABELS.values()) >= 100
+    assert sum(len(cases) for cases in load_labels("customer_messages.yaml").values()) >= 100
 
 
 def test_at_least_98_percent_of_messages_get_the_labelled_action():
-    rows = played()
-    wrong = [(c, m, label, got) for c, m, label, got, _ in rows if got != label]
+    rows = play()
+    wrong = [r for r in rows if not r.right]
     accuracy = 1 - len(wrong) / len(rows)
-    assert accuracy >= 0.98, f"{accuracy:.1%} right; wrong: " + "; ".join(
-        f"[{c}] {m!r}: want {l}, got {g}" for c, m, l, g in wrong
-    )
+    detail = "; ".join(f"[{r.context}] {r.message!r}: want {r.label}, got {r.action}" for r in wrong)
+    assert accuracy >= 0.98, f"{accuracy:.1%} right; wrong: {detail}"
 
 
 def test_no_message_leads_to_a_write_the_customer_did_not_ask_for():
-    unasked = [(c, m, w) for c, m, _, _, w in played() if w]
-    assert unasked == []
+    assert [(r.message, r.unasked) for r in play() if r.unasked] == []
 
 
-@pytest.mark.parametrize(
-    "text,expected", [("Before I cancel order 000000101, here is", "other: Before I cancel order 000000101, here is")]
-)
-def test_reply_action_falls_back_to_other(text, expected):
-    assert reply_action(text) == expected
+def test_a_reply_that_no_template_explains_is_other():
+    assert reply_action("Something the model made up").startswith("other:")

@@ -82,6 +82,7 @@ def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
 class IntentRules:
     clause_split: re.Pattern[str]
     echo_question: re.Pattern[str]
+    conditional: re.Pattern[str]
     offers: dict[str, list[re.Pattern[str]]]
     question: re.Pattern[str]
     negative: list[re.Pattern[str]]
@@ -99,6 +100,7 @@ class IntentRules:
             return cls(
                 re.compile(data["clause_split"], re.IGNORECASE),
                 re.compile(data["echo_question"], re.IGNORECASE),
+                re.compile(data["conditional"], re.IGNORECASE),
                 {name: _compile(patterns) for name, patterns in data["offers"].items()},
                 re.compile(data["question"], re.IGNORECASE),
                 _compile(data["negative"]),
@@ -119,6 +121,8 @@ class IntentRules:
 
     def clause_stance(self, clause: str) -> tuple[Stance, str]:
         """The stance of one clause towards the offers it names, and the rule that decided it."""
+        if self.conditional.search(clause):
+            return "ask", "a condition, not a decision"
         if negative := next((p for p in self.negative if p.search(clause)), None):
             return (
                 ("ask", "a question") if self.question.search(clause) else ("decline", f"negation /{negative.pattern}/")

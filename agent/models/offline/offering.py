@@ -105,6 +105,8 @@ def on_offers(s: Situation) -> Call | Say:
         return Say(
             replies()["concern_no_handover"].format(order_id=m.order_id), m, "concern; the policy has no hand-over"
         )
+    if r.has("negotiate") and r.percents and not r.has("insist"):  # "50% or I cancel" is a haggle, not a refusal
+        return _negotiate(s, r.requested_percent)
     if r.has("insist") or (r.has("cancel") and not accepted):
         return cancel(s, "the customer insists on cancelling; the policy cancels")
     if len(accepted) > 1:
