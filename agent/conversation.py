@@ -28,8 +28,8 @@ from agent.store.fixtures import FixtureSet, default_fixtures
 from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
 from agent.store.world import World, WorldSnapshot
 from agent.tools.langchain import build_tools
-from agent.tools.results import ToolError, observation
 from agent.tools.middleware import TraceEveryCall
+from agent.tools.results import ToolError, observation
 
 DEFAULT_STEP_LIMIT = 24
 

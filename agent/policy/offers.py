@@ -192,13 +192,18 @@ def reader_rules() -> ReaderRules:
 
         return ReaderRules(
             kinds={OfferKind(k): [re.compile(p, re.IGNORECASE) for p in v] for k, v in data["kinds"].items()},
-            **{
-                key: one(key)
-                for key in ("offering", "offer_intro", "not_offer_section", "negation", "negated_next", "limit")
-            },
+            offering=one("offering"),
+            offer_intro=one("offer_intro"),
+            not_offer_section=one("not_offer_section"),
+            negation=one("negation"),
+            negated_next=one("negated_next"),
             no_before_kind=one("no_before_kind"),
+            limit=one("limit"),
             excluded_cell=one("excluded_cell"),
-            **{key: many(key) for key in ("no_offers", "one_at_a_time", "together", "stacking")},
+            no_offers=many("no_offers"),
+            one_at_a_time=many("one_at_a_time"),
+            together=many("together"),
+            stacking=many("stacking"),
         )
     except (KeyError, TypeError, ValueError, re.error) as exc:
         raise InputFileError(

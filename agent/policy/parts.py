@@ -39,13 +39,14 @@ def _sentences(paragraph: list[tuple[int, str]], heading: str) -> list[Part]:
     for number, line in paragraph:
         starts.append((len(text), number))
         text += line + " "
+    first_line: int
     parts, position = [], 0
     for sentence in SENTENCE_END.split(text):
         offset = text.index(sentence, position) if sentence else position
         position = offset + len(sentence)
         if sentence.strip():
-            line = max(n for start, n in starts if start <= offset)
-            parts.append(Part("sentence", line, sentence.strip(), heading, ""))
+            first_line = max(n for start, n in starts if start <= offset)
+            parts.append(Part("sentence", first_line, sentence.strip(), heading, ""))
     return parts
 
 

@@ -149,10 +149,15 @@ class IntentRules:
         for index, (kinds, stance, _, _) in enumerate(read):
             if kinds and stance in ("mention", "ask"):
                 for other in (index + 1, index - 1) if stance == "ask" else (index - 1, index + 1):
-                    if 0 <= other < len(read) and not read[other][0] and self._decides(read[other][3]):
-                        if read[other][1] in ("accept", "decline"):
-                            read[index] = (kinds, read[other][1], "the decision next to it", read[index][3])
-                            break
+                    decision = read[other] if 0 <= other < len(read) else None
+                    if (
+                        decision
+                        and not decision[0]
+                        and decision[1] in ("accept", "decline")
+                        and self._decides(decision[3])
+                    ):
+                        read[index] = (kinds, decision[1], "the decision next to it", read[index][3])
+                        break
         stances: dict[str, OfferStance] = {}
         matched = []
         for kinds, stance, rule, clause in read:
