@@ -49,17 +49,15 @@ def write(tmp_path: Path, body: str) -> Path:
         ("id: broken\ntitle: t\n", "broken.yaml: customer_id: Field required (add this field)"),
         (
             "id: broken\ntitle: t\ncustomer_id: 1\norders: ['000000101']\nreason: r\nopening: [hi]\n"
-            "offers: {discount: {accept: 1.5}}\nexpected: {outcome: cancelled}\n",
+            "offers: {discount: {accept: 1.5}}\n",
             "offers.discount.accept",
         ),
         (
-            "id: broken\ntitle: t\ncustomer_id: 1\norders: ['000000105']\nreason: r\nopening: [hi]\n"
-            "expected: {outcome: cancelled}\n",
+            "id: broken\ntitle: t\ncustomer_id: 1\norders: ['000000105']\nreason: r\nopening: [hi]\n",
             "orders: 000000105 is not an order of customer 1",
         ),
         (
-            "id: other\ntitle: t\ncustomer_id: 1\norders: ['000000101']\nreason: r\nopening: [hi]\n"
-            "expected: {outcome: cancelled}\n",
+            "id: other\ntitle: t\ncustomer_id: 1\norders: ['000000101']\nreason: r\nopening: [hi]\n",
             "id: 'other' differs from the file name",
         ),
         ("id: broken\n  title: [\n", "is not valid YAML"),
@@ -115,7 +113,13 @@ def test_probabilistic_choices_depend_only_on_the_seed():
     assert draws == {seed: PersonaSimulator(persona, seed).accepts["shipping_upgrade"] for seed in range(40)}
     assert 8 <= sum(draws.values()) <= 32
     refused = next(seed for seed, took in draws.items() if not took)
-    assert PersonaSimulator(persona, refused).expected_outcome().outcome == "cancelled"
+    from agent.policy.compiled import compile_policy_file
+    from evals.scoring.oracle import expected_outcome
+    from tests.conftest import POLICIES
+
+    policy = compile_policy_file(POLICIES / "retention_offers.md")
+    accepts = PersonaSimulator(persona, refused).accepts
+    assert expected_outcome(persona, policy, accepts, default_fixtures()).outcome == "cancelled"
 
 
 def test_simulator_haggles_then_accepts_the_higher_discount():

@@ -23,16 +23,17 @@ class Concern(BaseModel):
     lines: list[str] = Field(min_length=1)
 
 
-class Expectation(BaseModel):
-    """The outcome under an agent that follows the retention policy."""
+class PinnedExpectation(BaseModel):
+    """What the persona must get under one policy: an assertion that the oracle agrees (tests check it)."""
 
     model_config = ConfigDict(extra="forbid")
+    policy: str = Field(description="the policy's file name without .md, e.g. retention_offers")
     outcome: Outcome
     offer: OfferKind | None = None
     otherwise: Outcome | None = Field(default=None, description="outcome when the trial's draw refuses `offer`")
 
     @model_validator(mode="after")
-    def _offer_matches_outcome(self) -> Expectation:
+    def _offer_matches_outcome(self) -> PinnedExpectation:
         if self.outcome == "retained" and self.offer is None:
             raise ValueError("a 'retained' expectation needs the offer that retains the customer")
         return self
@@ -53,8 +54,9 @@ class Persona(BaseModel):
     haggle_percent: float | None = Field(default=None, ge=0, le=100)
     patience: int = Field(default=1, ge=0, description="refusals before they insist on cancelling")
     concern: Concern | None = None
+    asks_for_person: bool = Field(default=False, description="asks for a person from the first message")
     max_turns: int = Field(default=8, ge=1, le=30)
-    expected: Expectation
+    pinned: list[PinnedExpectation] = Field(default_factory=list)
 
     @property
     def order(self) -> str:
@@ -62,11 +64,12 @@ class Persona(BaseModel):
 
 
 class ExpectedOutcome(BaseModel):
-    """The expectation for one trial, after the trial's draw of which offers the customer accepts."""
+    """The expectation for one trial under one policy, from the persona's contract and the trial's draw."""
 
     outcome: Outcome
     offer: OfferKind | None = None
     drawn: dict[str, bool] = Field(default_factory=dict, description="offer kind -> accepted in this trial's draw")
+    why: str = Field(default="", description="how the oracle got there, with the policy lines it used")
 
 
 class SimEvent(BaseModel):

@@ -17,7 +17,7 @@ from agent.models.offline.intents import IntentRules, default_rules
 from agent.numbers import find_percents
 from agent.store.trace import ToolCallRecord
 from agent.tools.toolkit import spec_of
-from evals.personas.schema import ExpectedOutcome, Persona, SimEvent
+from evals.personas.schema import Persona, SimEvent
 
 PHRASES_FILE = DEFAULT_FIXTURES / "simulator" / "phrases.yaml"
 ASKS_WHICH_ORDER = re.compile(r"\bwhich (one|order)\b", re.IGNORECASE)
@@ -96,14 +96,6 @@ class PersonaSimulator:
                 return self._stop("stuck")
         self._last_agent_text = agent_text
         return self._respond(agent_text)
-
-    def expected_outcome(self) -> ExpectedOutcome:
-        """The expectation for this trial's draw (a refused probabilistic offer switches to `otherwise`)."""
-        expected = self.persona.expected
-        drawn = {str(kind): accepted for kind, accepted in self.accepts.items()}
-        if expected.offer and expected.otherwise and not self.accepts.get(expected.offer, False):
-            return ExpectedOutcome(outcome=expected.otherwise, offer=None, drawn=drawn)
-        return ExpectedOutcome(outcome=expected.outcome, offer=expected.offer, drawn=drawn)
 
     # -- decisions -----------------------------------------------------------------------------------
     def _respond(self, agent_text: str) -> str:

@@ -31,6 +31,7 @@ from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_
 from evals.running.pricing import cost_usd, prices
 from evals.running.records import RESULTS, ConversationRecord, Economics, iter_results
 from evals.scoring.claims import claim_rules
+from evals.scoring.oracle import expected_outcome
 from evals.scoring.outcome import offer_cost, read_outcome, value_kept
 from evals.scoring.scorers import ScoringContext, score_all
 
@@ -124,7 +125,7 @@ def build_record(
         trace=exported.trace,
         final_state=exported.final_state,
         sim_events=sim.events,
-        expected=sim.expected_outcome(),
+        expected=expected_outcome(job.persona, job.policy, sim.accepts, fixtures),
         stop_reason=sim.stop_reason,
         error=next((t.error for t in turns if t.error), None),
     )
