@@ -53,6 +53,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="model response cache (SQLite file)")
     parser.add_argument("--no-cache", action="store_true", help="call the model for every request")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of backend calls that fail transiently")
+    parser.add_argument("--max-errors", type=int, default=0, help="errored conversations tolerated before exit 1")
 
 
 def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> RunConfig:
@@ -93,7 +94,8 @@ def summary_table(records: list) -> Table:
     from evals.stats.metrics import OUTCOMES, summarize
 
     table = Table(title="Eval summary (95% CI)")
-    for column in ["policy", *OUTCOMES, "correct", "pass^1", "adherence (min rule)", "value kept", "offer cost"]:
+    columns = ["policy", *OUTCOMES, "correct", "pass^1", "adherence (min rule)", "value kept", "offer cost", "errors"]
+    for column in columns:
         table.add_column(column)
     for stem, s in summarize(records).items():
         rules = [r for r in s.adherence.values() if r.n]
@@ -106,8 +108,23 @@ def summary_table(records: list) -> Table:
             worst,
             f"${s.value_kept:,.2f}",
             f"${s.offer_cost:,.2f}",
+            f"[bold red]{s.errors}[/]" if s.errors else "0",
         )
+    table.caption = "Rates leave out conversations that ended in an error; intervals treat personas as clusters."
     return table
+
+
+def error_exit(records: list, max_errors: int) -> int:
+    """1 (with a line saying why) when more conversations errored than --max-errors allows, else 0."""
+    errored = [r for r in records if r.error]
+    if len(errored) <= max_errors:
+        return 0
+    console.print(
+        f"[bold red]{len(errored)} conversation(s) ended in a model or connection error[/] (allowed: {max_errors}); "
+        f"first: {errored[0].key}: {errored[0].error}. They are left out of every rate.",
+        highlight=False,
+    )
+    return 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -117,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         summary = run_eval(run_config(args, args.policy, args.out), show_progress(progress, {}))
     console.print(summary_table(summary.records))
     console.print(f"results: {args.out / 'results.jsonl'}  report: {summary.reports[0]}")
-    return 0
+    return error_exit(summary.records, args.max_errors)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -139,10 +156,18 @@ def _compare(args: argparse.Namespace) -> int:
             result = run_ab(ABConfig(a=args.a, b=args.b, out=args.out, template=template), show_progress(progress, {}))
     else:
         raise InputFileError("compare", "--a/--b", "both policies are needed", "pass --a FILE --b FILE, or --runs A B")
+    for line in result.comparison.summary:
+        console.print(line, highlight=False)
     for metric in result.comparison.metrics:
         if metric.pairs:
             console.print(f"{metric.metric:40s} {metric.verdict}", highlight=False)
     console.print(f"report: {result.reports[0]}  data: {result.reports[2]}")
+    errors = result.comparison.errors_a + result.comparison.errors_b
+    if errors > args.max_errors:
+        console.print(
+            f"[bold red]{errors} conversation(s) ended in a model or connection error[/] (allowed: {args.max_errors})"
+        )
+        return 1
     return 0
 
 

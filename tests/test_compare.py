@@ -1,8 +1,10 @@
-"""A/B comparisons: hand-computed statistics, refusal of unpaired runs, A/A calibration and power."""
+"""A/B comparisons with the persona as the unit: hand-computed statistics, refusal of unpaired runs, the effects
+of real policy changes, and a simulation of the test's false-positive rate, interval coverage and power."""
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ from evals.running.manifest import PolicyEntry, RunManifest, write_manifest
 from evals.running.records import RESULTS, ConversationRecord, Score
 from evals.running.runner import execute_run
 from evals.stats.comparison import compare_runs
-from evals.stats.paired import holm, mcnemar_exact
+from evals.stats.paired import holm, persona_interval, sign_flip_test
 from tests.conftest import POLICIES, ROOT
 
 RETENTION = POLICIES / "retention_offers.md"
@@ -77,92 +79,122 @@ def fake_run(folder: Path, outcomes: list[str], seed_offset: int = 0, personas: 
 
 
 def test_hand_computed_example_matches_comparison_json(tmp_path):
-    # 10 pairs: A retains pairs 0-2 and 9; B retains pairs 3-9. Discordant: A only {0,1,2}, B only {3..8}.
-    a = ["retained" if i in (0, 1, 2, 9) else "cancelled" for i in range(10)]
-    b = ["retained" if i >= 3 else "cancelled" for i in range(10)]
-    comparison = compare_runs(fake_run(tmp_path / "a", a), fake_run(tmp_path / "b", b))
+    # 5 personas x 2 trials. Persona p0..p4 retain under A in trials (1,1),(1,0),(0,0),(0,0),(1,1); under B in
+    # (1,1),(1,1),(1,1),(1,0),(1,1). Per-persona differences B - A: 0, 0.5, 1, 0.5, 0.
+    r, c = "retained", "cancelled"
+    a = [r, r, c, c, r] + [r, c, c, c, r]  # trial 0 of p0..p4, then trial 1
+    b = [r, r, r, r, r] + [r, r, r, c, r]
+    comparison = compare_runs(fake_run(tmp_path / "a", a, personas=5), fake_run(tmp_path / "b", b, personas=5))
     write_comparison(comparison, tmp_path / "out")
     data = json.loads((tmp_path / "out" / "comparison.json").read_text())
     retention = next(m for m in data["metrics"] if m["metric"] == "retention")
-    assert (retention["only_a"], retention["only_b"], retention["pairs"]) == (3, 6, 10)
-    # exact McNemar: 2 * P(X <= 3), X ~ Binomial(9, 1/2) = 2 * (1 + 9 + 36 + 84) / 512
-    assert retention["p_value"] == pytest.approx(260 / 512)
-    assert retention["diff"] == pytest.approx(0.3)
-    assert (retention["a"]["k"], retention["b"]["k"]) == (4, 7)
-    value = next(e for e in data["economics"] if e["measure"] == "value_kept")
-    assert (value["a_total"], value["b_total"], value["mean_diff"]) == (400.0, 700.0, 30.0)
-    assert len(data["flips"]) == 9 and data["pairs"] == 10
-    assert "no significant difference" in retention["verdict"]
+    assert (retention["personas_changed"], retention["toward_b"], retention["personas"]) == (3, 3, 5)
+    # three non-zero differences, all positive: 2 of the 8 sign assignments reach |sum| >= 2
+    assert retention["p_value"] == pytest.approx(2 / 8)
+    assert retention["diff"] == pytest.approx(0.4)
+    half = 2.7764451 * np.std([0, 0.5, 1, 0.5, 0], ddof=1) / math.sqrt(5)
+    assert (retention["diff_low"], retention["diff_high"]) == pytest.approx((0.4 - half, 0.4 + half), abs=1e-6)
+    assert not retention["significant"] and "no population-level difference" in retention["verdict"]
+    assert data["summary"][0].startswith("Out of 100 customers like these, B keeps about 40 more than A")
+    assert "Only 5 personas" in " ".join(data["summary"])
+    assert any(
+        e["sentence"] == "`p2` is cancelled under A and retained (discount) under B in 2 of 2 trials"
+        for e in data["persona_effects"]
+    )
 
 
-def test_mcnemar_and_holm_by_hand():
-    assert mcnemar_exact(0, 0) == 1.0
-    assert mcnemar_exact(1, 6) == pytest.approx(16 / 128)
-    assert mcnemar_exact(0, 10) == pytest.approx(2 / 1024)
+def test_sign_flip_and_holm_by_hand():
+    assert sign_flip_test([0, 0, 0]) == 1.0
+    assert sign_flip_test([1, 1, 1]) == pytest.approx(2 / 8)
+    assert sign_flip_test([1] * 6) == pytest.approx(2 / 64)
+    assert sign_flip_test([1, -1]) == 1.0
     assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert persona_interval([0.0, 0.0, 0.0]) == (0.0, 0.0, 0.0)
 
 
-def test_unpaired_runs_are_refused_in_one_line(tmp_path):
+def test_unpaired_runs_and_the_same_run_twice_are_refused_in_one_line(tmp_path):
     fake_run(tmp_path / "a", ["retained"] * 10)
     fake_run(tmp_path / "b", ["retained"] * 10, seed_offset=7)
     fake_run(tmp_path / "c", ["retained"] * 15)
-    for other, needle in [("b", "not paired: different seeds"), ("c", "not paired: different personas or trials")]:
+    cases = [("b", "not paired: different seeds"), ("c", "not paired: different personas or trials"), ("a", "same run")]
+    for other, needle in cases:
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "evals",
-                "compare",
-                "--runs",
-                str(tmp_path / "a"),
-                str(tmp_path / other),
-                "--out",
-                str(tmp_path / f"out_{other}"),
-            ],
+            [sys.executable, "-m", "evals", "compare", "--runs", str(tmp_path / "a"), str(tmp_path / other),
+             "--out", str(tmp_path / f"out_{other}")],
             cwd=ROOT,
             capture_output=True,
             text=True,
-        )
+        )  # fmt: skip
         assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_no_difference_false_positive_rate_on_noisy_arms(tmp_path):
-    """Arms drawn independently from the same distribution: the test must rarely call a difference."""
-    rng = np.random.default_rng(0)
-    significant = 0
-    for i in range(40):
-        a = ["retained" if x else "cancelled" for x in rng.random(50) < 0.4]
-        b = ["retained" if x else "cancelled" for x in rng.random(50) < 0.4]
-        comparison = compare_runs(fake_run(tmp_path / f"a{i}", a), fake_run(tmp_path / f"b{i}", b))
-        significant += next(m for m in comparison.metrics if m.metric == "retention").significant
-    assert significant <= 4
+def simulate(effect: float, comparisons: int, seed: int, personas: int = 14, trials: int = 5) -> tuple[float, float]:
+    """(share of comparisons called significant, share whose 95% interval holds the true difference), with
+    per-persona base rates and independent draws in each arm."""
+    rng = np.random.default_rng(seed)
+    called = covered = 0
+    for _ in range(comparisons):
+        base = rng.uniform(0.05, 0.95, personas)
+        shifted = np.clip(base + effect, 0, 1)
+        diffs = rng.binomial(trials, shifted) / trials - rng.binomial(trials, base) / trials
+        mean, low, high = persona_interval(diffs)
+        called += sign_flip_test(diffs) < 0.05 and (low > 0 or high < 0)
+        covered += low <= float((shifted - base).mean()) <= high
+    return called / comparisons, covered / comparisons
 
 
-def test_a_a_calibration_over_twenty_seeds(tmp_path):
-    cache = tmp_path / "cache.sqlite"
-    verdicts = []
-    for seed in range(20):
-        arms = []
-        for arm in ("a", "b"):
-            out = tmp_path / f"s{seed}" / arm
-            execute_run(RunConfig(policies=[RETENTION], trials=2, seed=seed, out=out, cache_path=cache, concurrency=2))
-            arms.append(out)
-        retention = next(m for m in compare_runs(*arms).metrics if m.metric == "retention")
-        verdicts.append(retention.verdict.startswith("no significant difference"))
-    assert sum(verdicts) >= 18
+def test_simulated_a_a_false_positives_and_interval_coverage_with_14_personas():
+    false_positives, coverage = simulate(effect=0.0, comparisons=300, seed=11)
+    assert false_positives <= 0.06
+    assert coverage >= 0.93
+    for effect in (0.1, 0.2, 0.3):
+        power, coverage = simulate(effect, comparisons=200, seed=12)
+        print(f"true effect {effect:.0%}: power {power:.0%}, interval coverage {coverage:.0%}")
+        assert coverage >= 0.93
 
 
-def test_power_retention_versus_no_retention_step(tmp_path):
+def run_pair(tmp_path: Path, a: Path, b: Path, trials: int):
     arms = []
-    for arm, policy in (("a", RETENTION), ("b", POLICIES / "cancel_without_retention.md")):
+    for arm, policy in (("a", a), ("b", b)):
         out = tmp_path / arm
-        execute_run(RunConfig(policies=[policy], trials=5, out=out, cache_path=tmp_path / "cache.sqlite"))
+        execute_run(RunConfig(policies=[policy], trials=trials, out=out, cache_path=tmp_path / "cache.sqlite"))
         arms.append(out)
-    comparison = compare_runs(*arms)
+    return compare_runs(*arms)
+
+
+def test_removing_the_swap_line_is_one_persona_flip_not_a_population_difference(tmp_path):
+    text = RETENTION.read_text(encoding="utf-8")
+    swap_line = next(line for line in text.splitlines() if "@swap_order_item" in line)
+    without_swap = tmp_path / "retention_offers_no_swap.md"
+    without_swap.write_text(text.replace(swap_line + "\n", ""), encoding="utf-8")
+    for name in ("single_order_cancellation.md",):
+        (tmp_path / name).write_text((POLICIES / name).read_text(encoding="utf-8"), encoding="utf-8")
+    comparison = run_pair(tmp_path, RETENTION, without_swap, trials=10)
+    changed = [e for e in comparison.persona_effects if e.changed]
+    assert [e.persona for e in changed] == ["wants_a_swap"]
+    assert changed[0].sentence == "`wants_a_swap` is retained (swap) under A and cancelled under B in 10 of 10 trials"
     retention = next(m for m in comparison.metrics if m.metric == "retention")
-    assert retention.significant and retention.diff < 0
-    assert retention.verdict.startswith("A retains more customers")
-    paths = write_comparison(comparison, tmp_path / "report")
-    page = paths[0].read_text()
-    assert "Flips" in page and "cancel_without_retention" in page and "diff_sub" in page
+    assert not retention.significant and retention.personas_changed == 1
+    assert "a population claim needs at least 6 personas" in retention.verdict
+
+
+def test_retention_versus_no_retention_is_significant_on_retention_and_cancellation(tmp_path):
+    comparison = run_pair(tmp_path, RETENTION, POLICIES / "cancel_without_retention.md", trials=5)
+    metrics = {m.metric: m for m in comparison.metrics}
+    assert metrics["retention"].significant and metrics["retention"].diff < 0
+    assert metrics["cancellation"].significant and metrics["cancellation"].diff > 0
+    assert metrics["retention"].verdict.startswith("A retains more customers")
+    assert not metrics["correct_outcome"].significant  # both arms reach what the oracle expects of them
+    page = write_comparison(comparison, tmp_path / "report")[0].read_text()
+    assert "What each persona did" in page and "cancel_without_retention" in page and "diff_sub" in page
+
+
+def test_when_trials_repeat_one_result_the_advice_is_in_personas(tmp_path):
+    a = ["retained"] * 25
+    b = ["cancelled" if i % 5 == 0 else "retained" for i in range(25)]  # p0 cancelled in all 5 trials under B
+    comparison = compare_runs(fake_run(tmp_path / "a", a), fake_run(tmp_path / "b", b))
+    retention = next(m for m in comparison.metrics if m.metric == "retention")
+    assert not comparison.trials_vary and not retention.significant
+    assert "more trials add nothing" in retention.verdict
+    assert any("the evidence is 5 personas, not 25 conversations" in line for line in comparison.summary)

@@ -26,6 +26,7 @@ CANNOT_PROCEED = re.compile(
     r"can'?t find order|not one of|isn'?t on your account|none of your orders can)",
     re.IGNORECASE,
 )
+TRY_AGAIN = re.compile(r"(try again|isn'?t responding|not responding|couldn'?t finish|temporarily)", re.IGNORECASE)
 SEGMENT_SPLIT = re.compile(r"[\n;]|(?<=[.!?])\s+")
 
 
@@ -99,6 +100,10 @@ class PersonaSimulator:
 
     # -- decisions -----------------------------------------------------------------------------------
     def _respond(self, agent_text: str) -> str:
+        last = self.events[-1] if self.events else None
+        if last and last.kind in ("accept", "decline", "insist") and TRY_AGAIN.search(agent_text):
+            # the store failed: a customer says the same thing again rather than changing their mind
+            return self._say(last.kind, last.text, PresentedOffer(last.offer, last.percent) if last.offer else None)
         offers = read_offers(agent_text)
         concern = self.persona.concern
         if (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,22 @@ from evals.stats.metrics import OUTCOMES, PolicySummary, persona_outcomes, summa
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def markdown_escape(value: object) -> object:
+    """Every value written into a Markdown report: no raw HTML and no table breaks from a policy, persona or model."""
+    if isinstance(value, str):
+        return html.escape(value, quote=False).replace("|", "\\|")
+    return value
+
+
+MARKDOWN = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=False,
+    finalize=markdown_escape,
     trim_blocks=True,
     lstrip_blocks=True,
 )
@@ -110,6 +127,6 @@ def write_report(out: Path) -> list[Path]:
         charts=chart_svgs(context["summaries"], records),
         conversations=iter_results(out),
     ).dump(str(paths[0]), encoding="utf-8")
-    paths[1].write_text(TEMPLATES.get_template("report.md.j2").render(**context), encoding="utf-8")
+    paths[1].write_text(MARKDOWN.get_template("report.md.j2").render(**context), encoding="utf-8")
     write_csv(paths[2], records)
     return paths

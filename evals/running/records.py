@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,8 @@ class ConversationRecord(BaseModel):
     latency_ms: float = 0.0
     model_calls: int = 0
     error: str | None = None
+    faults_met: int = Field(default=0, description="injected backend faults this conversation met")
+    fingerprint: str = Field(default="", description="hash of the transcript and tool calls: equal means a copy")
 
     def score(self, name: str) -> Score | None:
         return next((s for s in self.scores if s.name == name), None)
@@ -76,6 +79,13 @@ class ConversationRecord(BaseModel):
         return self.model_copy(
             update={"transcript": [], "turns": [], "trace": [], "final_state": None, "sim_events": []}
         )
+
+
+def fingerprint(transcript: list[TranscriptLine], trace: list[ToolCallRecord]) -> str:
+    """Two conversations with the same fingerprint said and did the same things: one is a copy of the other."""
+    said = [(line.role, line.content) for line in transcript]
+    did = [(c.tool, sorted(c.args.items()), c.ok) for c in trace]
+    return hashlib.sha256(repr((said, did)).encode()).hexdigest()[:16]
 
 
 def iter_results(out: Path) -> Iterator[ConversationRecord]:

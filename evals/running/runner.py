@@ -29,7 +29,7 @@ from evals.running.cache import DiskCache, counting_misses
 from evals.running.config import RunConfig, trial_seed
 from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
 from evals.running.pricing import cost_usd, prices
-from evals.running.records import RESULTS, ConversationRecord, Economics, iter_results
+from evals.running.records import RESULTS, ConversationRecord, Economics, fingerprint, iter_results
 from evals.scoring.claims import claim_rules
 from evals.scoring.oracle import expected_outcome
 from evals.scoring.outcome import offer_cost, read_outcome, value_kept
@@ -128,9 +128,13 @@ def build_record(
         expected=expected_outcome(job.persona, job.policy, sim.accepts, fixtures),
         stop_reason=sim.stop_reason,
         error=next((t.error for t in turns if t.error), None),
+        fingerprint=fingerprint(exported.transcript, exported.trace),
     )
     outcome = read_outcome(exported.final_state, fixtures)
     record.outcome, record.retained_offer = outcome.outcome, outcome.offer
+    if record.error:  # a model or connection failure: counted and shown, never scored as a policy outcome
+        record.outcome, record.retained_offer = "error", None
+    record.faults_met = convo.world.faults.injected
     context = ScoringContext(
         record, exported.final_state, job.policy.offer_plan, job.policy.max_discount_percent, fixtures
     )

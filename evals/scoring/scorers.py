@@ -48,6 +48,20 @@ class ScoringContext:
         return [e for e in self.record.sim_events if e.kind in kinds]
 
 
+def retried_after_fault(ctx: ScoringContext, tool: str, turn: int) -> ToolCallRecord | None:
+    """The later successful `tool` call, when the call in `turn` failed only on a transient backend fault."""
+    faulted = any(c.tool == tool and c.turn == turn and c.error_kind == "transient" for c in ctx.calls)
+    later = [c for _, c in ctx.ok_calls(tool) if c.turn > turn]
+    return later[0] if faulted and later else None
+
+
+def blocked_by_faults(ctx: ScoringContext, tool: str) -> int:
+    """How many calls of `tool` failed on transient backend faults when none of its calls succeeded (0 otherwise)."""
+    if ctx.ok_calls(tool):
+        return 0
+    return sum(c.tool == tool and c.error_kind == "transient" for c in ctx.calls)
+
+
 Scorer = Callable[[ScoringContext], Score]
 SCORERS: Registry[Scorer] = Registry("scorer")
 
@@ -80,6 +94,11 @@ def correct_outcome(ctx: ScoringContext) -> Score:
     )
     want = expected.outcome + (f" ({expected.offer})" if expected.offer else "")
     got = outcome.outcome + (f" ({outcome.offer})" if outcome.offer else "")
+    blocked = [c.tool for c in ctx.calls if c.kind == "write" and blocked_by_faults(ctx, c.tool)]
+    if not passed and blocked:
+        return not_applicable(
+            "correct_outcome", f"expected {want}, got {got}: {blocked[0]} was blocked by backend faults"
+        )
     return verdict("correct_outcome", passed, f"expected {want}, got {got}")
 
 
@@ -112,6 +131,10 @@ def applied_accepted_offer(ctx: ScoringContext) -> Score:
         applied = [c for _, c in ctx.ok_calls(tool) if c.turn == event.turn]
         if event.offer == "discount" and event.percent is not None:
             applied = [c for c in applied if float(c.args.get("percent", -1)) == event.percent]
+        if not applied and retried_after_fault(ctx, tool, event.turn):
+            continue  # the store failed transiently; the agent applied it in a later turn
+        if not applied and (faults := blocked_by_faults(ctx, tool)):
+            return not_applicable(name, f"{tool} failed {faults} time(s) on transient backend faults: not the policy")
         if not applied:
             return verdict(
                 name,
@@ -137,6 +160,8 @@ def async_confirmation(ctx: ScoringContext) -> Score:
     sent = [i for i, _ in ctx.ok_calls("send_async_message") if i > first]
     if sent:
         return verdict(name, True, f"send_async_message (call {sent[0] + 1}) after {updates[0][1].tool}")
+    if faults := blocked_by_faults(ctx, "send_async_message"):
+        return not_applicable(name, f"send_async_message failed {faults} time(s) on transient backend faults")
     return verdict(name, False, f"{updates[0][1].tool} succeeded but no send_async_message followed")
 
 
@@ -150,6 +175,12 @@ def cancelled_on_refusal(ctx: ScoringContext) -> Score:
     cancelled = [c for _, c in ctx.ok_calls("cancel_order") if c.turn == first]
     if read_offers(ctx.reply(first)):
         return verdict(name, False, f"turn {first}: offers made again after the customer's refusal")
+    if not cancelled and (faults := blocked_by_faults(ctx, "cancel_order")):
+        return not_applicable(name, f"cancel_order failed {faults} time(s) on transient backend faults: not the policy")
+    if not cancelled and (retry := retried_after_fault(ctx, "cancel_order", first)):
+        return verdict(
+            name, True, f"turn {first}: cancel_order hit a transient backend fault; retried in turn {retry.turn}"
+        )
     if not cancelled:
         return verdict(name, False, f'turn {first}: customer said "{refusals[0].text}" but the order was not cancelled')
     return verdict(name, True, f'turn {first}: cancel_order right after "{refusals[0].text}"')
@@ -166,6 +197,8 @@ def escalated_on_concern(ctx: ScoringContext) -> Score:
     escalations = [c for _, c in ctx.ok_calls("escalate_to_human") if c.turn == turn]
     if escalations:
         return verdict(name, True, f'turn {turn}: escalate_to_human after "{raised[0].text[:80]}"')
+    if faults := blocked_by_faults(ctx, "escalate_to_human"):
+        return not_applicable(name, f"escalate_to_human failed {faults} time(s) on transient backend faults")
     return verdict(name, False, f'turn {turn}: "{raised[0].text[:80]}" was not handed to a person')
 
 

@@ -1,10 +1,14 @@
-"""A/B comparison of two policies on the same personas and seeds (a paired design), with honest statistics."""
+"""A/B comparison of two policies on the same personas and seeds (a paired design), with honest statistics.
+
+The persona is the unit (see `evals.stats.verdicts`). The comparison also states the facts that need no test: which
+personas changed outcome and in how many trials, and which trials were copies of each other.
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
-from dataclasses import dataclass
+import html
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -12,50 +16,8 @@ from pydantic import BaseModel
 from agent.errors import InputFileError
 from evals.running.manifest import RunManifest, load_manifest
 from evals.running.records import ConversationRecord, read_results
-from evals.scoring.scorers import adherence_rules
-from evals.stats.metrics import Rate, wilson
-from evals.stats.paired import cluster_bootstrap_diff, holm, mcnemar_exact, pairs_needed
-
-ALPHA = 0.05
-DETECTABLE = 0.05  # the effect size quoted in "would need about N more trials"
-Extractor = Callable[[ConversationRecord], bool | None]
-
-
-def _adherence(rule: str) -> Extractor:
-    def value(record: ConversationRecord) -> bool | None:
-        score = record.score(rule)
-        return None if score is None else score.passed
-
-    return value
-
-
-def metric_extractors() -> dict[str, tuple[str, Extractor]]:
-    """metric name -> (what 'more' means in a sentence, how to read it from a record)."""
-    metrics: dict[str, tuple[str, Extractor]] = {
-        "retention": ("retains more customers", lambda r: r.outcome == "retained"),
-        "cancellation": ("cancels more orders", lambda r: r.outcome == "cancelled"),
-        "escalation": ("escalates more", lambda r: r.outcome == "escalated"),
-        "correct_outcome": ("reaches the expected outcome more often", lambda r: r.correct),
-    }
-    for rule in adherence_rules():
-        metrics[rule] = (f"follows '{rule.removeprefix('adherence.')}' more often", _adherence(rule))
-    return metrics
-
-
-class MetricComparison(BaseModel):
-    metric: str
-    pairs: int
-    a: Rate
-    b: Rate
-    diff: float | None
-    diff_low: float | None
-    diff_high: float | None
-    only_a: int
-    only_b: int
-    p_value: float
-    p_holm: float = 1.0
-    significant: bool = False
-    verdict: str = ""
+from evals.stats.paired import persona_interval
+from evals.stats.verdicts import MetricComparison, Pair, compare_metric, metric_extractors, write_verdicts
 
 
 class EconomicsComparison(BaseModel):
@@ -77,6 +39,19 @@ class Flip(BaseModel):
     b_key: str
 
 
+class PersonaEffect(BaseModel):
+    """What one persona did under each arm, as a fact: outcome counts and how many trials changed."""
+
+    persona: str
+    trials: int
+    changed: int
+    a_outcomes: dict[str, int]
+    b_outcomes: dict[str, int]
+    copies_a: bool
+    copies_b: bool
+    sentence: str
+
+
 class Comparison(BaseModel):
     a_label: str
     b_label: str
@@ -86,19 +61,19 @@ class Comparison(BaseModel):
     personas: int
     trials: int
     pairs: int
+    summary: list[str]
     metrics: list[MetricComparison]
     economics: list[EconomicsComparison]
+    persona_effects: list[PersonaEffect]
     flips: list[Flip]
+    copies: bool  # every persona's trials were exact copies (same transcript and tool calls) in both arms
+    trials_vary: bool  # some persona ended differently in different trials of one arm
+    errors_a: int
+    errors_b: int
     offline_model: bool
     structure_a: list[str]
     structure_b: list[str]
     notes: list[str]
-
-
-@dataclass(frozen=True)
-class Pair:
-    a: ConversationRecord
-    b: ConversationRecord
 
 
 def load_arm(run: Path) -> tuple[RunManifest, list[ConversationRecord]]:
@@ -133,77 +108,60 @@ def pair_records(a_run: Path, a: list[ConversationRecord], b_run: Path, b: list[
     return [Pair(index_a[k], index_b[k]) for k in sorted(index_a)]
 
 
-def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair], trials: int) -> MetricComparison:
-    values = [(read(p.a), read(p.b), p.a.persona) for p in pairs]
-    usable = [(bool(x), bool(y), persona) for x, y, persona in values if x is not None and y is not None]
-    a_rate = wilson(sum(x for x, _, _ in usable), len(usable))
-    b_rate = wilson(sum(y for _, y, _ in usable), len(usable))
-    only_a = sum(x and not y for x, y, _ in usable)
-    only_b = sum(y and not x for x, y, _ in usable)
-    if not usable:
-        return MetricComparison(
-            metric=name,
-            pairs=0,
-            a=a_rate,
-            b=b_rate,
-            diff=None,
-            diff_low=None,
-            diff_high=None,
-            only_a=0,
-            only_b=0,
-            p_value=1.0,
-            verdict="not applicable in these conversations",
-        )
-    diff, low, high = cluster_bootstrap_diff([int(y) - int(x) for x, y, _ in usable], [p for _, _, p in usable])
-    result = MetricComparison(
-        metric=name,
-        pairs=len(usable),
-        a=a_rate,
-        b=b_rate,
-        diff=diff,
-        diff_low=low,
-        diff_high=high,
-        only_a=only_a,
-        only_b=only_b,
-        p_value=mcnemar_exact(only_a, only_b),
-    )
-    result.verdict = phrase  # finished in `write_verdicts`, once Holm's correction is known
-    return result
+def _label(record: ConversationRecord) -> str:
+    if record.error:
+        return "error"
+    return f"{record.outcome} ({record.retained_offer})" if record.retained_offer else record.outcome
 
 
-def write_verdicts(metrics: list[MetricComparison], personas: int, trials: int) -> None:
-    tested = [m for m in metrics if m.pairs]
-    for metric, adjusted in zip(tested, holm([m.p_value for m in tested]), strict=True):
-        metric.p_holm = adjusted
-        metric.significant = adjusted < ALPHA
-        phrase = metric.verdict
-        low, high = (metric.diff_low or 0) * 100, (metric.diff_high or 0) * 100
-        span = f"{(metric.diff or 0) * 100:+.0f} pp [{low:.0f}, {high:.0f}]"
-        if metric.significant:
-            who = "B" if (metric.diff or 0) > 0 else "A"
-            metric.verdict = f"{who} {phrase}: B − A = {span}, p = {metric.p_value:.3g} (Holm {adjusted:.3g})"
+def _counts(labels: list[str]) -> str:
+    return ", ".join(f"{label} in {n}" for label, n in Counter(labels).most_common())
+
+
+def persona_effects(pairs: list[Pair]) -> list[PersonaEffect]:
+    grouped: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        grouped[pair.a.persona].append(pair)
+    effects = []
+    for persona, group in sorted(grouped.items()):
+        a, b = [_label(p.a) for p in group], [_label(p.b) for p in group]
+        changed = sum(x != y for x, y in zip(a, b, strict=True))
+        n = len(group)
+        if changed == 0:
+            sentence = f"`{persona}` ends the same under A and B in all {n} trials ({_counts(a)})"
+        elif len(set(a)) == 1 and len(set(b)) == 1:
+            sentence = f"`{persona}` is {a[0]} under A and {b[0]} under B in {changed} of {n} trials"
         else:
-            discordance = (metric.only_a + metric.only_b) / metric.pairs
-            more = max(0, -(-pairs_needed(discordance, DETECTABLE) // max(personas, 1)) - trials)
-            metric.verdict = (
-                f"no significant difference: {span}, p = {metric.p_value:.3g} (Holm {adjusted:.3g}); "
-                f"would need about {more} more trials per persona to detect {DETECTABLE * 100:.0f} pp"
+            sentence = f"`{persona}` changes in {changed} of {n} trials: A {_counts(a)}; B {_counts(b)}"
+        effects.append(
+            PersonaEffect(
+                persona=persona,
+                trials=n,
+                changed=changed,
+                a_outcomes=dict(Counter(a)),
+                b_outcomes=dict(Counter(b)),
+                copies_a=n > 1 and len({p.a.fingerprint for p in group}) == 1,
+                copies_b=n > 1 and len({p.b.fingerprint for p in group}) == 1,
+                sentence=sentence,
             )
+        )
+    return effects
 
 
 def compare_economics(pairs: list[Pair]) -> list[EconomicsComparison]:
     rows = []
     for measure in ("value_kept", "offer_cost"):
-        a = [float(getattr(p.a.economics, measure)) for p in pairs]
-        b = [float(getattr(p.b.economics, measure)) for p in pairs]
-        diff, low, high = cluster_bootstrap_diff(
-            [y - x for x, y in zip(a, b, strict=True)], [p.a.persona for p in pairs]
-        )
+        by_persona: dict[str, list[float]] = defaultdict(list)
+        for p in pairs:
+            by_persona[p.a.persona].append(
+                float(getattr(p.b.economics, measure)) - float(getattr(p.a.economics, measure))
+            )
+        diff, low, high = persona_interval([sum(v) / len(v) for v in by_persona.values()], bound=None)
         rows.append(
             EconomicsComparison(
                 measure=measure,
-                a_total=round(sum(a), 2),
-                b_total=round(sum(b), 2),
+                a_total=round(sum(float(getattr(p.a.economics, measure)) for p in pairs), 2),
+                b_total=round(sum(float(getattr(p.b.economics, measure)) for p in pairs), 2),
                 mean_diff=round(diff, 2),
                 diff_low=round(low, 2),
                 diff_high=round(high, 2),
@@ -217,67 +175,98 @@ def policy_structure(manifest: RunManifest) -> list[str]:
     return manifest.policies[0].offer_plan or ["(no retention offers)"]
 
 
-def compare_runs(a_run: Path, b_run: Path) -> Comparison:
-    manifest_a, records_a = load_arm(a_run)
-    manifest_b, records_b = load_arm(b_run)
-    if manifest_a.identity.model != manifest_b.identity.model:
-        raise InputFileError(
-            f"{a_run} vs {b_run}", "--runs", "the arms used different models", "compare runs made with the same --model"
-        )
-    pairs = pair_records(a_run, records_a, b_run, records_b)
-    personas = len({p.a.persona for p in pairs})
-    trials = manifest_a.identity.trials
-    metrics = [
-        compare_metric(name, phrase, read, pairs, trials) for name, (phrase, read) in metric_extractors().items()
-    ]
-    write_verdicts(metrics, personas, trials)
-    flips = [
-        Flip(
-            persona=p.a.persona,
-            trial=p.a.trial,
-            seed=p.a.seed,
-            a_outcome=_label(p.a),
-            b_outcome=_label(p.b),
-            a_key=p.a.key,
-            b_key=p.b.key,
-        )
-        for p in pairs
-        if _label(p.a) != _label(p.b)
-    ]
-    offline = manifest_a.identity.model == "offline"
-    structure_a, structure_b = policy_structure(manifest_a), policy_structure(manifest_b)
-    return Comparison(
-        a_label=_arm_label(manifest_a),
-        b_label=_arm_label(manifest_b),
-        a_run=str(a_run),
-        b_run=str(b_run),
-        model=manifest_a.identity.model,
-        personas=personas,
-        trials=trials,
-        pairs=len(pairs),
-        metrics=metrics,
-        economics=compare_economics(pairs),
-        flips=flips,
-        offline_model=offline,
-        structure_a=structure_a,
-        structure_b=structure_b,
-        notes=_notes(offline, structure_a == structure_b),
-    )
-
-
-def _label(record: ConversationRecord) -> str:
-    return f"{record.outcome} ({record.retained_offer})" if record.retained_offer else record.outcome
-
-
 def _arm_label(manifest: RunManifest) -> str:
     entry = manifest.policies[0]
     return f"{Path(entry.file).name} (v{entry.version})"
 
 
-def _notes(offline: bool, same_structure: bool) -> list[str]:
+def compare_runs(a_run: Path, b_run: Path) -> Comparison:
+    manifest_a, records_a = load_arm(a_run)
+    manifest_b, records_b = load_arm(b_run)
+    if a_run.resolve() == b_run.resolve():
+        raise InputFileError(f"{a_run}", "--runs", "both arms are the same run", "pass two different run folders")
+    if manifest_a.identity.model != manifest_b.identity.model:
+        raise InputFileError(
+            f"{a_run} vs {b_run}", "--runs", "the arms used different models", "compare runs made with the same --model"
+        )
+    pairs = pair_records(a_run, records_a, b_run, records_b)
+    effects = persona_effects(pairs)
+    copies = bool(effects) and all(e.copies_a and e.copies_b for e in effects if e.trials > 1)
+    trials_vary = any(len(e.a_outcomes) > 1 or len(e.b_outcomes) > 1 for e in effects)
+    metrics = [compare_metric(name, phrase, read, pairs) for name, (phrase, read) in metric_extractors().items()]
+    write_verdicts(metrics, copies=not trials_vary)
+    offline = manifest_a.identity.model == "offline"
+    structure_a, structure_b = policy_structure(manifest_a), policy_structure(manifest_b)
+    comparison = Comparison(
+        a_label=_arm_label(manifest_a),
+        b_label=_arm_label(manifest_b),
+        a_run=str(a_run),
+        b_run=str(b_run),
+        model=manifest_a.identity.model,
+        personas=len(effects),
+        trials=manifest_a.identity.trials,
+        pairs=len(pairs),
+        summary=[],
+        metrics=metrics,
+        economics=compare_economics(pairs),
+        persona_effects=effects,
+        flips=[_flip(p) for p in pairs if _label(p.a) != _label(p.b)],
+        copies=copies,
+        trials_vary=trials_vary,
+        errors_a=sum(p.a.error is not None for p in pairs),
+        errors_b=sum(p.b.error is not None for p in pairs),
+        offline_model=offline,
+        structure_a=structure_a,
+        structure_b=structure_b,
+        notes=_notes(offline, structure_a == structure_b, copies, trials_vary),
+    )
+    comparison.summary = plain_summary(comparison)
+    return comparison
+
+
+def _flip(p: Pair) -> Flip:
+    return Flip(persona=p.a.persona, trial=p.a.trial, seed=p.a.seed, a_outcome=_label(p.a),
+                b_outcome=_label(p.b), a_key=p.a.key, b_key=p.b.key)  # fmt: skip
+
+
+def plain_summary(c: Comparison) -> list[str]:
+    """The first lines of the report, in plain words."""
+    lines = []
+    for metric in (m for m in c.metrics if m.metric in ("retention", "cancellation") and m.pairs):
+        per_100 = round(abs(metric.diff or 0) * 100)
+        noun = "keeps" if metric.metric == "retention" else "cancels"
+        if metric.significant:
+            strength = "strong"
+        elif metric.personas_changed and metric.p_value < 0.05:
+            strength = "suggestive, not significant"
+        else:
+            strength = "weak" if metric.personas_changed else "none"
+        direction = "more" if (metric.diff or 0) > 0 else "fewer"
+        head = f"Out of 100 customers like these, B {noun} about {per_100} {direction} than A"
+        if per_100 == 0:
+            head = f"A and B {noun.rstrip('s')} about as many customers as each other"
+        lines.append(f"{head}; evidence: {strength}, from {metric.personas_changed} of {metric.personas} personas.")
+    if not c.trials_vary:
+        lines.append(
+            f"Every persona's {c.trials} trials ended the same way: the evidence is {c.personas} personas, "
+            f"not {c.pairs} conversations."
+        )
+    if c.errors_a or c.errors_b:
+        lines.append(
+            f"{c.errors_a} conversation(s) under A and {c.errors_b} under B ended in a model or connection "
+            "error and are left out of every rate."
+        )
+    if c.personas < 10:
+        lines.append(f"Only {c.personas} personas: a population claim is weak whatever the trials.")
+    return lines
+
+
+def _notes(offline: bool, same_structure: bool, copies: bool, trials_vary: bool) -> list[str]:
     notes = [
-        "Pairs share persona, trial and seed, so each difference is within a matched pair. CIs resample whole "
-        "personas (trials of one persona are correlated); McNemar's exact test treats pairs as independent."
+        "Pairs share persona, trial and seed. Each persona counts once: its rate under B minus its rate under A. "
+        "p-values come from an exact sign-flip test on those per-persona differences, with Holm's correction within "
+        "each family (outcomes; other outcomes; adherence); intervals are t intervals on them. A verdict is "
+        "significant only when the corrected test and the interval agree."
     ]
     if offline:
         notes.append(
@@ -286,9 +275,19 @@ def _notes(offline: bool, same_structure: bool) -> list[str]:
         )
         if same_structure:
             notes.append("Both policies have the same structure, so the offline model behaves identically on them.")
+    if copies:
+        notes.append("The trials of each persona were exact copies (same transcript and tool calls).")
+    elif not trials_vary:
+        notes.append(
+            "Every persona ended the same way in all its trials under each arm: the trials repeat one result, so "
+            "the evidence is the number of personas, not of conversations."
+        )
     return notes
 
 
 def policy_diff_html(a_text: str, b_text: str, a_label: str, b_label: str) -> str:
-    """Side-by-side diff of the two policy texts (escaped by difflib)."""
-    return difflib.HtmlDiff(wrapcolumn=60).make_table(a_text.splitlines(), b_text.splitlines(), a_label, b_label)
+    """Side-by-side diff of the two policy texts. difflib escapes the lines but not the column headers, so the
+    labels (which carry a policy's version) are escaped here."""
+    return difflib.HtmlDiff(wrapcolumn=60).make_table(
+        a_text.splitlines(), b_text.splitlines(), html.escape(a_label), html.escape(b_label)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from math import comb
 from statistics import mean, median
 from typing import Any
@@ -12,6 +13,7 @@ from scipy import stats
 
 from evals.running.records import ConversationRecord
 from evals.scoring.scorers import adherence_rules
+from evals.stats.paired import persona_interval
 
 OUTCOMES = ("retained", "cancelled", "escalated", "unresolved")
 
@@ -35,6 +37,17 @@ def wilson(k: int, n: int) -> Rate:
         return Rate(k=0, n=0, rate=None, low=None, high=None)
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
     return Rate(k=k, n=n, rate=k / n, low=float(ci.low), high=float(ci.high))
+
+
+def cluster_rate(by_persona: dict[str, list[bool]]) -> Rate:
+    """A rate whose interval treats personas as clusters: the mean of per-persona rates with a 95% t interval on
+    them (trials of one persona are not independent; with a deterministic model they are copies)."""
+    flat = [v for values in by_persona.values() for v in values]
+    if not flat:
+        return Rate(k=0, n=0, rate=None, low=None, high=None)
+    means = [sum(v) / len(v) for v in by_persona.values() if v]
+    mean, low, high = persona_interval(means, bound=None)
+    return Rate(k=sum(flat), n=len(flat), rate=mean, low=max(0.0, low), high=min(1.0, high))
 
 
 def pass_hat_k(successes: int, trials: int, k: int) -> float:
@@ -62,15 +75,43 @@ class PolicySummary(BaseModel):
     latency_ms_median: float
     errors: int
     retained_by_offer: dict[str, int]
+    personas: int = 0
+    copied_personas: int = 0
+
+
+def _persona_rate(records: list[ConversationRecord], read: Callable[[ConversationRecord], bool | None]) -> Rate:
+    """A rate over the records where `read` applies, with personas as clusters."""
+    by_persona: dict[str, list[bool]] = defaultdict(list)
+    for record in records:
+        if (value := read(record)) is not None:
+            by_persona[record.persona].append(value)
+    return cluster_rate(by_persona)
+
+
+def _rule(rule: str) -> Callable[[ConversationRecord], bool | None]:
+    def read(record: ConversationRecord) -> bool | None:
+        score = record.score(rule)
+        return None if score is None or score.passed is None else score.passed
+
+    return read
+
+
+def copied_personas(records: list[ConversationRecord]) -> int:
+    """Personas (of one policy) whose trials were all identical copies of each other."""
+    prints: dict[str, set[str]] = defaultdict(set)
+    counts: dict[str, int] = defaultdict(int)
+    for r in records:
+        prints[r.persona].add(r.fingerprint)
+        counts[r.persona] += 1
+    return sum(1 for p, found in prints.items() if counts[p] > 1 and len(found) == 1)
 
 
 def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
+    """Rates exclude conversations that ended in an error (counted in `errors`); intervals cluster by persona."""
     n = len(records)
-    outcomes = {o: wilson(sum(r.outcome == o for r in records), n) for o in OUTCOMES}
-    adherence = {}
-    for rule in adherence_rules():
-        applicable = [s for r in records if (s := r.score(rule)) is not None and s.passed is not None]
-        adherence[rule] = wilson(sum(bool(s.passed) for s in applicable), len(applicable))
+    scored = [r for r in records if r.error is None]
+    outcomes = {o: _persona_rate(scored, lambda r, o=o: r.outcome == o) for o in OUTCOMES}  # type: ignore[misc]
+    adherence = {rule: _persona_rate(scored, _rule(rule)) for rule in adherence_rules()}
     by_persona: dict[str, list[bool]] = defaultdict(list)
     for r in records:
         by_persona[r.persona].append(succeeded(r))
@@ -86,7 +127,7 @@ def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
         policy_file=records[0].policy_file,
         conversations=n,
         outcomes=outcomes,
-        correct=wilson(sum(r.correct for r in records), n),
+        correct=_persona_rate(scored, lambda r: r.correct),
         adherence=adherence,
         pass_k=pass_k,
         value_kept=round(sum(r.economics.value_kept for r in records), 2),
@@ -96,6 +137,8 @@ def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
         cost_usd=None if any(c is None for c in costs) else round(sum(c or 0 for c in costs), 6),
         latency_ms_median=round(median(r.latency_ms for r in records), 1),
         errors=sum(r.error is not None for r in records),
+        personas=len({r.persona for r in records}),
+        copied_personas=copied_personas(records),
         retained_by_offer=dict(offers),
     )
 

@@ -1,20 +1,51 @@
-"""Paired statistics for A/B comparisons: McNemar's exact test, Holm's correction, a persona-cluster bootstrap."""
+"""Paired statistics whose unit is the persona: trials of one persona are not independent evidence (with a
+deterministic model they are copies), so every population claim is made on per-persona differences.
+
+- `sign_flip_test`: exact two-sided permutation test of "no difference" on per-persona mean differences (every sign
+  assignment is enumerated up to 20 personas; a seeded sample of 20,000 beyond that).
+- `persona_interval`: a t interval on the per-persona differences (personas are the clusters), kept within [-1, 1]
+  for rates. Its coverage is checked by simulation in tests/test_stats.py.
+- `holm`: Holm's step-down correction within a family of metrics.
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
 
+EXACT_UP_TO = 20
 
-def mcnemar_exact(only_a: int, only_b: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant pairs (A yes/B no, A no/B yes)."""
-    discordant = only_a + only_b
-    if discordant == 0:
+
+def sign_flip_test(differences: Sequence[float], seed: int = 0) -> float:
+    """Two-sided p-value that the per-persona differences are centred on zero (exact for up to 20 personas)."""
+    d = np.asarray(differences, dtype=float)
+    d = d[np.abs(d) > 1e-12]  # a persona with no difference is the same under every sign flip
+    if d.size == 0:
         return 1.0
-    return float(stats.binomtest(only_a, discordant, 0.5, alternative="two-sided").pvalue)
+    observed = abs(d.sum())
+    if d.size <= EXACT_UP_TO:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=d.size)))
+    else:
+        signs = np.random.default_rng(seed).choice((1.0, -1.0), size=(20_000, d.size))
+    sums = np.abs(signs @ d)
+    return float(np.mean(sums >= observed - 1e-9))
+
+
+def persona_interval(differences: Sequence[float], bound: float | None = 1.0) -> tuple[float, float, float]:
+    """Mean per-persona difference with a 95% t interval (n - 1 degrees of freedom), clipped to +-bound."""
+    d = np.asarray(differences, dtype=float)
+    mean = float(d.mean()) if d.size else 0.0
+    if d.size < 2:
+        return mean, -(bound or math.inf), bound or math.inf
+    half = float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
+    low, high = mean - half, mean + half
+    if bound is not None:
+        low, high = max(low, -bound), min(high, bound)
+    return mean, low, high
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -27,36 +58,11 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def cluster_bootstrap_diff(
-    differences: Sequence[float], clusters: Sequence[str], seed: int = 0, resamples: int = 4000
-) -> tuple[float, float, float]:
-    """Mean paired difference B - A with a 95% percentile CI that resamples whole personas (clusters).
-
-    Trials of one persona are not independent, so personas, not conversations, are the unit resampled.
-    """
-    diffs = np.asarray(differences, dtype=float)
-    labels = sorted(set(clusters))
-    sums = np.array([diffs[[c == label for c in clusters]].sum() for label in labels])
-    counts = np.array([sum(c == label for c in clusters) for label in labels], dtype=float)
-    estimate = float(sums.sum() / counts.sum())
-    if np.allclose(diffs, diffs[0]):
-        return estimate, estimate, estimate  # every pair moved the same way: nothing to resample
-    result = stats.bootstrap(
-        (sums, counts),
-        lambda s, n, axis=-1: s.sum(axis=axis) / n.sum(axis=axis),
-        paired=True,
-        vectorized=True,
-        n_resamples=resamples,
-        confidence_level=0.95,
-        method="percentile",
-        random_state=np.random.default_rng(seed),
-    )
-    return estimate, float(result.confidence_interval.low), float(result.confidence_interval.high)
+def smallest_p(differing_personas: int) -> float:
+    """The smallest two-sided p-value the sign-flip test can give when this many personas differ."""
+    return 2.0 / 2**differing_personas if differing_personas else 1.0
 
 
-def pairs_needed(discordance: float, effect: float = 0.05, alpha: float = 0.05, power: float = 0.8) -> int:
-    """Pairs McNemar's test needs to detect a difference of `effect` (Connor 1987), given the discordance rate."""
-    p_d = max(discordance, effect)
-    z_a, z_b = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
-    n = (z_a * math.sqrt(p_d) + z_b * math.sqrt(max(p_d - effect**2, 1e-12))) ** 2 / effect**2
-    return math.ceil(n)
+def personas_needed(alpha: float) -> int:
+    """How many personas must differ, all in one direction, before the test can reach `alpha`."""
+    return next(k for k in range(1, 64) if smallest_p(k) < alpha)
