@@ -294,7 +294,9 @@ class _Reading:
         if _any(self.rules.stacking, text):
             self.settings.setdefault("stacking", (not self.rules.negation.search(text), self.said(part)))
         if HANDOVER_TOOL in text and not self.rules.negation.search(text):
-            self.settings.setdefault("handover", (True, self.said(part)))
+            said = self.said(part)  # the section's heading says when ("5. When they have concerns")
+            context = f"{part.heading}: {part.text}" if part.heading else part.text
+            self.settings.setdefault("handover", (True, replace(said, text=context)))
 
     def read_negated(self, part: Part, kinds: list[OfferKind]) -> None:
         limited = self.rules.limit.search(part.text)

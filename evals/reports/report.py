@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from agent.errors import InputFileError
 from evals.reports import charts
 from evals.running.manifest import RunManifest, load_manifest
-from evals.running.records import ConversationRecord, iter_results, read_results
+from evals.running.records import ConversationRecord, iter_sorted_results, read_results
 from evals.scoring.scorers import adherence_rules
 from evals.stats.metrics import OUTCOMES, PolicySummary, persona_outcomes, summarize
 
@@ -99,6 +99,27 @@ def chart_svgs(summaries: dict[str, PolicySummary], records: list[ConversationRe
     }
 
 
+def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[str]:
+    """Plain words on how far the figures can be trusted."""
+    lines = []
+    for stem, s in summaries.items():
+        if s.copied_personas:
+            lines.append(
+                f"{stem}: the trials of {s.copied_personas} of {s.personas} personas were exact copies of each other, "
+                "so they add no evidence; the intervals count personas, not conversations."
+            )
+        if s.errors:
+            lines.append(f"{stem}: {s.errors} conversation(s) ended in a model or connection error and are left out.")
+        if s.personas < 10:
+            lines.append(f"{stem}: only {s.personas} personas, so every rate is a rough figure.")
+    if manifest.identity.fault_rate:
+        lines.append(
+            f"Backend faults were injected into {manifest.identity.fault_rate:.0%} of store and helpdesk calls; "
+            "a rule that could not be kept because of them is marked n/a, never failed."
+        )
+    return lines
+
+
 def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> dict[str, Any]:
     summaries = summarize(records)
     offline = manifest.identity.model == "offline"
@@ -111,6 +132,7 @@ def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> 
         "failures": failures(records),
         "offline_note": OFFLINE_NOTE if offline else "",
         "complete": len(records) == manifest.total,
+        "caveats": caveats(manifest, summaries),
     }
 
 
@@ -125,7 +147,7 @@ def write_report(out: Path) -> list[Path]:
     TEMPLATES.get_template("report.html.j2").stream(
         **context,
         charts=chart_svgs(context["summaries"], records),
-        conversations=iter_results(out),
+        conversations=iter_sorted_results(out),
     ).dump(str(paths[0]), encoding="utf-8")
     paths[1].write_text(MARKDOWN.get_template("report.md.j2").render(**context), encoding="utf-8")
     write_csv(paths[2], records)

@@ -101,6 +101,27 @@ def iter_results(out: Path) -> Iterator[ConversationRecord]:
                 continue
 
 
+def iter_sorted_results(out: Path) -> Iterator[ConversationRecord]:
+    """Every record, by policy, persona and trial, reading one record at a time (an index of offsets, then seeks)."""
+    path = out / RESULTS
+    if not path.exists():
+        return
+    index: dict[tuple[str, str, int], int] = {}
+    with path.open("rb") as handle:
+        offset = 0
+        for line in handle:
+            try:
+                record = ConversationRecord.model_validate_json(line)
+            except ValueError:
+                record = None
+            if record is not None:
+                index.setdefault((record.key.split("/")[0], record.persona, record.trial), offset)
+            offset += len(line)
+        for key in sorted(index):
+            handle.seek(index[key])
+            yield ConversationRecord.model_validate_json(handle.readline())
+
+
 def read_results(out: Path, light: bool = False) -> list[ConversationRecord]:
     """All records of a run; `light=True` drops transcripts, traces and states to save memory."""
     return [r.light() if light else r for r in iter_results(out)]
