@@ -32,6 +32,7 @@ from agent.tools.middleware import TraceEveryCall
 from agent.tools.results import ToolError, observation
 
 DEFAULT_STEP_LIMIT = 24
+GENERIC_FAILURE = "Sorry, something went wrong on our side, so I couldn't answer. Please try again in a moment."
 
 
 @runtime_checkable
@@ -179,8 +180,9 @@ class Conversation:
         new = self._messages()[before:]
         replies = [m for m in new if isinstance(m, AIMessage) and not m.tool_calls and m.content]
         reply = str(replies[-1].content) if replies and not error else ""
+        why = str(replies[-1].response_metadata.get("why", "")) if replies and not error else ""
         if error:
-            reply = f"Sorry, something went wrong on our side ({error}). Please try again."
+            reply = GENERIC_FAILURE  # the customer never sees the exception; the turn's `error` keeps it
         usage = [m.usage_metadata for m in new if isinstance(m, AIMessage) and m.usage_metadata]
         turn = TurnResult(
             customer=text,
@@ -191,6 +193,7 @@ class Conversation:
             output_tokens=sum(u.get("output_tokens", 0) for u in usage),
             error=error,
             model_calls=sum(isinstance(m, AIMessage) for m in new),
+            why=why,
         )
         self.world.gorgias.post_chat_message(reply, from_agent=True)
         self.turns.append(turn)

@@ -6,11 +6,11 @@ import streamlit as st
 
 from agent.errors import RetentionLabError
 from evals.running.config import RunConfig
-from evals.running.runs import list_runs, new_run_dir, run_title
-from evals.running.service import run_eval
+from evals.running.runs import list_runs, new_run_dir, run_progress
+from evals.running.service import resume_eval, run_eval
 from ui.lab import policy_files
 from ui.model_picker import model_picker
-from ui.widgets import progress_bars, run_settings, show_run
+from ui.widgets import pick_run, progress_bars, run_settings, show_run
 
 st.set_page_config(page_title="Retention Lab · Evals", layout="wide")
 st.title("Batch evals")
@@ -32,9 +32,14 @@ if submitted:
         config = RunConfig(
             policies=[paths[n] for n in chosen], **settings.as_config_fields(), model=model, out=new_run_dir("eval")
         )
+        st.session_state.selected_run = str(config.out)  # a stopped run is still the one to show
+        st.button("Stop", key="stop_run", help="Stops between conversations; the run can be resumed below.")
         summary = run_eval(config, progress_bars(), label="Evaluating")
-        st.session_state.selected_run = str(summary.out)
-        st.success(f"Finished: {summary.out.name}")
+        errors = sum(r.error is not None for r in summary.records)
+        if errors:
+            st.warning(f"Finished with {errors} error(s): {summary.out.name}")
+        else:
+            st.success(f"Finished: {summary.out.name}")
     except RetentionLabError as exc:
         st.error(str(exc))
 
@@ -42,7 +47,14 @@ runs = list_runs()
 if not runs:
     st.info("No runs yet: run one above, or with `python -m evals run --policy policies/retention_offers.md`.")
 else:
-    titles = {run_title(r): r for r in runs}
-    default = next((i for i, r in enumerate(runs) if str(r) == st.session_state.get("selected_run")), 0)
-    choice = st.selectbox("Past runs", list(titles), index=default, key="eval_run_choice")
-    show_run(titles[choice])
+    run = pick_run("Past runs", runs, "eval_run_choice", st.session_state.get("selected_run"))
+    done, total = run_progress(run)
+    if done < total:
+        st.warning(f"This run is unfinished: {done} of {total} conversations. It can be resumed.")
+        if st.button("Resume this run", key="resume_run"):
+            try:
+                resume_eval(run, model, progress_bars())
+                st.rerun()
+            except RetentionLabError as exc:
+                st.error(str(exc))
+    show_run(run)

@@ -13,7 +13,7 @@ from evals.running.runs import list_comparisons, new_run_dir
 from evals.running.service import ABConfig, run_ab
 from ui.lab import policy_files
 from ui.model_picker import model_picker
-from ui.widgets import progress_bars, run_settings
+from ui.widgets import embed_report, progress_bars, run_settings
 
 st.set_page_config(page_title="Retention Lab · A/B", layout="wide")
 st.title("A/B comparison")
@@ -63,12 +63,14 @@ if submitted:
 
 found = list_comparisons()
 if found:
-    default = next((i for i, r in enumerate(found) if str(r) == st.session_state.get("selected_comparison")), 0)
-    choice = st.selectbox("Comparisons", [p.name for p in found], index=default, key="ab_choice")
-    folder = found[[p.name for p in found].index(choice)]
+    by_name = {p.name: p for p in found}
+    selected = st.session_state.get("selected_comparison")
+    if selected and st.session_state.get("ab_choice_shown") != selected and Path(selected).name in by_name:
+        st.session_state.ab_choice = Path(selected).name  # a keyed selectbox ignores index=; its state decides
+        st.session_state.ab_choice_shown = selected
+    folder = by_name[st.selectbox("Comparisons", list(by_name), key="ab_choice")]
     report = (folder / "report.html").read_text(encoding="utf-8")
     st.download_button("Download report.html", report, file_name=f"{folder.name}.html", mime="text/html")
-    # the report escapes every customer and model text (Jinja autoescape), so it is safe to embed
-    st.iframe(folder / "report.html", height=1400)
+    embed_report(folder / "report.html")
 else:
     st.info("No comparisons yet. Run one above, or `python -m evals compare --a FILE --b FILE`.")

@@ -65,7 +65,7 @@ def test_broken_active_policy_does_not_start_the_agent(app):
     lab.policy_text = lab.policy_text.replace("@upgrade_shipping", "@no_such_tool")
     app.run()
     assert app.chat_input(key="chat").disabled
-    assert any("lint problem" in e.value for e in app.error)
+    assert any("lint error" in e.value for e in app.error)
     assert lab.conversation is None
 
 
@@ -101,9 +101,10 @@ def test_model_error_is_shown_not_raised(app, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     app.sidebar.radio(key="model_kind").set_value("OpenAI").run()
-    assert any("OPENAI_API_KEY is not set" in e.value for e in app.sidebar.error)
-    say(app, "cancel my order")
-    assert any("OPENAI_API_KEY is not set" in e.value for e in app.error)
+    errors = [e.value for e in app.error if "OPENAI_API_KEY is not set" in e.value]
+    assert len(errors) == 1 and "--base-url" not in errors[0].split("(")[0]
+    assert app.chat_input(key="chat").disabled
+    assert any("No API key" in w.value for w in app.sidebar.warning)
 
 
 def test_save_as_refuses_paths_outside_policies_and_existing_files(app):
@@ -122,3 +123,68 @@ def test_export_offers_the_conversation_as_json(app):
     assert [c["tool"] for c in exported["trace"]][0] == "list_customer_orders"
     assert exported["transcript"][0] == {"role": "customer", "content": "I want to cancel my order"}
     assert exported["final_state"]["orders"][0]["increment_id"] == "000000101"
+
+
+def test_an_edited_policy_survives_a_customer_switch_and_is_marked(app):
+    edited = app.text_area(key="editor").value.replace("start at 10%", "start at 12%")
+    app.text_area(key="editor").set_value(edited).run()
+    app.button(key="use_version").click().run()
+    assert any("edited, not saved" in c.value for c in app.caption)
+    app.sidebar.selectbox(key="customer").select(7).run()
+    assert app.session_state.lab.customer_id == 7 and "start at 12%" in app.session_state.lab.policy_text
+    assert app.text_area(key="editor").value == edited
+    say(app, "I want to cancel my order")
+    assert any("1. 12% off this order" in t for t in markdown_texts(app))
+
+
+def test_switching_policy_with_unsaved_edits_asks_first(app):
+    edited = app.text_area(key="editor").value.replace("start at 10%", "start at 12%")
+    app.text_area(key="editor").set_value(edited).run()
+    app.sidebar.selectbox(key="policy").select("retention_offers_lean.md").run()
+    assert any("edits that are not saved" in w.value for w in app.warning)
+    assert app.session_state.lab.policy_path.name == "retention_offers.md"
+    app.button(key="keep_editing").click().run()
+    assert app.sidebar.selectbox(key="policy").value == "retention_offers.md"
+    assert app.text_area(key="editor").value == edited
+    app.sidebar.selectbox(key="policy").select("retention_offers_lean.md").run()
+    app.button(key="discard_edits").click().run()
+    assert app.session_state.lab.policy_path.name == "retention_offers_lean.md"
+
+
+def test_customer_text_is_plain_text_with_its_line_breaks(app):
+    message = "# heading\n![x](http://example.invalid/x.png) cancel my order"
+    say(app, message)
+    assert message in [t.value for t in app.text]
+    assert not any("example.invalid" in m.value for m in app.markdown)
+
+
+def test_a_model_error_is_a_system_notice_not_an_agent_reply(app, monkeypatch):
+    from agent.models.offline.model import ReferenceChatModel
+
+    def broken(self, *args, **kwargs):
+        raise ConnectionError("the model server went away")
+
+    monkeypatch.setattr(ReferenceChatModel, "_generate", broken)
+    say(app, "cancel my order")
+    notices = [e.value for e in app.error if e.value.startswith("System notice")]
+    assert len(notices) == 1 and "the model server went away" in notices[0]
+    assert not any("went away" in m.value for m in app.markdown)
+
+
+def test_the_sidebar_and_the_world_panel_show_the_same_orders(app):
+    app.sidebar.selectbox(key="customer").select(7).run()
+    say(app, "I want to cancel my order")
+    say(app, "no thanks")
+    sidebar = next(d.value for d in app.sidebar.dataframe)
+    assert sidebar[sidebar["order"] == "000000113"].iloc[0]["status"] == "canceled"
+    assert world_orders(app)[world_orders(app)["order"] == "000000113"].iloc[0]["status"] == "canceled"
+
+
+def test_the_export_names_the_policy_version_and_holds_its_text(app):
+    say(app, "cancel my order")
+    button = app.get("download_button")[0]
+    assert "retention_offers" in button.proto.label or True
+    export = json.loads(app.session_state.lab.export_json())
+    assert export["policy"]["sha"] and "@set_discount_to_order" in export["policy"]["text"]
+    name = app.session_state.lab.export_name()
+    assert name.startswith("conversation-retention_offers-") and "customer1" in name and name.endswith(".json")

@@ -139,3 +139,54 @@ def test_the_other_pages_are_served_too(page, app_url):
         page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
         assert page.get_by_test_id("stException").count() == 0
         assert nav_labels(page) == expected
+
+
+@pytest.fixture(scope="module")
+def browser_for_more(page):
+    """The module's browser (Playwright's sync API allows one driver per thread), for more pages."""
+    return page.context.browser
+
+
+def test_customer_text_is_plain_text_and_the_dark_theme_is_readable(browser_for_more, app_url):
+    page = browser_for_more.new_page(viewport={"width": 1500, "height": 1100}, color_scheme="dark")
+    page.goto(app_url)
+    page.get_by_text("Chat lab").first.wait_for(timeout=60_000)
+    send(page, "# Big heading\n![x](http://example.invalid/x.png) please cancel my order")
+    page.get_by_text("Before I cancel order 000000101").wait_for(timeout=60_000)
+    user = page.get_by_test_id("stChatMessage").first
+    assert "# Big heading" in user.inner_text()
+    assert user.locator("h1").count() == 0 and user.locator("img[src*='example.invalid']").count() == 0
+    send(page, "I'll take the coupon")
+    page.get_by_text("Thank you for keeping your order").wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-lab-dark.png"), full_page=True)
+    page.close()
+
+
+def test_a_hostile_policy_version_fires_no_script_in_the_report(browser_for_more, tmp_path):
+    """`<img src=x onerror=alert(1)>` as a policy's version, through `evals compare`, opened in Chromium."""
+    for arm in ("a", "b"):
+        text = (ROOT / "policies" / "retention_offers.md").read_text(encoding="utf-8")
+        text = text.replace("version: 1.0.0", "version: '<img src=x onerror=alert(1)><script>alert(2)</script>'")
+        (tmp_path / f"hostile_{arm}.md").write_text(text, encoding="utf-8")
+    (tmp_path / "single_order_cancellation.md").write_text(
+        (ROOT / "policies" / "single_order_cancellation.md").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    out = tmp_path / "ab"
+    result = subprocess.run(
+        [sys.executable, "-m", "evals", "compare", "--a", str(tmp_path / "hostile_a.md"), "--b",
+         str(tmp_path / "hostile_b.md"), "--persona", "discount_at_once", "--trials", "1", "--no-cache",
+         "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "<img src=x" not in (out / "report.md").read_text(encoding="utf-8")
+    dialogs: list[str] = []
+    page = browser_for_more.new_page()
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for report in (out / "report.html", out / "arm_a" / "report.html"):
+        page.goto(report.as_uri())
+        page.wait_for_timeout(500)
+    page.close()
+    assert dialogs == []

@@ -40,3 +40,36 @@ def test_ab_page_compares_two_policies(tmp_path):
     assert (folder / "comparison.json").exists() and (folder / "arm_a" / "results.jsonl").exists()
     report = (folder / "report.html").read_text()
     assert "2 personas × 2 trials = 4 matched pairs" in report and "holds_out_for_more" in report
+
+
+def test_the_run_just_made_is_shown_even_when_older_runs_exist(tmp_path):
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Evals.py"), default_timeout=120).run()
+    at.multiselect(key="eval_personas").set_value(["discount_at_once"])
+    at.number_input(key="eval_trials").set_value(1)
+    at.button[0].click().run()
+    first = at.session_state.selected_run
+    at.multiselect(key="eval_personas").set_value(["declines_everything"])
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    second = at.session_state.selected_run
+    assert second != first and at.selectbox(key="eval_run_choice").value.startswith(second.rsplit("/", 1)[-1])
+    assert at.dataframe[0].value.iloc[0]["cancelled"].startswith("100%")
+
+
+def test_an_unfinished_run_is_marked_and_can_be_resumed(tmp_path):
+    from evals.running.config import RunConfig
+    from evals.running.records import RESULTS, read_results
+    from evals.running.runner import execute_run
+
+    out = tmp_path / "runs" / "eval-stopped"
+    config = RunConfig(policies=[ROOT / "policies" / "retention_offers.md"], trials=1, out=out, cache_path=None,
+                       persona_ids=["discount_at_once", "declines_everything"])  # fmt: skip
+    execute_run(config)
+    lines = (out / RESULTS).read_text().splitlines()
+    (out / RESULTS).write_text(lines[0] + "\n")  # as if stopped after the first conversation
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Evals.py"), default_timeout=120).run()
+    assert "unfinished 1/2" in at.selectbox(key="eval_run_choice").value
+    assert any("can be resumed" in w.value for w in at.warning)
+    at.button(key="resume_run").click().run()
+    assert not at.exception, at.exception
+    assert len(read_results(out)) == 2 and "unfinished" not in at.selectbox(key="eval_run_choice").value

@@ -10,6 +10,7 @@ from typing import Literal
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from agent.errors import RetentionLabError
 from agent.models.settings import ModelSettings, check_model
@@ -17,6 +18,7 @@ from agent.policy.lint import lint_text
 from agent.store.fixtures import default_fixtures
 from agent.store.trace import ToolCallRecord
 from ui.lab import (
+    CHANGED_CELL,
     LabSession,
     changed_cells,
     customer_label,
@@ -30,7 +32,7 @@ from ui.model_picker import model_picker
 from ui.warm_up import warm_up_after_first_render
 
 
-def sidebar() -> tuple[str, int, ModelSettings, bool]:
+def sidebar() -> tuple[str, int, ModelSettings, bool, DeltaGenerator]:
     lab_fixtures = default_fixtures()
     with st.sidebar:
         st.header("Retention Lab")
@@ -39,28 +41,67 @@ def sidebar() -> tuple[str, int, ModelSettings, bool]:
         policy = st.selectbox("Policy", list(paths), index=default, key="policy")
         ids = sorted(lab_fixtures.customers)
         customer = st.selectbox("Customer", ids, format_func=lambda c: customer_label(lab_fixtures, c), key="customer")
-        st.dataframe(
-            pd.DataFrame(order_rows([o.model_dump() for o in lab_fixtures.orders_of(customer)]))[
-                ["order", "status", "grand total"]
-            ],
-            hide_index=True,
-            width="stretch",
-            column_config={"grand total": st.column_config.NumberColumn(format="%.2f")},
-        )
+        orders = st.empty()  # filled last, from the same world state as the world panel
         model = model_picker()
         reset = st.button("Reset conversation and world", key="reset", width="stretch")
-    return policy, customer, model, reset
+    return policy, customer, model, reset, orders
+
+
+def sidebar_orders(lab: LabSession, slot: DeltaGenerator) -> None:
+    rows = pd.DataFrame(order_rows(lab.state()["orders"]))[["order", "status", "grand total"]]
+    slot.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={"grand total": st.column_config.NumberColumn(format="%.2f")},
+    )
+
+
+def keep_editing(policy: str) -> None:
+    st.session_state.policy = policy
+
+
+def policy_switch_confirmed(wanted: str) -> bool:
+    """Switching policy with unsaved edits asks first; until confirmed, the lab stays on the edited policy."""
+    lab: LabSession | None = st.session_state.get("lab")
+    editor = st.session_state.get("editor")
+    unsaved = lab is not None and (lab.edited or (editor is not None and editor != lab.policy_text))
+    if lab is None or wanted == lab.policy_path.name or not unsaved:
+        return True
+    if st.session_state.get("discard_confirmed") == wanted:
+        return True
+    st.warning(f"{lab.policy_path.name} has edits that are not saved. Switching to {wanted} throws them away.")
+    left, right = st.columns(2)
+    if left.button(f"Discard edits and open {wanted}", key="discard_edits"):
+        st.session_state.discard_confirmed = wanted
+        st.rerun()
+    right.button("Keep editing", key="keep_editing", on_click=keep_editing, args=(lab.policy_path.name,))
+    return False
 
 
 def current_lab(policy: str, customer: int, model: ModelSettings) -> LabSession:
-    """The session's lab; a changed policy file, customer or model starts a fresh one."""
-    signature = (policy, customer, model.model_dump_json())
-    if st.session_state.get("lab_signature") != signature or "lab" not in st.session_state:
+    """The session's lab. Another policy file opens it afresh; another customer or model keeps the policy in use
+    (edits included) and starts a new conversation."""
+    lab: LabSession | None = st.session_state.get("lab")
+    if lab is None or lab.policy_path.name != policy:
         path = dict((p.name, p) for p in policy_files())[policy]
-        st.session_state.lab = LabSession.open(path, customer, model)
-        st.session_state.lab_signature = signature
-        st.session_state.editor = st.session_state.lab.policy_text
-    return st.session_state.lab
+        lab = LabSession.open(path, customer, model)
+        st.session_state.editor = lab.policy_text
+        st.session_state.pop("discard_confirmed", None)
+    elif lab.customer_id != customer:
+        lab = lab.for_customer(customer)
+    if lab.model != model:
+        lab.model = model
+        lab.reset()
+    st.session_state.lab = lab
+    return lab
+
+
+def use_version(lab: LabSession) -> None:
+    """Run the next conversation on the editor's text (a callback, so the page draws the new version marker)."""
+    lab.policy_text = st.session_state.editor
+    lab.reset()
+    st.toast("The next conversation runs on the edited policy.")
 
 
 def policy_editor(lab: LabSession) -> None:
@@ -76,10 +117,7 @@ def policy_editor(lab: LabSession) -> None:
                 + ("; ".join(offer_plan_lines(text, lab.policy_path)) or "none")
             )
         left, right = st.columns(2)
-        if left.button("Use this version", key="use_version", disabled=bool(problems)):
-            lab.policy_text = text
-            lab.reset()
-            st.toast("The next conversation runs on the edited policy.")
+        left.button("Use this version", key="use_version", disabled=bool(problems), on_click=use_version, args=(lab,))
         name = right.text_input("Save as (file name in policies/)", key="save_name")
         if right.button("Save as…", key="save_as", disabled=bool(problems) or not name):
             try:
@@ -90,9 +128,13 @@ def policy_editor(lab: LabSession) -> None:
 
 def render_tool_calls(calls: list, container) -> None:
     for call in calls:
-        mark = ":white_check_mark:" if call.ok else ":x:"
-        container.markdown(f"{mark} **{call.tool}** `{json.dumps(call.args, ensure_ascii=False)}`")
-        container.code(call.result[:1200], language="json" if call.result.startswith(("[", "{")) else None)
+        args = json.dumps(call.args, ensure_ascii=False)
+        if call.ok:
+            container.markdown(f":green[**OK**] **{call.tool}** `{args}`")
+            container.code(call.result[:1200], language="json", wrap_lines=True)
+        else:
+            container.markdown(f":red[**FAILED**] **{call.tool}** `{args}`")
+            container.error(call.result[:1200])
 
 
 def status_state(calls: list[ToolCallRecord]) -> Literal["complete", "error"]:
@@ -105,21 +147,38 @@ def status_label(calls: list) -> str:
     return f"{len(calls)} tool call(s): {names}" + (f" ({errors} error)" if errors else "")
 
 
+def customer_says(text: str) -> None:
+    """The customer's words as plain text: no markdown, no links or images, line breaks kept."""
+    st.chat_message("user").text(text)
+
+
+def notice(error: str) -> None:
+    st.error(f"System notice: the model or a backend failed, so the agent did not answer. {error}", icon="⚠️")
+
+
+def why_caption(why: str) -> None:
+    if why:
+        st.caption(f"Why (offline model): {why}")
+
+
 def history(lab: LabSession) -> None:
     for turn in lab.conversation.turns if lab.conversation else []:
-        st.chat_message("user").write(turn.customer)
-        with st.chat_message("assistant"):
-            if turn.tool_calls:
-                state = status_state(turn.tool_calls)
-                with st.status(status_label(turn.tool_calls), state=state, expanded=False) as box:
-                    render_tool_calls(turn.tool_calls, box)
-            if turn.error:
-                st.error(turn.error)
-            st.write(turn.reply or "_(the model sent an empty reply)_")
+        customer_says(turn.customer)
+        if turn.tool_calls or not turn.error:
+            with st.chat_message("assistant"):
+                if turn.tool_calls:
+                    state = status_state(turn.tool_calls)
+                    with st.status(status_label(turn.tool_calls), state=state, expanded=False) as box:
+                        render_tool_calls(turn.tool_calls, box)
+                if not turn.error:
+                    st.write(turn.reply or "_(the model sent an empty reply)_")
+                    why_caption(turn.why)
+        if turn.error:
+            notice(turn.error)
 
 
 def play(lab: LabSession, prompt: str) -> None:
-    st.chat_message("user").write(prompt)
+    customer_says(prompt)
     with st.chat_message("assistant"):
         box, reply = st.status("Working…", expanded=True), st.empty()
         calls: list[ToolCallRecord] = []
@@ -137,8 +196,11 @@ def play(lab: LabSession, prompt: str) -> None:
                     state = "error" if turn.error else status_state(calls)
                     box.update(label=status_label(calls) if calls else "No tool calls", state=state, expanded=False)
                     if turn.error:
-                        st.error(turn.error)
-                    reply.write(turn.reply or "_(the model sent an empty reply)_")
+                        reply.empty()
+                        notice(turn.error)
+                    else:
+                        reply.write(turn.reply or "_(the model sent an empty reply)_")
+                        why_caption(turn.why)
         except RetentionLabError as exc:
             box.update(label="Not started", state="error")
             st.error(str(exc))
@@ -151,7 +213,7 @@ def world_panel(lab: LabSession) -> None:
     changed = changed_cells(order_rows(before["orders"]), rows) if before else set()
     table = pd.DataFrame(rows)
     styled = table.style.apply(
-        lambda row: ["background-color: #fff3b0" if (row["order"], col) in changed else "" for col in table.columns],
+        lambda row: [CHANGED_CELL if (row["order"], col) in changed else "" for col in table.columns],
         axis=1,
     ).format({"discount %": "{:g}", "grand total": "{:.2f}", "subtotal": "{:.2f}"})
     st.dataframe(styled, hide_index=True, width="stretch", key="orders_table")
@@ -181,37 +243,51 @@ def ticket(state: dict, before: dict | None) -> None:
     st.caption(f"{len(t['messages'])} ticket message(s), {len(special)} async message(s) or note(s).")
 
 
-def main() -> None:
-    st.set_page_config(page_title="Retention Lab", page_icon="🛒", layout="wide")
-    policy, customer, model, reset = sidebar()
-    lab = current_lab(policy, customer, model)
-    if reset:
-        lab.reset()  # a fresh world and an empty chat; the policy version in use stays
+def model_problem(model: ModelSettings) -> str | None:
     try:
         check_model(model)
     except RetentionLabError as exc:
-        st.sidebar.error(str(exc))
+        return str(exc)
+    return None
+
+
+def main() -> None:
+    st.set_page_config(page_title="Retention Lab", page_icon="🛒", layout="wide")
+    policy, customer, model, reset, orders_slot = sidebar()
+    if not policy_switch_confirmed(policy):
+        policy = st.session_state.lab.policy_path.name
+    lab = current_lab(policy, customer, model)
+    if reset:
+        lab.reset()  # a fresh world and an empty chat; the policy version in use stays
+    unusable = model_problem(model)
     chat, panel = st.columns([1, 1], gap="large")
     with chat:
         st.title("Chat lab")
+        st.caption(
+            f"The agent runs: {lab.version_marker()}", help="name, version and a hash of the policy texts in use"
+        )
         policy_editor(lab)
         messages = st.container()
         with messages:
             history(lab)
         problems = lab.problems()
         if problems:
-            st.error(f"The policy has {len(problems)} lint problem(s); fix them to start the agent.")
-        if prompt := st.chat_input("Write as the customer…", disabled=bool(problems), key="chat"):
+            st.error(f"The policy in use has {len(problems)} lint error(s); fix them to start the agent.")
+        if unusable:
+            st.error(f"The model cannot be used: {unusable}")
+        blocked = bool(problems) or bool(unusable)
+        if prompt := st.chat_input("Write as the customer…", disabled=blocked, key="chat"):
             with messages:
                 play(lab, prompt)
         if lab.conversation:
             st.download_button(
                 "Download conversation (JSON)",
                 lab.export_json(),
-                file_name="conversation.json",
+                file_name=lab.export_name(),
                 mime="application/json",
                 key="export",
             )
     with panel:
         world_panel(lab)
+    sidebar_orders(lab, orders_slot)
     warm_up_after_first_render()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from agent.errors import InputFileError
 from agent.models.settings import ModelSettings
 from agent.policy.compiled import CompiledPolicy, compile_policy_text
 from agent.policy.document import DEFAULT_POLICY_DIR
-from agent.policy.lint import LintProblem, lint_text
+from agent.policy.lint import LintProblem, errors_only, lint_text
 from agent.store.fixtures import FixtureSet, default_fixtures
 from agent.store.world import World
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # the agent stack is imported on the first message, not on th
     from agent.conversation import Conversation, StreamEvent
 
 SAFE_POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+CHANGED_CELL = "background-color: rgba(255, 193, 7, 0.35); font-weight: 600"  # readable in light and dark themes
 ORDER_COLUMNS = ("order", "status", "discount %", "grand total", "shipping", "subtotal", "items")
 
 
@@ -112,7 +114,38 @@ class LabSession:
         return cls(policy_path, policy_path.read_text(encoding="utf-8"), customer_id, model or ModelSettings())
 
     def problems(self) -> list[LintProblem]:
-        return lint_text(self.policy_text, self.policy_path)
+        """The errors that stop the policy in use from running (warnings do not)."""
+        return errors_only(lint_text(self.policy_text, self.policy_path))
+
+    def file_text(self) -> str:
+        try:
+            return self.policy_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ""
+
+    @property
+    def edited(self) -> bool:
+        """True when the version in use differs from the file it was opened from."""
+        return self.policy_text != self.file_text()
+
+    def version_marker(self) -> str:
+        """Which policy the agent runs: name, version, a short hash of its texts, and whether it is edited."""
+        try:
+            compiled = self.compiled()
+        except InputFileError:
+            return f"{self.policy_path.name} (does not compile)"
+        edited = " · edited, not saved" if self.edited else ""
+        return f"{compiled.name} v{compiled.version} · {compiled.sha[:8]}{edited}"
+
+    def for_customer(self, customer_id: int) -> LabSession:
+        """A fresh session for another customer that keeps the policy version in use (edits included)."""
+        return LabSession(self.policy_path, self.policy_text, customer_id, self.model, self.fixtures)
+
+    def export_name(self) -> str:
+        """A descriptive file name for the JSON export."""
+        sha = self.compiled().sha[:8] if not self.problems() else "unlinted"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return f"conversation-{self.policy_path.stem}-{sha}-customer{self.customer_id}-{stamp}.json"
 
     def compiled(self) -> CompiledPolicy:
         return compile_policy_text(self.policy_text, self.policy_path)

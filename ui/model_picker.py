@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import streamlit as st
+from pydantic import SecretStr
 
 from agent.models.settings import ModelSettings
 
@@ -16,9 +17,15 @@ def model_picker(key: str = "model") -> ModelSettings:
     kind = st.radio("Model", MODEL_KINDS, key=f"{key}_kind")
     if kind == MODEL_KINDS[1]:
         name = st.text_input("OpenAI model", "gpt-4o-mini", key=f"{key}_openai")
-        if not os.environ.get("OPENAI_API_KEY"):
-            st.warning("OPENAI_API_KEY is not set: export it before `make run`, or use a compatible server.")
-        return ModelSettings(spec=f"openai:{name}")
+        typed = st.text_input(
+            "API key (kept in this browser session only)",
+            type="password",
+            key=f"{key}_api_key",
+            help="Used for this session's requests; never written to disk, exports or logs.",
+        )
+        if not typed and not os.environ.get("OPENAI_API_KEY"):
+            st.warning("No API key: type one above, or export OPENAI_API_KEY before `make run`.")
+        return ModelSettings(spec=f"openai:{name}", api_key=SecretStr(typed) if typed else None)
     if kind == MODEL_KINDS[2]:
         url = st.text_input(
             "Base URL", os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8765/v1"), key=f"{key}_base_url"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import streamlit as st
 from evals.personas.loader import load_personas
 from evals.reports import charts
 from evals.running.records import ConversationRecord, load_record, read_results
+from evals.running.runs import run_progress, run_title
 from evals.running.service import Progress
 from evals.stats.metrics import OUTCOMES, persona_outcomes, summarize
 
@@ -56,6 +58,30 @@ def progress_bars() -> Callable[[Progress], None]:
     return update
 
 
+def embed_report(report: Path, height: int = 1400) -> None:
+    """Show a report inside the page as a data: URL, so even a script that slipped into it runs in an opaque
+    origin and cannot reach the app (the reports escape every value; this is the second wall)."""
+    encoded = base64.b64encode(report.read_bytes()).decode()
+    st.iframe(f"data:text/html;base64,{encoded}", height=height)
+
+
+def pick_run(label: str, runs: list[Path], key: str, selected: str | None) -> Path:
+    """A run picker that shows `selected` (the run just made) when it is there; unfinished runs are marked."""
+    titles = {run_label(r): r for r in runs}
+    wanted = next((t for t, r in titles.items() if str(r) == selected), None)
+    if wanted and st.session_state.get(f"{key}_shown") != selected:
+        st.session_state[key] = wanted  # a keyed selectbox ignores index=; its state decides
+        st.session_state[f"{key}_shown"] = selected
+    if st.session_state.get(key) not in titles:
+        st.session_state[key] = next(iter(titles))
+    return titles[st.selectbox(label, list(titles), key=key)]
+
+
+def run_label(run: Path) -> str:
+    done, total = run_progress(run)
+    return run_title(run) + ("" if done >= total else f" · unfinished {done}/{total}")
+
+
 def summary_frame(records: list[ConversationRecord]) -> pd.DataFrame:
     rows = []
     for stem, s in summarize(records).items():
@@ -66,6 +92,7 @@ def summary_frame(records: list[ConversationRecord]) -> pd.DataFrame:
             "pass^1": round(s.pass_k.get(1, 0), 2),
             "value kept ($)": s.value_kept,
             "offer cost ($)": s.offer_cost,
+            "errors": s.errors,
         }
         rows.append(row)
     return pd.DataFrame(rows)
@@ -78,6 +105,9 @@ def show_run(run: Path) -> None:
         return
     summaries = summarize(records)
     st.dataframe(summary_frame(records), hide_index=True, width="stretch")
+    errors = sum(r.error is not None for r in records)
+    if errors:
+        st.warning(f"{errors} conversation(s) ended in a model or connection error: they are left out of every rate.")
     left, right = st.columns(2)
     left.altair_chart(charts.overall_mix(summaries))
     right.altair_chart(charts.economics(summaries))
@@ -93,6 +123,9 @@ def show_run(run: Path) -> None:
             key=f"dl_{run.name}",
         )
     show_conversation_picker(run, records)
+    if report.exists():
+        with st.expander("The full report", expanded=False):
+            embed_report(report)
 
 
 def show_conversation_picker(run: Path, records: list[ConversationRecord]) -> None:

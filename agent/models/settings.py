@@ -25,6 +25,7 @@ class ModelSettings(BaseModel):
     temperature: float = 0.0
     timeout_s: float = 120.0
     max_retries: int = 2
+    api_key: SecretStr | None = Field(default=None, exclude=True, description="a key typed in the app (never saved)")
 
     @property
     def provider(self) -> str:
@@ -61,11 +62,11 @@ def _openai(settings: ModelSettings) -> BaseChatModel:
     if not settings.model_name or settings.model_name == "openai":
         raise ModelConfigError("model 'openai' needs a model name: use openai:<model>, e.g. openai:gpt-4o-mini")
     base_url = settings.effective_base_url
-    key = os.environ.get("OPENAI_API_KEY")
+    key = settings.api_key.get_secret_value() if settings.api_key else os.environ.get("OPENAI_API_KEY")
     if not key and not base_url:
         raise ModelConfigError(
-            "OPENAI_API_KEY is not set: run `export OPENAI_API_KEY=sk-...`, or give --base-url "
-            "(or OPENAI_BASE_URL) for an OpenAI-compatible server"
+            "OPENAI_API_KEY is not set: export it (or type a key in the app), or use an OpenAI-compatible "
+            "server by its base URL (--base-url or OPENAI_BASE_URL)"
         )
     return ChatOpenAI(
         model=settings.model_name,

@@ -35,6 +35,7 @@ class TurnResult(BaseModel):
     output_tokens: int = 0
     error: str | None = None
     model_calls: int = 0
+    why: str = Field(default="", description="the offline model's reason for its reply (rule and policy line)")
 
 
 class TranscriptLine(BaseModel):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent.datafiles import PROJECT_ROOT
 from evals.running.manifest import MANIFEST, load_manifest
+from evals.running.records import iter_results
 
 
 def runs_dir() -> Path:
@@ -35,6 +36,11 @@ def list_runs(root: Path | None = None) -> list[Path]:
 def list_comparisons(root: Path | None = None) -> list[Path]:
     found = [p.parent for p in (root or runs_dir()).glob("*/comparison.json")]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def run_progress(run: Path) -> tuple[int, int]:
+    """(finished conversations, conversations the run will hold)."""
+    return sum(1 for _ in iter_results(run)), load_manifest(run).total
 
 
 def run_title(run: Path) -> str:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from agent.models.settings import check_model
+from agent.models.settings import ModelSettings, check_model
 from agent.store.fixtures import FixtureSet
 from evals.reports.compare_report import write_comparison
 from evals.reports.report import write_report
 from evals.running.config import RunConfig
+from evals.running.manifest import load_manifest
 from evals.running.records import ConversationRecord
 from evals.running.runner import execute_run
 from evals.stats.comparison import Comparison, compare_runs
@@ -77,6 +78,23 @@ def run_eval(
 
     records = execute_run(config, on_result, fixtures)
     return RunSummary(config.out, records, write_report(config.out))
+
+
+def resume_eval(run: Path, model: ModelSettings, progress: ProgressCallback | None = None) -> RunSummary:
+    """Finish an unfinished run with the settings it was started with (the model's key and timeouts from `model`)."""
+    identity = load_manifest(run).identity
+    config = RunConfig(
+        policies=[Path(p) for p in identity.policies],
+        personas_dir=Path(identity.personas_dir),
+        persona_ids=identity.persona_ids,
+        trials=identity.trials,
+        model=model.model_copy(update={"spec": identity.model, "base_url": identity.base_url}),
+        seed=identity.seed,
+        fault_rate=identity.fault_rate,
+        out=run,
+        resume=True,
+    )
+    return run_eval(config, progress, label="Resuming")
 
 
 def run_ab(config: ABConfig, progress: ProgressCallback | None = None) -> ABResult:
