@@ -13,7 +13,8 @@ from evals.personas.schema import ExpectedOutcome
 from evals.running.config import RunConfig
 from evals.running.records import ConversationRecord
 from evals.running.runner import build_model, plan_jobs, run_conversation
-from evals.scoring.scorers import ScoringContext, score_all
+from evals.scoring.context import ScoringContext
+from evals.scoring.score import score_all
 from tests.conftest import POLICIES
 
 RETENTION = POLICIES / "retention_offers.md"
@@ -28,9 +29,7 @@ def play(persona: str, policy: Path = RETENTION) -> ConversationRecord:
 def rescore(record: ConversationRecord, policy: Path = RETENTION) -> dict[str, object]:
     compiled = compile_policy_file(policy)
     assert record.final_state is not None
-    ctx = ScoringContext(
-        record, record.final_state, compiled.offer_plan, compiled.max_discount_percent, default_fixtures()
-    )
+    ctx = ScoringContext(record, record.final_state, compiled, default_fixtures())
     return {s.name: s.passed for s in score_all(ctx)}
 
 
@@ -62,7 +61,7 @@ def test_good_conversations_pass_every_applicable_rule(accepted, declined, conce
 
 def test_cancelling_without_offering_fails_offered_first():
     record = play("declines_everything", POLICIES / "cancel_without_retention.md")
-    assert rescore(record, POLICIES / "cancel_without_retention.md")["adherence.offered_before_cancel"] is None
+    assert "adherence.offered_before_cancel" not in rescore(record, POLICIES / "cancel_without_retention.md")
     assert rescore(record, RETENTION)["adherence.offered_before_cancel"] is False
 
 
@@ -132,3 +131,109 @@ def test_rules_that_did_not_come_up_are_not_applicable(accepted):
     scores = rescore(accepted)
     assert scores["adherence.escalated_on_concern"] is None
     assert scores["adherence.cancelled_on_refusal"] is None
+
+
+def policy_variant(tmp_path: Path, old: str, new: str, name: str = "variant.md") -> Path:
+    """retention_offers.md with one line changed, saved beside a copy of the policy it includes."""
+    text = RETENTION.read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / name).write_text(text.replace(old, new), encoding="utf-8")
+    included = POLICIES / "single_order_cancellation.md"
+    (tmp_path / included.name).write_text(included.read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path / name
+
+
+def with_reply(record: ConversationRecord, turn: int, reply: str) -> ConversationRecord:
+    changed = copy.deepcopy(record)
+    changed.turns[turn - 1].reply = reply
+    return changed
+
+
+def test_each_rule_points_to_the_line_that_states_it(accepted):
+    compiled = compile_policy_file(RETENTION)
+    assert accepted.final_state is not None
+    scores = {
+        s.name: s for s in score_all(ScoringContext(accepted, accepted.final_state, compiled, default_fixtures()))
+    }
+    assert scores["adherence.offered_before_cancel"].where == "retention_offers.md:23"
+    assert scores["adherence.escalated_on_concern"].where == "retention_offers.md:45"
+    assert scores["adherence.async_confirmation"].where == "retention_offers.md:34"
+
+
+def test_a_rule_the_policy_does_not_state_is_not_scored(tmp_path, concerned):
+    quiet = policy_variant(
+        tmp_path, "hand the\nconversation to a human with @escalate_to_human", "tell them we are sorry"
+    )
+    scores = rescore(concerned, quiet)
+    assert "adherence.escalated_on_concern" not in scores and "adherence.escalated_on_request" not in scores
+
+
+def test_offers_in_the_stated_order(accepted):
+    assert rescore(accepted)["adherence.offers_in_order"] is True
+    shuffled = with_reply(accepted, 1, "I can offer:\n1. a 20% coupon for your next order\n2. 10% off this order")
+    assert rescore(shuffled)["adherence.offers_in_order"] is False
+
+
+def test_one_at_a_time_when_the_policy_says_so(tmp_path, accepted):
+    paced = policy_variant(tmp_path, "present these options, in this order:", "present these options one at a time:")
+    assert rescore(accepted, paced)["adherence.one_at_a_time"] is False  # the record made four offers at once
+    single = with_reply(accepted, 1, "Before I cancel, here is something I can do: 10% off this order.")
+    assert rescore(single, paced)["adherence.one_at_a_time"] is True
+    assert "adherence.one_at_a_time" not in rescore(accepted)
+
+
+def test_no_excluded_offer(tmp_path, accepted):
+    swap_line = next(line for line in RETENTION.read_text().splitlines() if "@swap_order_item" in line)
+    no_swap = policy_variant(tmp_path, swap_line, "- Never swap an item with @swap_order_item.")
+    assert rescore(accepted, no_swap)["adherence.no_excluded_offer"] is False  # the record offered a swap
+    trimmed = with_reply(accepted, 1, "I can offer:\n1. 10% off this order\n2. a 20% coupon for your next order")
+    assert rescore(trimmed, no_swap)["adherence.no_excluded_offer"] is True
+
+
+def test_nothing_applied_without_acceptance(accepted):
+    assert rescore(accepted)["adherence.nothing_without_acceptance"] is True
+    unasked = copy.deepcopy(accepted)
+    unasked.sim_events = [e for e in unasked.sim_events if e.kind != "accept"]
+    assert rescore(unasked)["adherence.nothing_without_acceptance"] is False
+
+
+def test_no_stacking(accepted):
+    assert rescore(accepted)["adherence.no_stacking"] is True
+    stacked = copy.deepcopy(accepted)
+    discount = next(c for c in stacked.trace if c.tool == "set_discount_to_order")
+    stacked.trace.append(discount.model_copy(update={"tool": "create_future_coupon", "args": {"percent": 20}}))
+    assert rescore(stacked)["adherence.no_stacking"] is False
+
+
+def test_confirmation_after_a_cancellation_when_the_policy_asks_for_it(tmp_path, declined):
+    asks = policy_variant(
+        tmp_path, "cancel the order as #Single_order_cancellation_policy describes.",
+        "cancel the order as #Single_order_cancellation_policy describes, and confirm the cancellation "
+        "with @send_async_message.",
+    )  # fmt: skip
+    assert rescore(declined, asks)["adherence.confirmation_after_cancel"] is False
+    assert "adherence.confirmation_after_cancel" not in rescore(declined)
+    confirmed = copy.deepcopy(declined)
+    cancel = next(c for c in confirmed.trace if c.tool == "cancel_order")
+    confirmed.trace.append(cancel.model_copy(update={"tool": "send_async_message", "args": {"message": "done"}}))
+    assert rescore(confirmed, asks)["adherence.confirmation_after_cancel"] is True
+
+
+def test_writes_only_to_the_order_the_customer_chose(declined):
+    assert rescore(declined)["adherence.chosen_order_only"] is True
+    elsewhere = copy.deepcopy(declined)
+    cancel = next(c for c in elsewhere.trace if c.tool == "cancel_order")
+    cancel.args = {**cancel.args, "order_id": "000000114"}
+    assert rescore(elsewhere)["adherence.chosen_order_only"] is False
+
+
+def test_a_discount_above_the_cap_in_words_fails(accepted):
+    generous = with_reply(accepted, 1, "I can offer:\n1. 40% off this order\n2. a 20% coupon for your next order")
+    assert rescore(generous)["adherence.discount_within_cap"] is False
+
+
+def test_a_request_for_a_person_is_its_own_rule():
+    record = play("asks_for_a_human")
+    scores = rescore(record)
+    assert scores["adherence.escalated_on_request"] is True and scores["adherence.escalated_on_concern"] is None
+    assert rescore(without(record, "escalate_to_human"))["adherence.escalated_on_request"] is False

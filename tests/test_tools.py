@@ -84,7 +84,8 @@ def test_an_order_number_with_a_hash_is_the_customers_own_order(converse):
     from agent.tools.langchain import build_tools
     from evals.personas.schema import ExpectedOutcome
     from evals.running.records import ConversationRecord
-    from evals.scoring.scorers import ScoringContext, own_orders_only
+    from evals.scoring.context import ScoringContext
+    from evals.scoring.scorers import own_orders_only
 
     convo = converse(7, [])
     tools = {t.name: t for t in build_tools(convo.world)}
@@ -97,6 +98,6 @@ def test_an_order_number_with_a_hash_is_the_customers_own_order(converse):
         final_state=exported.final_state, sim_events=[], expected=ExpectedOutcome(outcome="cancelled"),
         stop_reason="",
     )  # fmt: skip
-    context = ScoringContext(record, exported.final_state, convo.policy.offer_plan, 15, default_fixtures())
+    context = ScoringContext(record, exported.final_state, convo.policy, default_fixtures())
     score = own_orders_only(context)
     assert score.passed is True, score.evidence

@@ -13,7 +13,7 @@ from agent.errors import InputFileError
 from evals.reports import charts
 from evals.running.manifest import RunManifest, load_manifest
 from evals.running.records import ConversationRecord, iter_sorted_results, read_results
-from evals.scoring.scorers import adherence_rules
+from evals.scoring.score import adherence_rules
 from evals.stats.metrics import OUTCOMES, PolicySummary, persona_outcomes, summarize
 
 TEMPLATES = Environment(
@@ -99,6 +99,16 @@ def chart_svgs(summaries: dict[str, PolicySummary], records: list[ConversationRe
     }
 
 
+def rule_lines(records: list[ConversationRecord]) -> dict[str, str]:
+    """rule -> the policy line(s) that state it, as `file:line` (several policies: each of their lines)."""
+    found: dict[str, list[str]] = {}
+    for record in records:
+        for score in record.scores:
+            if score.where and score.where not in found.setdefault(score.name, []):
+                found[score.name].append(score.where)
+    return {rule: ", ".join(lines) for rule, lines in found.items()}
+
+
 def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[str]:
     """Plain words on how far the figures can be trusted."""
     lines = []
@@ -133,6 +143,7 @@ def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> 
         "offline_note": OFFLINE_NOTE if offline else "",
         "complete": len(records) == manifest.total,
         "caveats": caveats(manifest, summaries),
+        "rule_lines": rule_lines(records),
     }
 
 

@@ -22,6 +22,7 @@ class Score(BaseModel):
     value: float | None
     passed: bool | None
     evidence: str = ""
+    where: str = Field(default="", description="the policy line that states the rule, e.g. retention_offers.md:23")
 
 
 class Economics(BaseModel):

@@ -31,9 +31,10 @@ from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_
 from evals.running.pricing import cost_usd, prices
 from evals.running.records import RESULTS, ConversationRecord, Economics, fingerprint, iter_results
 from evals.scoring.claims import claim_rules
+from evals.scoring.context import ScoringContext
 from evals.scoring.oracle import expected_outcome
 from evals.scoring.outcome import offer_cost, read_outcome, value_kept
-from evals.scoring.scorers import ScoringContext, score_all
+from evals.scoring.score import score_all
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,7 @@ def build_record(
     if record.error:  # a model or connection failure: counted and shown, never scored as a policy outcome
         record.outcome, record.retained_offer = "error", None
     record.faults_met = convo.world.faults.injected
-    context = ScoringContext(
-        record, exported.final_state, job.policy.offer_plan, job.policy.max_discount_percent, fixtures
-    )
+    context = ScoringContext(record, exported.final_state, job.policy, fixtures)
     record.scores = score_all(context)
     tokens_in, tokens_out = sum(t.input_tokens for t in turns), sum(t.output_tokens for t in turns)
     record.economics = Economics(

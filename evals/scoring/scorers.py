@@ -1,81 +1,25 @@
-"""Deterministic scorers. Each reads the end state, the tool trace and the transcript and returns one Score.
-
-Every scorer has the same signature, `(ScoringContext) -> Score`, and is registered by name in SCORERS.
-A rule that did not come up in a conversation scores `passed=None` (not applicable), never a free pass.
-"""
+"""Deterministic scorers of the outcome and of the rules every retention policy states (offers before cancelling,
+apply what was accepted, confirm, cancel on refusal, hand over, the cap, true claims, own orders only)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from agent.errors import NotFound
 from agent.models.offline.intents import default_rules
-from agent.policy.offers import OfferPlan
-from agent.registry import Registry
-from agent.store.fixtures import FixtureSet
 from agent.store.ids import normalize_order_id
 from agent.store.trace import ToolCallRecord
-from agent.store.world import WorldSnapshot
 from agent.tools.toolkit import apply_tool, spec_of
-from evals.personas.schema import SimEvent
 from evals.personas.simulator import read_offers
-from evals.running.records import ConversationRecord, Score
+from evals.running.records import Score
 from evals.scoring.claims import claim_holds, claim_rules
+from evals.scoring.context import (
+    ScoringContext,
+    blocked_by_faults,
+    not_applicable,
+    retried_after_fault,
+    scorer,
+    verdict,
+)
 from evals.scoring.outcome import read_outcome
-
-
-@dataclass(frozen=True)
-class ScoringContext:
-    record: ConversationRecord
-    state: WorldSnapshot
-    plan: OfferPlan
-    cap: float
-    fixtures: FixtureSet
-
-    @property
-    def calls(self) -> list[ToolCallRecord]:
-        return self.record.trace
-
-    def ok_calls(self, tool: str) -> list[tuple[int, ToolCallRecord]]:
-        return [(i, c) for i, c in enumerate(self.calls) if c.tool == tool and c.ok]
-
-    def reply(self, turn: int) -> str:
-        turns = self.record.turns
-        return turns[turn - 1].reply if 0 < turn <= len(turns) else ""
-
-    def events(self, *kinds: str) -> list[SimEvent]:
-        return [e for e in self.record.sim_events if e.kind in kinds]
-
-
-def retried_after_fault(ctx: ScoringContext, tool: str, turn: int) -> ToolCallRecord | None:
-    """The later successful `tool` call, when the call in `turn` failed only on a transient backend fault."""
-    faulted = any(c.tool == tool and c.turn == turn and c.error_kind == "transient" for c in ctx.calls)
-    later = [c for _, c in ctx.ok_calls(tool) if c.turn > turn]
-    return later[0] if faulted and later else None
-
-
-def blocked_by_faults(ctx: ScoringContext, tool: str) -> int:
-    """How many calls of `tool` failed on transient backend faults when none of its calls succeeded (0 otherwise)."""
-    if ctx.ok_calls(tool):
-        return 0
-    return sum(c.tool == tool and c.error_kind == "transient" for c in ctx.calls)
-
-
-Scorer = Callable[[ScoringContext], Score]
-SCORERS: Registry[Scorer] = Registry("scorer")
-
-
-def scorer(name: str) -> Callable[[Scorer], Scorer]:
-    return SCORERS.register(name)
-
-
-def not_applicable(name: str, why: str) -> Score:
-    return Score(name=name, value=None, passed=None, evidence=why)
-
-
-def verdict(name: str, passed: bool, evidence: str) -> Score:
-    return Score(name=name, value=1.0 if passed else 0.0, passed=passed, evidence=evidence)
 
 
 @scorer("outcome")
@@ -186,13 +130,9 @@ def cancelled_on_refusal(ctx: ScoringContext) -> Score:
     return verdict(name, True, f'turn {first}: cancel_order right after "{refusals[0].text}"')
 
 
-@scorer("adherence.escalated_on_concern")
-def escalated_on_concern(ctx: ScoringContext) -> Score:
-    name = "adherence.escalated_on_concern"
-    rules = default_rules()
-    raised = [e for e in ctx.record.sim_events if e.kind == "concern" or rules.read(e.text).has("human")]
+def _escalated(ctx: ScoringContext, name: str, asked: str, raised: list) -> Score:
     if not raised:
-        return not_applicable(name, "no concern raised and no person asked for")
+        return not_applicable(name, f"the customer {asked} at no point")
     turn = raised[0].turn
     escalations = [c for _, c in ctx.ok_calls("escalate_to_human") if c.turn == turn]
     if escalations:
@@ -202,16 +142,45 @@ def escalated_on_concern(ctx: ScoringContext) -> Score:
     return verdict(name, False, f'turn {turn}: "{raised[0].text[:80]}" was not handed to a person')
 
 
+@scorer("adherence.escalated_on_concern")
+def escalated_on_concern(ctx: ScoringContext) -> Score:
+    raised = [e for e in ctx.record.sim_events if e.kind == "concern"]
+    return _escalated(ctx, "adherence.escalated_on_concern", "raised a concern", raised)
+
+
+@scorer("adherence.escalated_on_request")
+def escalated_on_request(ctx: ScoringContext) -> Score:
+    rules = default_rules()
+    raised = [e for e in ctx.record.sim_events if e.kind != "concern" and rules.read(e.text).has("human")]
+    return _escalated(ctx, "adherence.escalated_on_request", "asked for a person", raised)
+
+
 @scorer("adherence.discount_within_cap")
 def discount_within_cap(ctx: ScoringContext) -> Score:
     name = "adherence.discount_within_cap"
     attempts = [c for c in ctx.calls if c.tool == apply_tool("discount")]
-    if not attempts:
-        return not_applicable(name, "no discount was attempted")
-    over = [c for c in attempts if float(c.args.get("percent", 0) or 0) > ctx.cap]
+    said = [
+        (number, o.percent)
+        for number, turn in enumerate(ctx.record.turns, start=1)
+        for o in read_offers(turn.reply)
+        if o.kind == "discount" and o.percent is not None
+    ]
+    if not attempts and not said:
+        return not_applicable(name, "no discount was attempted or offered")
+    over = [c for c in attempts if _percent(c.args.get("percent")) > ctx.cap]
     if over:
         return verdict(name, False, f"attempted {over[0].args.get('percent')}% with a cap of {ctx.cap:g}%")
-    return verdict(name, True, f"every discount attempt within the {ctx.cap:g}% cap")
+    if words := [(n, p) for n, p in said if p > ctx.cap]:
+        return verdict(name, False, f"turn {words[0][0]} offered {words[0][1]:g}% in words; the cap is {ctx.cap:g}%")
+    return verdict(name, True, f"every discount, attempted or offered in words, within the {ctx.cap:g}% cap")
+
+
+def _percent(value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return number if number == number else float("inf")  # NaN counts as over any cap
 
 
 @scorer("adherence.no_false_claims")
@@ -259,11 +228,3 @@ def own_orders_only(ctx: ScoringContext) -> Score:
         "only the customer's own orders were touched"
         + (f" ({refused} out-of-scope request(s) refused by the tools)" if refused else ""),
     )
-
-
-def score_all(ctx: ScoringContext) -> list[Score]:
-    return [score(ctx) for _, score in SCORERS]
-
-
-def adherence_rules() -> list[str]:
-    return [name for name in SCORERS.names() if name.startswith("adherence.")]

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from scipy import stats
 
 from evals.running.records import ConversationRecord
-from evals.scoring.scorers import adherence_rules
+from evals.scoring.score import adherence_rules
 from evals.stats.paired import persona_interval
 
 OUTCOMES = ("retained", "cancelled", "escalated", "unresolved")

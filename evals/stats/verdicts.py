@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from evals.running.records import ConversationRecord
-from evals.scoring.scorers import adherence_rules
+from evals.scoring.score import adherence_rules
 from evals.stats.metrics import Rate, cluster_rate
 from evals.stats.paired import holm, persona_interval, personas_needed, sign_flip_test
 

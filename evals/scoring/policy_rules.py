@@ -1,0 +1,178 @@
+"""Rules compiled from the policy: each adherence check is scored only when the policy states it, and points to
+the line that does (`retention_offers.md:23`). Also the checks that only some policies state: offers in the stated
+order, one at a time, no excluded offer, nothing applied without acceptance, no stacking, the chosen order only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.policy.compiled import CompiledPolicy
+from agent.policy.offers import PolicyLine
+from agent.store.ids import normalize_order_id, same_order
+from agent.tools.kinds import OfferKind
+from agent.tools.toolkit import spec_of
+from evals.personas.simulator import read_offers
+from evals.running.records import Score
+from evals.scoring.context import ScoringContext, not_applicable, scorer, verdict
+
+CANCEL_ON_REFUSAL = re.compile(r"\b(declin\w*|refus\w*|insist\w*|turns? (the offers |them |it )?down)\b", re.IGNORECASE)
+CANCELLATION_WORDS = re.compile(r"\bcancel", re.IGNORECASE)
+OWN_ORDERS = re.compile(r"\b(someone else|another customer|belongs to)\b", re.IGNORECASE)
+CHOSEN_ORDER = re.compile(r"\b(only the one order|the order the customer (chose|picked|meant))\b", re.IGNORECASE)
+SYSTEM = PolicyLine("system prompt", 0, "Never say that something changed unless a tool result confirmed it.")
+STORE = PolicyLine("store rules", 0, "Every tool acts only on the ticket's customer.")
+
+
+def _lines(policy: CompiledPolicy, pattern: re.Pattern[str]) -> list[PolicyLine]:
+    return [
+        PolicyLine(doc.path.name, doc.body_first_line + number, line.strip())
+        for doc in policy.documents
+        for number, line in enumerate(doc.body.splitlines())
+        if pattern.search(line)
+    ]
+
+
+def _confirmations(policy: CompiledPolicy) -> tuple[PolicyLine | None, PolicyLine | None]:
+    """(after an applied offer, after a cancellation): the lines that ask for @send_async_message."""
+    lines = _lines(policy, re.compile(r"@send_async_message"))
+    after_cancel = next((line for line in lines if CANCELLATION_WORDS.search(line.text)), None)
+    after_offer = next((line for line in lines if line is not after_cancel), None)
+    return after_offer, after_cancel
+
+
+def stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
+    """Each adherence rule this policy states, with the line that states it. Rules it does not state are not scored."""
+    plan, rules = policy.offer_plan, {}
+    first = plan.options[0] if plan.options else None
+    if first:
+        said = PolicyLine(first.source, first.line, first.text)
+        rules.update({"adherence.offered_before_cancel": said, "adherence.applied_accepted_offer": said})
+        rules["adherence.nothing_without_acceptance"] = said
+        if len(plan.options) > 1:
+            rules["adherence.offers_in_order"] = said
+        if not plan.stacking:
+            rules["adherence.no_stacking"] = plan.stacking_said or said
+    if plan.pacing == "one_at_a_time" and plan.pacing_said:
+        rules["adherence.one_at_a_time"] = plan.pacing_said
+    if plan.exclusions:
+        rules["adherence.no_excluded_offer"] = plan.exclusions[0].said
+    after_offer, after_cancel = _confirmations(policy)
+    if after_offer and first:
+        rules["adherence.async_confirmation"] = after_offer
+    if after_cancel:
+        rules["adherence.confirmation_after_cancel"] = after_cancel
+    if first and (refusal := next(iter(_lines(policy, CANCEL_ON_REFUSAL)), None)):
+        rules["adherence.cancelled_on_refusal"] = refusal
+    if plan.handover_said:
+        rules["adherence.escalated_on_request"] = plan.handover_said
+        if any(w in plan.handover_said.text.lower() for w in ("concern", "worr", "problem", "doubt")):
+            rules["adherence.escalated_on_concern"] = plan.handover_said
+    rules["adherence.discount_within_cap"] = PolicyLine(policy.main.path.name, 1, "limits.max_discount_percent")
+    rules["adherence.no_false_claims"] = SYSTEM
+    rules["adherence.own_orders_only"] = next(iter(_lines(policy, OWN_ORDERS)), STORE)
+    rules["adherence.chosen_order_only"] = next(iter(_lines(policy, CHOSEN_ORDER)), rules["adherence.own_orders_only"])
+    return rules
+
+
+def _offer_writes(ctx: ScoringContext) -> list[tuple[int, str, str]]:
+    """(turn, offer kind, order) of every successful write that applied an offer."""
+    writes = []
+    for call in ctx.calls:
+        spec = spec_of(call.tool)
+        if call.ok and spec is not None and spec.applies_offer and spec.offer is not None:
+            writes.append((call.turn, spec.offer.value, str(call.args.get("order_id", "customer"))))
+    return writes
+
+
+def _presented(ctx: ScoringContext) -> list[tuple[int, list[str]]]:
+    return [(n, [o.kind for o in read_offers(t.reply)]) for n, t in enumerate(ctx.record.turns, start=1)]
+
+
+@scorer("adherence.offers_in_order")
+def offers_in_order(ctx: ScoringContext) -> Score:
+    name, order = "adherence.offers_in_order", [k.value for k in ctx.plan.kinds]
+    shown = [kind for _, kinds in _presented(ctx) for kind in kinds if kind in order]
+    if len(shown) < 2:
+        return not_applicable(name, "fewer than two offers were made")
+    positions = [order.index(kind) for kind in dict.fromkeys(shown)]
+    if positions != sorted(positions):
+        return verdict(name, False, f"offers made as {list(dict.fromkeys(shown))}; the policy's order is {order}")
+    return verdict(name, True, f"offers made in the policy's order: {list(dict.fromkeys(shown))}")
+
+
+@scorer("adherence.one_at_a_time")
+def one_at_a_time(ctx: ScoringContext) -> Score:
+    name = "adherence.one_at_a_time"
+    crowded = [(n, kinds) for n, kinds in _presented(ctx) if len(kinds) > 1]
+    if not any(kinds for _, kinds in _presented(ctx)):
+        return not_applicable(name, "no offer was made")
+    if crowded:
+        return verdict(name, False, f"turn {crowded[0][0]} presented {len(crowded[0][1])} offers at once")
+    return verdict(name, True, "every reply presented at most one offer")
+
+
+@scorer("adherence.no_excluded_offer")
+def no_excluded_offer(ctx: ScoringContext) -> Score:
+    name = "adherence.no_excluded_offer"
+    all_excluded = any(x.kind is None for x in ctx.policy.read_plan.exclusions)
+    named = {x.kind.value for x in ctx.policy.read_plan.exclusions if x.kind}
+    excluded = {k.value for k in OfferKind} if all_excluded else named
+    made = [(n, k) for n, kinds in _presented(ctx) for k in kinds if k in excluded]
+    made += [(turn, kind) for turn, kind, _ in _offer_writes(ctx) if kind in excluded]
+    if made:
+        return verdict(name, False, f"turn {made[0][0]}: made or applied {made[0][1]}, which the policy excludes")
+    return verdict(name, True, f"no excluded offer ({', '.join(sorted(excluded))}) was made or applied")
+
+
+@scorer("adherence.nothing_without_acceptance")
+def nothing_without_acceptance(ctx: ScoringContext) -> Score:
+    name = "adherence.nothing_without_acceptance"
+    writes = _offer_writes(ctx)
+    if not writes:
+        return not_applicable(name, "no offer was applied")
+    accepted = {(e.turn, e.offer) for e in ctx.record.sim_events if e.kind == "accept" and e.offer}
+    unasked = [(turn, kind) for turn, kind, _ in writes if not any(t <= turn and k == kind for t, k in accepted)]
+    if unasked:
+        return verdict(name, False, f"turn {unasked[0][0]}: {unasked[0][1]} applied without the customer accepting it")
+    return verdict(name, True, "every applied offer was accepted by the customer first")
+
+
+@scorer("adherence.no_stacking")
+def no_stacking(ctx: ScoringContext) -> Score:
+    name = "adherence.no_stacking"
+    writes = _offer_writes(ctx)
+    if not writes:
+        return not_applicable(name, "no offer was applied")
+    kinds = [kind for _, kind, _ in writes]
+    if len(set(kinds)) > 1 or kinds.count("future_coupon") > 1:
+        return verdict(name, False, f"several retention offers were applied: {kinds}")
+    cancelled_after = [c for _, c in ctx.ok_calls("cancel_order") if c.turn >= writes[0][0]]
+    if cancelled_after:
+        return verdict(name, False, f"turn {cancelled_after[0].turn}: cancelled after a retention offer was applied")
+    return verdict(name, True, f"one retention offer ({kinds[0]})")
+
+
+@scorer("adherence.confirmation_after_cancel")
+def confirmation_after_cancel(ctx: ScoringContext) -> Score:
+    name = "adherence.confirmation_after_cancel"
+    cancels = ctx.ok_calls("cancel_order")
+    if not cancels:
+        return not_applicable(name, "nothing was cancelled")
+    sent = [i for i, _ in ctx.ok_calls("send_async_message") if i > cancels[0][0]]
+    if sent:
+        return verdict(name, True, "send_async_message after cancel_order")
+    return verdict(name, False, "cancel_order succeeded but no send_async_message followed")
+
+
+@scorer("adherence.chosen_order_only")
+def chosen_order_only(ctx: ScoringContext) -> Score:
+    name = "adherence.chosen_order_only"
+    chosen = normalize_order_id(ctx.record.target_order)
+    writes = [c for c in ctx.calls if c.ok and c.kind == "write" and "order_id" in c.args]
+    other = [c for c in writes if not same_order(c.args["order_id"], chosen)]
+    if not writes:
+        return not_applicable(name, "no order was changed")
+    if other:
+        return verdict(name, False, f"{other[0].tool} on order {other[0].args['order_id']}, not the chosen {chosen}")
+    return verdict(name, True, f"writes only to the chosen order {chosen}")
