@@ -10,6 +10,7 @@ from pathlib import Path
 from agent.errors import RetentionLabError
 from agent.models.settings import DEFAULT_MODEL, ModelSettings
 from agent.policy.lint import errors_only, lint_paths
+from agent.redact import redact
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -28,6 +29,8 @@ def _chat(args: argparse.Namespace) -> int:
     from agent.conversation import Conversation
     from agent.policy.compiled import compile_policy_file
 
+    if args.state_out and (Path(args.state_out).is_dir() or not Path(args.state_out).parent.is_dir()):
+        raise RetentionLabError(f"{args.state_out}: --state-out: must be a file in an existing folder (e.g. out.json)")
     policy = compile_policy_file(args.policy)
     convo = Conversation.start(
         policy, args.customer, ModelSettings(spec=args.model, base_url=args.base_url), step_limit=args.step_limit
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args))
     except (RetentionLabError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {redact(str(message))}", file=sys.stderr)
         return 2
 
 

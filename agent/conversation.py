@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.policy.compiled import CompiledPolicy
 from agent.policy.offers import OfferPlan
+from agent.redact import redact
 from agent.store.fixtures import FixtureSet, default_fixtures
 from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
 from agent.store.world import World, WorldSnapshot
@@ -106,7 +107,15 @@ class Conversation:
         step_limit: int = DEFAULT_STEP_LIMIT,
     ) -> Conversation:
         """A fresh world for `customer_id` and an agent that follows `policy`."""
-        world = World(fixtures or default_fixtures(), customer_id, policy.max_discount_percent, fault_rate, seed)
+        world = World(
+            fixtures or default_fixtures(),
+            customer_id,
+            policy.max_discount_percent,
+            fault_rate,
+            seed,
+            max_coupon_percent=policy.max_coupon_percent,
+            allow_stacking=policy.offer_plan.stacking,
+        )
         if isinstance(model, BaseChatModel):
             chat_model, label = model, type(model).__name__
         else:
@@ -155,7 +164,7 @@ class Conversation:
     def _describe(self, exc: Exception) -> str:
         if isinstance(exc, GraphRecursionError):
             return f"the agent stopped after {self.step_limit} steps without answering"
-        return f"{type(exc).__name__}: {exc}"
+        return redact(f"{type(exc).__name__}: {exc}") or type(exc).__name__
 
     def _close_dangling_tool_calls(self) -> None:
         """After an interrupted turn, answer tool calls left without a result, so the next request is valid."""

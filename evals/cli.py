@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,9 +23,12 @@ from rich.table import Table
 
 from agent.errors import InputFileError, RetentionLabError
 from agent.models.settings import DEFAULT_MODEL, ModelSettings
+from agent.redact import redact
 from evals.personas.loader import DEFAULT_PERSONA_DIR
 from evals.running.config import DEFAULT_CACHE, RunConfig
 
+FLAGS = {"trials": "--trials", "concurrency": "--concurrency", "fault_rate": "--fault-rate", "seed": "--seed",
+         "model": "--model", "personas_dir": "--personas", "cache_path": "--cache"}  # fmt: skip
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
@@ -54,27 +58,36 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="call the model for every request")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of backend calls that fail transiently")
     parser.add_argument("--max-errors", type=int, default=0, help="errored conversations tolerated before exit 1")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds one model call may take (default 120)")
+    parser.add_argument("--allow-lint-errors", action="store_true", help="run a policy that the linter rejects")
 
 
 def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> RunConfig:
-    if args.trials < 1 or args.concurrency < 1:
-        raise RetentionLabError("--trials and --concurrency must be at least 1")
+    """The run's config from the command line; a bad value is one line naming the flag and the fix."""
     for policy in policies:
         if not policy.is_file():
             raise RetentionLabError(f"{policy}: --policy: no such file (list policies/ for the available ones)")
-    return RunConfig(
-        policies=policies,
-        personas_dir=args.personas,
-        persona_ids=args.persona_ids,
-        trials=args.trials,
-        model=ModelSettings(spec=args.model, base_url=args.base_url),
-        concurrency=args.concurrency,
-        seed=args.seed,
-        out=out,
-        resume=args.resume,
-        cache_path=None if args.no_cache else args.cache,
-        fault_rate=args.fault_rate,
-    )
+    if args.cache is not None and args.cache.exists() and not args.cache.is_file():
+        raise RetentionLabError(f"{args.cache}: --cache: is a folder (give a file path, e.g. .cache/responses.sqlite)")
+    try:
+        return RunConfig(
+            policies=policies,
+            personas_dir=args.personas,
+            persona_ids=args.persona_ids,
+            trials=args.trials,
+            model=ModelSettings(spec=args.model, base_url=args.base_url, timeout_s=args.timeout),
+            concurrency=args.concurrency,
+            seed=args.seed,
+            out=out,
+            resume=args.resume,
+            cache_path=None if args.no_cache else args.cache,
+            fault_rate=args.fault_rate,
+            allow_lint_errors=args.allow_lint_errors,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        flag = FLAGS.get(str(first["loc"][0]), str(first["loc"][0]))
+        raise RetentionLabError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from exc
 
 
 def show_progress(progress: Progress, task_ids: dict[str, TaskID]) -> Callable[[Any], None]:
@@ -197,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except RetentionLabError as exc:
-        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped
+        print(f"error: {redact(str(exc))}", file=sys.stderr)  # one line, never wrapped
         return 2
     except KeyboardInterrupt:
         console.print("interrupted: finished conversations are saved; rerun with --resume to finish")

@@ -36,9 +36,16 @@ class OpenAIStub:
     """`with OpenAIStub(replies) as stub:` then point ChatOpenAI at `stub.base_url`."""
 
     def __init__(
-        self, replies: list[Reply] | Callable[[dict[str, Any]], Reply], latency_s: float = 0.0, port: int = 0
+        self,
+        replies: list[Reply] | Callable[[dict[str, Any]], Reply],
+        latency_s: float = 0.0,
+        port: int = 0,
+        echo_auth_error: bool = False,
     ) -> None:
         self.replies, self.latency_s = replies, latency_s
+        self.echo_auth_error = (
+            echo_auth_error  # answer 400 with the Authorization header in the error, as bad proxies do
+        )
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -77,6 +84,15 @@ class OpenAIStub:
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if stub.echo_auth_error:
+                    message = f"bad request from {self.headers.get('Authorization')}"
+                    data = json.dumps({"error": {"message": message, "type": "invalid_request_error"}}).encode()
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 reply = stub._next_reply(request)
                 time.sleep(stub.latency_s)
                 finish = "tool_calls" if reply.get("tool_calls") else "stop"

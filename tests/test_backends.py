@@ -29,7 +29,7 @@ def test_discount_respects_cap_and_applies_once(make_world):
         world.magento.set_discount("000000101", 20)
     order = world.magento.set_discount("000000101", 10)
     assert order.discount_amount == -14.3 and order.grand_total == round(143 + 5 - 14.3, 2)
-    with pytest.raises(RuleViolation, match="only one discount"):
+    with pytest.raises(RuleViolation, match="allows one retention offer"):
         world.magento.set_discount("000000101", 15)
 
 
@@ -131,3 +131,63 @@ def test_world_fault_rate_makes_backend_calls_fail(make_world):
     world = make_world(fault_rate=1.0)
     with pytest.raises(TransientBackendError, match="safe to retry"):
         world.magento.get_order("000000101")
+
+
+def test_no_money_is_given_away_at_the_store(make_world):
+    """Whatever the model does: one retention offer, a coupon cap, no coupon after a cancellation, no cancellation
+    after an offer, and only finite numbers."""
+    world = make_world(cap=15, max_coupon_percent=20)
+    for bad in (float("nan"), float("inf"), -5.0):
+        with pytest.raises(RuleViolation):
+            world.magento.set_discount("000000101", bad)
+    with pytest.raises(RuleViolation, match="at most the policy's 20%"):
+        world.magento.create_coupon(1, 99.99)
+    world.magento.create_coupon(1, 20)
+    with pytest.raises(RuleViolation, match="only one is allowed"):
+        world.magento.create_coupon(1, 15)
+    for write in (
+        lambda: world.magento.set_discount("000000101", 10),
+        lambda: world.magento.upgrade_shipping("000000101"),
+    ):
+        with pytest.raises(RuleViolation, match="allows one retention offer"):
+            write()
+    with pytest.raises(RuleViolation, match="kept a retention offer"):
+        world.magento.cancel_order("000000101", "changed my mind")
+    assert world.magento.orders["000000101"].status == "pending" and len(world.magento.coupons) == 1
+
+
+def test_a_coupon_after_a_cancellation_is_refused(make_world):
+    world = make_world(customer_id=7, max_coupon_percent=20)
+    world.magento.cancel_order("000000113", "no longer needed")
+    with pytest.raises(RuleViolation, match="only for keeping an order"):
+        world.magento.create_coupon(7, 20)
+
+
+def test_a_policy_may_allow_stacking(make_world):
+    world = make_world(cap=15, max_coupon_percent=20, allow_stacking=True)
+    world.magento.set_discount("000000101", 10)
+    world.magento.upgrade_shipping("000000101")
+    assert world.magento.orders["000000101"].discount_percent == 10
+
+
+def test_a_non_numeric_percent_is_an_observation_not_a_crash(toolkit):
+    world, tools = toolkit(customer_id=1)
+    result = tools["set_discount_to_order"].invoke({"order_id": "000000101", "percent": "lots"})
+    assert "percent" in result and world.magento.orders["000000101"].discount_percent == 0
+
+
+def test_an_escalation_is_atomic_and_a_retry_completes_it(make_world):
+    """Under 50% faults, every successful hand-over has its team, its tag and its note, and repeats add nothing."""
+    for seed in range(50):
+        world = make_world(customer_id=3, fault_rate=0.5, seed=seed)
+        done = False
+        for _ in range(6):
+            try:
+                world.gorgias.assign_team("Retention specialists", "a concern")
+                done = True
+            except TransientBackendError:
+                assert world.gorgias.ticket.assignee_team is None or done
+        ticket = world.gorgias.ticket
+        if done:
+            notes = [m for m in ticket.messages if m.channel == "internal-note"]
+            assert ticket.assignee_team and [t.name for t in ticket.tags].count("escalated") == 1 and len(notes) == 1

@@ -46,6 +46,15 @@ class CompiledPolicy:
         return self.main.meta.limits.max_discount_percent
 
     @property
+    def max_coupon_percent(self) -> float:
+        """The coupon cap: the front matter's, else the highest coupon the policy offers (0 when it offers none)."""
+        stated = self.main.meta.limits.max_coupon_percent
+        if stated is not None:
+            return stated
+        coupon = self.offer_plan.get("future_coupon")
+        return coupon.top_percent or 0.0 if coupon else 0.0
+
+    @property
     def documents(self) -> list[Policy]:
         return [self.main, *self.included]
 

@@ -23,6 +23,9 @@ POLICY_REFERENCE = re.compile(r"(?<![\w#&])#([A-Za-z][A-Za-z0-9_-]*)")
 class PolicyLimits(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_discount_percent: float = Field(ge=0, le=100, description="No discount may go above this")
+    max_coupon_percent: float | None = Field(
+        default=None, ge=0, le=100, description="No future coupon above this (default: the highest the policy offers)"
+    )
 
 
 class PolicyMeta(BaseModel):

@@ -63,15 +63,23 @@ class GorgiasHelpdesk:
         return [t.name for t in self.ticket.tags]
 
     def assign_team(self, team_name: str, reason: str) -> Ticket:
-        """Hand the ticket to a human team: assign, tag `escalated` and leave an internal note."""
+        """Hand the ticket to a human team: assign, tag `escalated` and leave an internal note, all together.
+
+        One request to the helpdesk: when it fails, nothing changed; when it is repeated, it completes what is
+        missing (idempotent), so a retry never leaves an assignment without its tag and note.
+        """
         self.faults.check("PUT /api/tickets/{id}")
         team = next((t for t in self.directory.teams if t.name.lower() == team_name.lower()), None)
         if team is None:
-            names = ", ".join(t.name for t in self.directory.teams)
+            names = ", ".join(t.name for t in self.directory.teams) or "none (check fixtures/gorgias/teams.json)"
             raise NotFound(f"no team named '{team_name}'; teams are: {names}")
-        if self.ticket.assignee_team and self.ticket.assignee_team.get("id") == team.id:
-            return self.ticket
         self.ticket.assignee_team = {"id": team.id, "name": team.name}
-        self.add_tags(["escalated"])
-        self.add_internal_note(f"Escalated to {team.name}: {reason}")
+        if "escalated" not in {t.name for t in self.ticket.tags}:
+            self.ticket.tags.append(GorgiasTag(name="escalated"))
+        note = f"Escalated to {team.name}: {reason}"
+        if not any(
+            m.channel == "internal-note" and m.body_text.startswith(f"Escalated to {team.name}")
+            for m in self.ticket.messages
+        ):
+            self.add_internal_note(note)
         return self.ticket

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from agent.errors import NotFound, RuleViolation
@@ -11,6 +12,11 @@ from agent.store.fixtures import FixtureSet
 from agent.store.ids import normalize_order_id
 
 
+def _require_finite(percent: float, what: str) -> None:
+    if not isinstance(percent, int | float) or not math.isfinite(percent):
+        raise RuleViolation(f"a {what} percentage must be a finite number, got {percent!r}")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -18,12 +24,23 @@ def now_iso() -> str:
 class MagentoStore:
     """One world's copy of the store: orders, catalogue, coupons and the emails Magento sends."""
 
-    def __init__(self, fixtures: FixtureSet, max_discount_percent: float, faults: FaultInjector | None = None) -> None:
+    def __init__(
+        self,
+        fixtures: FixtureSet,
+        max_discount_percent: float,
+        faults: FaultInjector | None = None,
+        max_coupon_percent: float = 100.0,
+        allow_stacking: bool = False,
+    ) -> None:
         self.orders: dict[str, Order] = {k: o.model_copy(deep=True) for k, o in fixtures.orders.items()}
         self.customers = fixtures.customers
         self.products: dict[str, Product] = {k: p.model_copy(deep=True) for k, p in fixtures.products.items()}
         self.shipping_methods: dict[str, ShippingMethod] = dict(fixtures.shipping_methods)
         self.max_discount_percent = max_discount_percent
+        self.max_coupon_percent = max_coupon_percent
+        self.allow_stacking = allow_stacking
+        self.grants: list[tuple[str, str]] = []  # (offer kind, order id or "coupon") granted in this conversation
+        self.cancelled_here: list[str] = []
         self.coupons: list[Coupon] = []
         self.emails: list[Email] = []
         self.faults = faults or FaultInjector()
@@ -62,7 +79,14 @@ class MagentoStore:
         if self._seen(key):
             return order
         self._require_unshipped(order, "cancelled")
+        kept = [kind for kind, where in self.grants if where in (order.increment_id, "coupon")]
+        if kept:
+            raise RuleViolation(
+                f"order {order.increment_id} kept a retention offer ({kept[0]}) in this conversation; cancelling it "
+                "now would keep the offer and lose the order: hand the case to a person to reverse the offer first"
+            )
         order.status, order.state = "canceled", "canceled"
+        self.cancelled_here.append(order.increment_id)
         self._history(order, f"Order canceled at the customer's request. Reason: {reason}")
         self._email(
             order,
@@ -79,6 +103,8 @@ class MagentoStore:
         if self._seen(key):
             return order
         self._require_unshipped(order, "discounted")
+        _require_finite(percent, "discount")
+        self._require_no_other_grant(order.increment_id, "discount")
         if percent <= 0:
             raise RuleViolation(f"a discount must be a positive percentage, got {percent:g}%")
         if percent > self.max_discount_percent:
@@ -91,6 +117,7 @@ class MagentoStore:
         order.discount_percent = percent
         order.discount_amount = -round(order.subtotal * percent / 100, 2)
         order.discount_description = f"Retention discount {percent:g}%"
+        self.grants.append(("discount", order.increment_id))
         self._retotal(order)
         self._history(order, f"Retention discount of {percent:g}% applied.")
         self._email(
@@ -108,10 +135,16 @@ class MagentoStore:
         if self._seen(key):
             return order
         self._require_unshipped(order, "upgraded")
+        self._require_no_other_grant(order.increment_id, "shipping_upgrade")
         current = self.shipping_methods.get(order.shipping_method)
         if current is not None and current.expedited:
             raise RuleViolation(f"order {order.increment_id} already ships expedited")
-        expedited = next(m for m in self.shipping_methods.values() if m.expedited)
+        expedited = next((m for m in self.shipping_methods.values() if m.expedited), None)
+        if expedited is None:
+            raise RuleViolation(
+                "the store has no expedited shipping method (check fixtures/magento/shipping_methods.json)"
+            )
+        self.grants.append(("shipping_upgrade", order.increment_id))
         order.shipping_method, order.shipping_description = expedited.code, expedited.description
         self._history(order, "Shipping upgraded to expedited at no charge.")
         self._email(
@@ -129,6 +162,7 @@ class MagentoStore:
         if self._seen(key):
             return order
         self._require_unshipped(order, "changed")
+        self._require_no_other_grant(order.increment_id, "swap")
         item = self._item(order, sku)
         new = self.products.get(new_sku)
         if new is None:
@@ -142,6 +176,7 @@ class MagentoStore:
         new.extension_attributes.stock_item.is_in_stock = new.extension_attributes.stock_item.qty > 0
         old_name = item.name
         item.sku, item.name, item.product_id = new.sku, new.name, new.id
+        self.grants.append(("swap", order.increment_id))
         self._history(order, f"Swapped {old_name} for {new.name} at no extra cost.")
         self._email(
             order,
@@ -157,8 +192,18 @@ class MagentoStore:
         for coupon in self.coupons:
             if coupon.customer_id == customer_id and coupon.discount_percent == percent:
                 return coupon
-        if not 0 < percent <= 100:
-            raise RuleViolation(f"a coupon must be between 1% and 100%, got {percent:g}%")
+        _require_finite(percent, "coupon")
+        if not 0 < percent <= self.max_coupon_percent:
+            raise RuleViolation(
+                f"a coupon must be more than 0% and at most the policy's {self.max_coupon_percent:g}%, got {percent:g}%"
+            )
+        if self.coupons:
+            raise RuleViolation(
+                "this customer already got a retention coupon in this conversation; only one is allowed"
+            )
+        if self.cancelled_here:
+            raise RuleViolation(f"order {self.cancelled_here[0]} was cancelled: a coupon is only for keeping an order")
+        self._require_no_other_grant("coupon", "future_coupon")
         coupon = Coupon(
             code=f"KEEP{percent:g}-{customer_id:04d}-{len(self.coupons) + 1}",
             customer_id=customer_id,
@@ -166,6 +211,7 @@ class MagentoStore:
             rule_name=f"Retention: {percent:g}% off the next order",
         )
         self.coupons.append(coupon)
+        self.grants.append(("future_coupon", "coupon"))
         customer = self.customers[customer_id]
         self.emails.append(
             Email(
@@ -179,6 +225,17 @@ class MagentoStore:
         return coupon
 
     # -- helpers ---------------------------------------------------------------------------------------
+    def _require_no_other_grant(self, where: str, kind: str) -> None:
+        """One retention offer per conversation's order (a coupon counts for every order) unless stacking is allowed."""
+        if self.allow_stacking:
+            return
+        other = next((k for k, w in self.grants if where == "coupon" or w in (where, "coupon")), None)
+        if other is not None:
+            raise RuleViolation(
+                f"a retention offer ({other}) was already applied in this conversation; the policy allows one "
+                f"retention offer, so {kind} is refused"
+            )
+
     def _seen(self, key: tuple[str, ...]) -> bool:
         """True if this exact write already succeeded: repeats return the current state, not a second change."""
         self.faults.check(f"POST /V1/orders ({key[0]})")

@@ -42,6 +42,8 @@ class World:
         max_discount_percent: float,
         fault_rate: float = 0.0,
         seed: int = 0,
+        max_coupon_percent: float = 100.0,
+        allow_stacking: bool = False,
     ) -> None:
         if customer_id not in fixtures.customers:
             known = ", ".join(str(c) for c in sorted(fixtures.customers))
@@ -49,7 +51,7 @@ class World:
         self.fixtures = fixtures
         self.customer: Customer = fixtures.customers[customer_id]
         self.faults = FaultInjector(fault_rate, seed)
-        self.magento = MagentoStore(fixtures, max_discount_percent, self.faults)
+        self.magento = MagentoStore(fixtures, max_discount_percent, self.faults, max_coupon_percent, allow_stacking)
         ticket = fixtures.ticket_template.model_copy(deep=True)
         ticket.customer = {"id": self.customer.id, "email": self.customer.email, "name": self.customer.full_name}
         ticket.subject = f"Chat with {self.customer.full_name}"

@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.tools.base import create_schema_from_function
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from agent.errors import BackendError
 from agent.store.trace import ToolCallRecord
@@ -63,6 +63,12 @@ def _traced(world: World, spec: ToolSpec, method: Callable[..., Any]) -> Callabl
     return call
 
 
+def _invalid_arguments(error: ValidationError) -> str:
+    """Arguments that do not fit the schema ("percent": "lots") come back to the model as an observation."""
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+    return observation(ToolError(kind="invalid", message=f"invalid arguments: {problems}"))
+
+
 def build_tools(world: World) -> list[BaseTool]:
     """The LangChain tools for one conversation, traced into `world.trace`."""
     toolkit = Toolkit(world)
@@ -77,6 +83,7 @@ def build_tools(world: World) -> list[BaseTool]:
                 func=_traced(world, spec, getattr(toolkit, spec.name)),
                 metadata={"kind": spec.kind, "offer": spec.offer.value if spec.offer else None},
                 tags=[spec.kind],
+                handle_validation_error=_invalid_arguments,
             )
         )
     return tools

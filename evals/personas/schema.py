@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from string import Formatter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.tools.kinds import OfferKind
 
+PLACEHOLDERS = {"order", "target"}
 Outcome = Literal["retained", "cancelled", "escalated", "unresolved"]
 
 
@@ -61,6 +63,20 @@ class Persona(BaseModel):
     @property
     def order(self) -> str:
         return self.orders[0]
+
+    @model_validator(mode="after")
+    def _only_known_placeholders(self) -> Persona:
+        """Lines may use {order} and {target} only: anything else would crash a run or read attributes."""
+        lines = [*self.opening, *self.off_topic, *(self.concern.lines if self.concern else [])]
+        for line in lines:
+            try:
+                fields = [name for _, name, _, _ in Formatter().parse(line) if name is not None]
+            except ValueError as exc:
+                raise ValueError(f"{line!r} has a stray brace ({exc}); write {{{{ and }}}} for literal braces") from exc
+            unknown = [name for name in fields if name not in PLACEHOLDERS]
+            if unknown:
+                raise ValueError(f"{line!r} uses {{{unknown[0]}}}; only {{order}} and {{target}} can be filled in")
+        return self
 
 
 class ExpectedOutcome(BaseModel):

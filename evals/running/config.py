@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from agent.datafiles import PROJECT_ROOT
 from agent.models.settings import ModelSettings
+from agent.redact import redact_url
 from evals.personas.loader import DEFAULT_PERSONA_DIR
 
 DEFAULT_CACHE = Path(os.environ.get("RETENTION_LAB_CACHE", PROJECT_ROOT / ".cache" / "model-responses.sqlite"))
@@ -26,6 +27,7 @@ class RunIdentity(BaseModel):
     base_url: str | None
     seed: int
     fault_rate: float
+    inputs_sha: str = Field(default="", description="hash of every policy text, persona file and fixture file used")
 
 
 class RunConfig(BaseModel):
@@ -41,19 +43,21 @@ class RunConfig(BaseModel):
     out: Path = Path("runs/latest")
     resume: bool = False
     cache_path: Path | None = Field(default_factory=lambda: Path(os.environ.get("RETENTION_LAB_CACHE", DEFAULT_CACHE)))
-    fault_rate: float = Field(default=0.0, ge=0, le=1)
+    fault_rate: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
     step_limit: int = Field(default=24, ge=2)
+    allow_lint_errors: bool = False
 
-    def identity(self) -> RunIdentity:
+    def identity(self, inputs_sha: str = "") -> RunIdentity:
         return RunIdentity(
             policies=[str(p) for p in self.policies],
             personas_dir=str(self.personas_dir),
             persona_ids=self.persona_ids,
             trials=self.trials,
             model=self.model.spec,
-            base_url=self.model.base_url,
+            base_url=redact_url(self.model.base_url),
             seed=self.seed,
             fault_rate=self.fault_rate,
+            inputs_sha=inputs_sha,
         )
 
 

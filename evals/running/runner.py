@@ -6,21 +6,26 @@ dropped) and only the missing ones are run, so the file ends with exactly one re
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
 from agent.conversation import Conversation
+from agent.datafiles import DEFAULT_FIXTURES
 from agent.errors import InputFileError
 from agent.models.offline.flow import replies
 from agent.models.offline.intents import default_rules
 from agent.models.settings import make_chat_model
 from agent.policy.compiled import CompiledPolicy, compile_policy_file
+from agent.policy.lint import errors_only, lint_paths
 from agent.store.fixtures import FixtureSet, default_fixtures
 from evals.personas.loader import load_personas
 from evals.personas.schema import Persona
@@ -55,8 +60,31 @@ def check_data_files() -> None:
         read()
 
 
+def _refuse_lint_errors(config: RunConfig) -> None:
+    for path in config.policies:
+        errors = errors_only(lint_paths([path]))
+        if errors and not config.allow_lint_errors:
+            first = errors[0]
+            raise InputFileError(
+                f"{first.path}:{first.line}", "--policy", f"{first.message} ({len(errors)} lint error(s))",
+                "fix the policy (python -m agent lint), or pass --allow-lint-errors",
+            )  # fmt: skip
+
+
+def inputs_sha(policies: list[CompiledPolicy], personas_dir: Path, fixtures_root: Path = DEFAULT_FIXTURES) -> str:
+    """One hash of everything a run reads: policy texts, persona files and store fixtures (for --resume)."""
+    digest = hashlib.sha256()
+    for policy in policies:
+        digest.update(policy.sha.encode())
+    files = sorted(personas_dir.glob("*.yaml")) + sorted((fixtures_root / "magento").glob("*.json"))
+    for path in files + sorted((fixtures_root / "gorgias").glob("*.json")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:
     check_data_files()
+    _refuse_lint_errors(config)
     policies = [compile_policy_file(path) for path in config.policies]
     stems = [p.main.path.stem for p in policies]
     if len(set(stems)) != len(stems):
@@ -180,21 +208,22 @@ def _prepare_out(
     config: RunConfig, policies: list[CompiledPolicy], personas: list[Persona], total: int
 ) -> list[ConversationRecord]:
     out = config.out
+    identity = config.identity(inputs_sha(policies, config.personas_dir))
     if has_manifest(out) or (out / RESULTS).exists():
         if not config.resume:
             raise InputFileError(
                 out, "--out", "already holds a run", "pass --resume to finish it, or choose a new --out"
             )
-        if load_manifest(out).identity != config.identity():
+        if load_manifest(out).identity != identity:
             raise InputFileError(
                 out,
                 "--resume",
                 "the run there was made with other settings",
-                "rerun with the same --policy/--personas/--trials/--model/--seed, or a new --out",
+                "rerun with the same --policy/--personas/--trials/--model/--seed and unchanged policy, persona "
+                "and fixture files, or a new --out",
             )
-    out.mkdir(parents=True, exist_ok=True)
     manifest = RunManifest(
-        identity=config.identity(),
+        identity=identity,
         total=total,
         created=time.strftime("%Y-%m-%d %H:%M:%S"),
         concurrency=config.concurrency,
@@ -206,6 +235,7 @@ def _prepare_out(
 
 
 RecordCallback = Callable[[ConversationRecord, int, int], None]
+LOCK = ".lock"
 
 
 def execute_run(
@@ -215,6 +245,42 @@ def execute_run(
     `ConversationRecord.light`): the full records are in out/results.jsonl."""
     fixtures = fixtures or default_fixtures()
     jobs, policies, personas = plan_jobs(config, fixtures)
+    with run_lock(config.out):
+        return _execute(config, fixtures, jobs, policies, personas, on_result)
+
+
+@contextmanager
+def run_lock(out: Path) -> Iterator[None]:
+    """An exclusive lock on the run folder: one writer at a time, so runs can never be mixed."""
+    if out.exists() and not out.is_dir():
+        raise InputFileError(out, "--out", "is a file, not a folder", "choose a folder for --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle = (out / LOCK).open("w")
+    except OSError as exc:
+        raise InputFileError(out, "--out", f"cannot be written ({exc.strerror})", "choose a writable --out") from exc
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise InputFileError(
+            out, "--out", "another run is writing here", "wait for it, or choose another --out"
+        ) from exc
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _execute(
+    config: RunConfig,
+    fixtures: FixtureSet,
+    jobs: list[Job],
+    policies: list[CompiledPolicy],
+    personas: list[Persona],
+    on_result: RecordCallback | None,
+) -> list[ConversationRecord]:
     done = _prepare_out(config, policies, personas, len(jobs))
     finished = {r.key for r in done}
     pending = [job for job in jobs if job.key not in finished]

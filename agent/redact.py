@@ -1,0 +1,49 @@
+"""The one redaction step: API keys, bearer tokens, URL credentials and the values of the environment's secrets are
+masked before anything is written, shown or logged (records, reports, exports, the app, the CLI)."""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "[redacted]"
+SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
+PATTERNS = [
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"),
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{6,}"),
+    re.compile(r"(?i)(authorization|api[-_]?key|x-api-key)([\"']?\s*[:=]\s*[\"']?)([^\s\"',}]{4,})"),
+    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@"),
+]
+
+
+def _environment_secrets() -> list[str]:
+    return [v for k, v in os.environ.items() if SECRET_NAME.search(k) and len(v) >= 6]
+
+
+def redact(text: str | None) -> str | None:
+    """`text` with every secret masked (None stays None)."""
+    if not text:
+        return text
+    for value in sorted(_environment_secrets(), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    for pattern in PATTERNS:
+        if pattern.groups == 3:
+            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+        elif "://" in pattern.pattern:
+            text = pattern.sub(f"{MASK}@", text)
+        else:
+            text = pattern.sub(MASK, text)
+    return text
+
+
+def redact_url(url: str | None) -> str | None:
+    """A URL without its user name and password."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -1,0 +1,228 @@
+"""Bad input gets one line naming the file or flag and the fix, a non-zero exit, no traceback and no partial output.
+
+A table of broken policies, personas, data files and command-line arguments, each run as a user would run it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POLICIES, ROOT
+
+GOOD = POLICIES / "retention_offers.md"
+PERSONA = (ROOT / "fixtures" / "personas" / "discount_at_once.yaml").read_text(encoding="utf-8")
+
+
+def policy_with(tmp: Path, old: str, new: str, name: str = "broken.md") -> Path:
+    text = GOOD.read_text(encoding="utf-8")
+    assert old in text
+    (tmp / name).write_text(text.replace(old, new), encoding="utf-8")
+    shutil.copy(POLICIES / "single_order_cancellation.md", tmp / "single_order_cancellation.md")
+    return tmp / name
+
+
+def personas_with(tmp: Path, old: str, new: str) -> Path:
+    folder = tmp / "personas"
+    folder.mkdir(exist_ok=True)
+    assert old in PERSONA
+    (folder / "discount_at_once.yaml").write_text(PERSONA.replace(old, new), encoding="utf-8")
+    return folder
+
+
+def raw_file(tmp: Path, name: str, data: bytes) -> Path:
+    (tmp / name).write_bytes(data)
+    return tmp / name
+
+
+RUN = ["evals", "run", "--trials", "1", "--no-cache"]
+CASES = [
+    # (id, argv builder given tmp, text expected in the one line)
+    ("trials too high", lambda t: [*RUN, "--policy", str(GOOD), "--trials", "1001"], "--trials"),
+    ("trials zero", lambda t: [*RUN, "--policy", str(GOOD), "--trials", "0"], "--trials"),
+    ("concurrency too high", lambda t: [*RUN, "--policy", str(GOOD), "--concurrency", "300"], "--concurrency"),
+    ("concurrency zero", lambda t: [*RUN, "--policy", str(GOOD), "--concurrency", "0"], "--concurrency"),
+    ("fault rate above 1", lambda t: [*RUN, "--policy", str(GOOD), "--fault-rate", "1.5"], "--fault-rate"),
+    ("fault rate negative", lambda t: [*RUN, "--policy", str(GOOD), "--fault-rate", "-0.1"], "--fault-rate"),
+    ("fault rate nan", lambda t: [*RUN, "--policy", str(GOOD), "--fault-rate", "nan"], "--fault-rate"),
+    ("missing policy", lambda t: [*RUN, "--policy", str(t / "nope.md")], "no such file"),
+    ("policy is a folder", lambda t: [*RUN, "--policy", str(POLICIES)], "--policy"),
+    ("out is a file", lambda t: [*RUN, "--policy", str(GOOD), "--out", str(raw_file(t, "f.txt", b"x"))], "--out"),
+    ("cache is a folder", lambda t: [*RUN, "--policy", str(GOOD), "--cache", str(t)], "--cache"),
+    (
+        "unknown tool",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "@upgrade_shipping", "@teleport"))],
+        "unknown tool",
+    ),
+    (
+        "offer above cap",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "start at 10%", "start at 40%"))],
+        "40% discount",
+    ),
+    (
+        "unknown front-matter key",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "max_discount_percent: 15", "max_discount_pct: 15"))],
+        "did you mean",
+    ),
+    ("no front matter", lambda t: [*RUN, "--policy", str(raw_file(t, "plain.md", b"# just text\n"))], "front matter"),
+    (
+        "front matter not closed",
+        lambda t: [*RUN, "--policy", str(raw_file(t, "open.md", b"---\nname: x\n"))],
+        "not closed",
+    ),
+    (
+        "front matter not YAML",
+        lambda t: [*RUN, "--policy", str(raw_file(t, "y.md", b"---\nname: [\n---\nbody\n"))],
+        "not valid YAML",
+    ),
+    ("binary policy", lambda t: [*RUN, "--policy", str(raw_file(t, "bin.md", b"\xff\xfe\x00\x01garbage"))], "UTF-8"),
+    (
+        "unknown #policy",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "#Single_order_cancellation_policy", "#Nope_policy"))],
+        "#Nope_policy",
+    ),
+    ("unknown persona", lambda t: [*RUN, "--policy", str(GOOD), "--persona", "nobody"], "unknown: nobody"),
+    ("personas folder missing", lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(t / "none")], "--personas"),
+    (
+        "persona with {foo}",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(personas_with(t, "{order}", "{foo}"))],
+        "only {order} and {target}",
+    ),
+    (
+        "persona with {0}",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(personas_with(t, "{order}", "{0}"))],
+        "only {order} and {target}",
+    ),
+    (
+        "persona with {order",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(personas_with(t, "{order}", "{order"))],
+        "stray brace",
+    ),
+    (
+        "persona reading attributes",
+        lambda t: [
+            *RUN,
+            "--policy",
+            str(GOOD),
+            "--personas",
+            str(personas_with(t, "{order}", "{order.__class__.__mro__}")),
+        ],
+        "only {order} and {target}",
+    ),
+    (
+        "persona accept above 1",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(personas_with(t, "accept: 1.0", "accept: 1.5"))],
+        "accept",
+    ),
+    (
+        "persona of another customer",
+        lambda t: [
+            *RUN,
+            "--policy",
+            str(GOOD),
+            "--personas",
+            str(personas_with(t, "customer_id: 1", "customer_id: 2")),
+        ],
+        "not an order of customer 2",
+    ),
+    (
+        "persona unknown customer",
+        lambda t: [
+            *RUN,
+            "--policy",
+            str(GOOD),
+            "--personas",
+            str(personas_with(t, "customer_id: 1", "customer_id: 999")),
+        ],
+        "customer_id",
+    ),
+    (
+        "persona not YAML",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(personas_with(t, "title:", "title: [\n"))],
+        "not valid YAML",
+    ),
+    (
+        "persona unknown field",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(personas_with(t, "title:", "colour: red\ntitle:"))],
+        "colour",
+    ),
+    ("unknown model", lambda t: [*RUN, "--policy", str(GOOD), "--model", "claude"], "unknown model"),
+    (
+        "openai without key",
+        lambda t: [*RUN, "--policy", str(GOOD), "--model", "openai:gpt-x"],
+        "OPENAI_API_KEY is not set",
+    ),
+    ("compare without b", lambda t: ["evals", "compare", "--a", str(GOOD), "--out", str(t / "ab")], "--a/--b"),
+    (
+        "compare a folder that is not a run",
+        lambda t: ["evals", "compare", "--runs", str(t), str(t), "--out", str(t / "c")],
+        "not a run folder",
+    ),
+    ("report of a folder that is not a run", lambda t: ["evals", "report", str(t)], "not a run folder"),
+    (
+        "report of a broken run.json",
+        lambda t: ["evals", "report", str(raw_file(t, "run.json", b"{trunc").parent)],
+        "is broken",
+    ),
+    ("lint a missing file", lambda t: ["agent", "lint", str(t / "nope.md")], "no such file"),
+    ("lint a binary file", lambda t: ["agent", "lint", str(raw_file(t, "bin.md", b"\x00\xff\xfe"))], "UTF-8"),
+    (
+        "lint two policies with one name",
+        lambda t: ["agent", "lint", str(policy_with(t, "start at 10%", "start at 11%", "copy.md")), str(GOOD)],
+        "also used by",
+    ),
+    (
+        "chat with an unknown customer",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "99"],
+        "no customer 99",
+    ),
+    (
+        "chat with a missing policy",
+        lambda t: ["agent", "chat", "--policy", str(t / "x.md"), "--customer", "1"],
+        "not found",
+    ),
+    (
+        "chat state-out is a folder",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "1", "--state-out", str(t)],
+        "--state-out",
+    ),
+    (
+        "chat with an unknown model",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "1", "--model", "gpt"],
+        "unknown model",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_one_clear_line(tmp_path, case):
+    _, build, needle = case
+    out = tmp_path / "out"
+    argv = build(tmp_path)
+    if argv[:2] == ["evals", "run"] and "--out" not in argv:
+        argv += ["--out", str(out)]
+    result = subprocess.run(
+        [sys.executable, "-m", *argv],
+        cwd=ROOT,
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    lines = [line for line in (result.stderr + result.stdout).strip().splitlines() if line.strip()]
+    problem = [line for line in lines if needle in line]
+    assert result.returncode != 0, lines
+    assert "Traceback" not in result.stderr, result.stderr
+    assert problem, lines
+    if argv[:2] != ["agent", "lint"]:
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not out.exists(), "a refused run must not leave an output folder"
+
+
+def test_the_table_is_large_enough():
+    assert len(CASES) >= 40
