@@ -64,9 +64,9 @@ def _refuse_lint_errors(config: RunConfig) -> None:
     for path in config.policies:
         errors = errors_only(lint_paths([path]))
         if errors and not config.allow_lint_errors:
-            first = errors[0]
+            listed = "; ".join(f"line {e.line}: {e.message}" for e in errors[:3])
             raise InputFileError(
-                f"{first.path}:{first.line}", "--policy", f"{first.message} ({len(errors)} lint error(s))",
+                errors[0].path, "--policy", f"{len(errors)} lint error(s): {listed}",
                 "fix the policy (python -m agent lint), or pass --allow-lint-errors",
             )  # fmt: skip
 
