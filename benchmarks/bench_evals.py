@@ -50,14 +50,14 @@ def bare_loop(records) -> float:
     for record in records:
         world = World(fixtures, record.customer_id, policy.max_discount_percent)
         agent = create_agent(
-            ReferenceChatModel(),
+            ReferenceChatModel().for_policy(policy.offer_plan, policy.max_discount_percent),
             build_tools(world),
             checkpointer=InMemorySaver(),
             system_prompt=policy.system_prompt(world.customer, world.gorgias.ticket.id),
         )
         config = {"configurable": {"thread_id": "bench"}, "recursion_limit": 24}
         for line in record.transcript[::2]:
-            agent.invoke({"messages": [{"role": "user", "content": line["content"]}]}, config)
+            agent.invoke({"messages": [{"role": "user", "content": line.content}]}, config)
     return time.perf_counter() - start
 
 
