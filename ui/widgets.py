@@ -142,7 +142,7 @@ def show_conversation_picker(run: Path, records: list[ConversationRecord]) -> No
 
 def show_conversation(record: ConversationRecord) -> None:
     st.caption(
-        f"seed {record.seed} · expected {record.expected.outcome} · stop: {record.stop_reason}"
+        f"seed {record.seed} · expected {record.expected.outcome} ({record.expected.why}) · stop: {record.stop_reason}"
         + (f" · error: {record.error}" if record.error else "")
     )
     for line in record.transcript:
