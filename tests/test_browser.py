@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 pytestmark = pytest.mark.browser
+RUNS = tempfile.mkdtemp(prefix="retention-lab-browser-runs-")  # runs the app makes in these tests stay out of runs/
 
 
 def free_port() -> int:
@@ -71,7 +73,12 @@ def start_app(port: int, script: Path = ROOT / "app.py") -> subprocess.Popen[byt
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "OPENAI_API_KEY": ""},
+        env={
+            **os.environ,
+            "OPENAI_API_KEY": "",
+            "RETENTION_LAB_RUNS": RUNS,
+            "RETENTION_LAB_CACHE": f"{RUNS}/cache.sqlite",
+        },
     )
 
 
@@ -190,3 +197,24 @@ def test_a_hostile_policy_version_fires_no_script_in_the_report(browser_for_more
         page.wait_for_timeout(500)
     page.close()
     assert dialogs == []
+
+
+def test_stop_an_eval_then_resume_it(browser_for_more, app_url, tmp_path):
+    """Stop between conversations leaves an unfinished, resumable run; Resume finishes it."""
+    page = browser_for_more.new_page(viewport={"width": 1500, "height": 1400})
+    page.goto(f"{app_url}/Evals")
+    page.get_by_role("heading", name="Batch evals").wait_for(timeout=60_000)
+    trials = page.get_by_label("Trials per persona")
+    trials.fill("12")
+    trials.press("Tab")
+    page.get_by_test_id("stBaseButton-secondaryFormSubmit").or_(page.get_by_text("Run eval")).first.click()
+    page.get_by_text("Evaluating:").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("can be resumed").wait_for(timeout=60_000)
+    assert page.get_by_text("unfinished").count() >= 1
+    page.wait_for_timeout(3_000)  # let the stopped script finish its last conversations and release the run
+    page.get_by_role("button", name="Resume this run").click()
+    page.get_by_text("Resuming:").first.wait_for(timeout=60_000)
+    page.get_by_text("can be resumed").wait_for(state="detached", timeout=120_000)
+    assert page.get_by_test_id("stException").count() == 0
+    page.close()

@@ -147,7 +147,7 @@ def test_report_escapes_customer_text_and_writes_three_files(tmp_path):
 def test_bad_cli_arguments_get_one_line_errors(tmp_path):
     for args, needle in [
         (["--policy", "nope.md"], "nope.md: --policy: no such file"),
-        (["--policy", str(RETENTION), "--trials", "0"], "at least 1"),
+        (["--policy", str(RETENTION), "--trials", "0"], "--trials: Input should be greater than or equal to 1"),
         (["--policy", str(RETENTION), "--persona", "nobody"], "unknown: nobody"),
         (["--policy", str(RETENTION), "--model", "openai:gpt-4o-mini"], "OPENAI_API_KEY is not set"),
     ]:
