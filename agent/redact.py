@@ -10,10 +10,13 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "[redacted]"
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 PATTERNS = [
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"),
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{6,}"),
-    re.compile(r"(?i)(authorization|api[-_]?key|x-api-key)([\"']?\s*[:=]\s*[\"']?)([^\s\"',}]{4,})"),
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@"),
+    re.compile(r"\b(sk|gsk|hf|ghp|gho|xox[abp])[-_][A-Za-z0-9_\-]{6,}"),
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{4,}"),
+    re.compile(
+        r"(?i)(authorization|api[-_]?key|x-api-key|password|passwd|secret|token)([\"']?\s*[:=]\s*[\"']?)"
+        r"((?:bearer\s+|basic\s+)?[^\s\"',}]{4,})"
+    ),
+    re.compile(r"(?<=://)[^/\s]+@"),  # user info of a URL, up to the last @ before the host
 ]
 
 
@@ -31,7 +34,7 @@ def redact(text: str | None) -> str | None:
         if pattern.groups == 3:
             text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
         elif "://" in pattern.pattern:
-            text = pattern.sub(f"{MASK}@", text)
+            text = pattern.sub(lambda m: f"{MASK}@", text)
         else:
             text = pattern.sub(MASK, text)
     return text
@@ -42,8 +45,7 @@ def redact_url(url: str | None) -> str | None:
     if not url:
         return url
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    netloc = f"{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
+    netloc = f"{MASK}@{parts.netloc.rsplit('@', 1)[1]}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

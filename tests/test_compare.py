@@ -176,7 +176,7 @@ def test_removing_the_swap_line_is_one_persona_flip_not_a_population_difference(
     assert changed[0].sentence == "`wants_a_swap` is retained (swap) under A and cancelled under B in 10 of 10 trials"
     retention = next(m for m in comparison.metrics if m.metric == "retention")
     assert not retention.significant and retention.personas_changed == 1
-    assert "a population claim needs at least 6 personas" in retention.verdict
+    assert "a population claim needs at least 7 personas" in retention.verdict
 
 
 def test_retention_versus_no_retention_is_significant_on_retention_and_cancellation(tmp_path):

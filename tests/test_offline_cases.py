@@ -61,6 +61,11 @@ def untouched(state: dict, increment_id: str) -> bool:
         "I hate the coupon idea",
         "what is the swap exactly?",
         "can you send me the code?",
+        "Wait a second, let me think",
+        "Hmm, what would the total be with the first one?",
+        "That's the last thing I need... No.",
+        "Actually I don't want to cancel anymore",
+        "No rush, I'll think about it",
     ],
 )
 def test_a_refusal_or_a_question_writes_nothing(tmp_path, message):

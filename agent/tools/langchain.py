@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.tools.base import create_schema_from_function
 from pydantic import BaseModel, ValidationError
+from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from agent.errors import BackendError
 from agent.store.trace import ToolCallRecord
@@ -63,9 +64,9 @@ def _traced(world: World, spec: ToolSpec, method: Callable[..., Any]) -> Callabl
     return call
 
 
-def _invalid_arguments(error: ValidationError) -> str:
+def _invalid_arguments(error: ValidationError | ValidationErrorV1) -> str:
     """Arguments that do not fit the schema ("percent": "lots") come back to the model as an observation."""
-    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())  # type: ignore[union-attr]
     return observation(ToolError(kind="invalid", message=f"invalid arguments: {problems}"))
 
 

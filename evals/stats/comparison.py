@@ -191,10 +191,11 @@ def compare_runs(a_run: Path, b_run: Path) -> Comparison:
         )
     pairs = pair_records(a_run, records_a, b_run, records_b)
     effects = persona_effects(pairs)
-    copies = bool(effects) and all(e.copies_a and e.copies_b for e in effects if e.trials > 1)
+    repeated = [e for e in effects if e.trials > 1]
+    copies = bool(repeated) and all(e.copies_a and e.copies_b for e in repeated)
     trials_vary = any(len(e.a_outcomes) > 1 or len(e.b_outcomes) > 1 for e in effects)
     metrics = [compare_metric(name, phrase, read, pairs) for name, (phrase, read) in metric_extractors().items()]
-    write_verdicts(metrics, copies=not trials_vary)
+    write_verdicts(metrics, copies=None if not repeated else not trials_vary)
     offline = manifest_a.identity.model == "offline"
     structure_a, structure_b = policy_structure(manifest_a), policy_structure(manifest_b)
     comparison = Comparison(
@@ -218,7 +219,7 @@ def compare_runs(a_run: Path, b_run: Path) -> Comparison:
         offline_model=offline,
         structure_a=structure_a,
         structure_b=structure_b,
-        notes=_notes(offline, structure_a == structure_b, copies, trials_vary),
+        notes=_notes(offline, structure_a == structure_b, copies, trials_vary, bool(repeated)),
     )
     comparison.summary = plain_summary(comparison)
     return comparison
@@ -246,7 +247,7 @@ def plain_summary(c: Comparison) -> list[str]:
         if per_100 == 0:
             head = f"A and B {noun.rstrip('s')} about as many customers as each other"
         lines.append(f"{head}; evidence: {strength}, from {metric.personas_changed} of {metric.personas} personas.")
-    if not c.trials_vary:
+    if not c.trials_vary and c.trials > 1:
         lines.append(
             f"Every persona's {c.trials} trials ended the same way: the evidence is {c.personas} personas, "
             f"not {c.pairs} conversations."
@@ -261,7 +262,7 @@ def plain_summary(c: Comparison) -> list[str]:
     return lines
 
 
-def _notes(offline: bool, same_structure: bool, copies: bool, trials_vary: bool) -> list[str]:
+def _notes(offline: bool, same_structure: bool, copies: bool, trials_vary: bool, repeated: bool) -> list[str]:
     notes = [
         "Pairs share persona, trial and seed. Each persona counts once: its rate under B minus its rate under A. "
         "p-values come from an exact sign-flip test on those per-persona differences, with Holm's correction within "
@@ -277,7 +278,7 @@ def _notes(offline: bool, same_structure: bool, copies: bool, trials_vary: bool)
             notes.append("Both policies have the same structure, so the offline model behaves identically on them.")
     if copies:
         notes.append("The trials of each persona were exact copies (same transcript and tool calls).")
-    elif not trials_vary:
+    elif not trials_vary and repeated:
         notes.append(
             "Every persona ended the same way in all its trials under each arm: the trials repeat one result, so "
             "the evidence is the number of personas, not of conversations."

@@ -117,18 +117,18 @@ def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair]) -
     )
 
 
-def write_verdicts(metrics: list[MetricComparison], copies: bool) -> None:
-    """Holm within each family, then one sentence per metric."""
+def write_verdicts(metrics: list[MetricComparison], copies: bool | None) -> None:
+    """`copies`: True when trials repeat one result, False when they vary, None with one trial per persona."""
     for family in {m.family for m in metrics}:
         tested = [m for m in metrics if m.family == family and m.pairs]
         for metric, adjusted in zip(tested, holm([m.p_value for m in tested]), strict=True):
             metric.p_holm = adjusted
             excludes_zero = (metric.diff_low or 0) > 0 or (metric.diff_high or 0) < 0
             metric.significant = adjusted < ALPHA and excludes_zero
-            metric.verdict = _sentence(metric, copies)
+            metric.verdict = _sentence(metric, copies, len(tested))
 
 
-def _sentence(m: MetricComparison, copies: bool) -> str:
+def _sentence(m: MetricComparison, copies: bool | None, family_size: int) -> str:
     span = f"{(m.diff or 0) * 100:+.0f} pp [{(m.diff_low or 0) * 100:.0f}, {(m.diff_high or 0) * 100:.0f}]"
     stats = (
         f"sign-flip p = {m.p_value:.3g} (Holm {m.p_holm:.3g}), {m.personas_changed} of {m.personas} personas changed"
@@ -136,14 +136,23 @@ def _sentence(m: MetricComparison, copies: bool) -> str:
     if m.significant:
         who = "B" if (m.diff or 0) > 0 else "A"
         return f"{who} {m.phrase}: B − A = {span} per persona; {stats}"
-    needed = personas_needed(ALPHA)
+    needed = personas_needed(ALPHA, family_size)
     if m.personas_changed == 0:
         return f"no difference: no persona changed ({span})"
-    advice = (
-        f"trials are copies with this model, so more trials add nothing: a population claim needs at least "
-        f"{needed} personas moving the same way (here {max(m.toward_b, m.personas_changed - m.toward_b)})"
-        if copies
-        else f"more trials sharpen each persona's rate; a population claim needs at least {needed} personas moving "
-        "the same way"
-    )
+    moving = max(m.toward_b, m.personas_changed - m.toward_b)
+    if copies is None:
+        advice = (
+            f"one trial per persona: run more to see whether outcomes vary; a population claim needs at least "
+            f"{needed} personas moving the same way (here {moving})"
+        )
+    elif copies:
+        advice = (
+            f"trials repeat one result with this model, so more trials add nothing: a population claim needs at "
+            f"least {needed} personas moving the same way (here {moving})"
+        )
+    else:
+        advice = (
+            f"more trials sharpen each persona's rate; a population claim needs at least {needed} personas moving "
+            f"the same way (here {moving})"
+        )
     return f"no population-level difference shown: {span}; {stats}; {advice}"

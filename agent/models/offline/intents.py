@@ -184,8 +184,18 @@ class IntentRules:
         return tuple(dict.fromkeys(found))
 
     def ordinal(self, text: str) -> int | None:
+        """A position in the list just shown, only where it is written as one ("the second one", "option 2")."""
         lowered = text.lower()
-        return next((v for k, v in self.ordinals.items() if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", lowered)), None)
+        for key, value in self.ordinals.items():
+            word = re.escape(key)
+            if re.search(rf"(?<!\w){word}(?!\w)", lowered) and (
+                key.startswith(("option", "number", "#"))
+                or re.search(rf"(?<!\w){word}\s+(one|option|offer|order)\b", lowered)
+                or re.search(rf"\b(the|el|la)\s+{word}\s*([.!,]|$|please|pls|then)", lowered)
+                or lowered.strip(" .!") == key
+            ):
+                return value
+        return None
 
     def read(self, text: str) -> Reading:
         intents = []
@@ -194,6 +204,8 @@ class IntentRules:
             if hit := next((p for p in patterns if p.search(text)), None):
                 intents.append(name)
                 matched.append(f"{name} /{hit.pattern}/")
+        if "keep" in intents:  # "I don't want to cancel any more": not a cancellation
+            intents = [i for i in intents if i not in ("cancel", "insist")]
         stances, clause_rules = self.read_stances(text)
         return Reading(
             text,

@@ -131,8 +131,15 @@ def on_offers(s: Situation) -> Call | Say:
     discount = table.get("discount")
     if discount is not None and discount.percent in r.percents and r.has("accept") and not r.kinds("decline"):
         return _apply(s, discount, f"a yes to {discount.percent:g}% off")
-    if r.ordinal is not None and not r.kinds("decline") and not r.has("decline") and m.offers:
-        index = r.ordinal - 1 if r.ordinal > 0 else len(m.offers) + r.ordinal
+    position = r.ordinal
+    picks = position is not None and not r.question and not r.kinds("decline") and not r.has("decline")
+    if (
+        position is not None
+        and picks
+        and m.offers
+        and (len(r.text.split()) <= 6 or r.has("accept") or r.kinds("accept"))
+    ):
+        index = position - 1 if position > 0 else len(m.offers) + position
         if 0 <= index < len(m.offers):
             return _apply(s, m.offers[index], f"picked option {r.ordinal}")
     if r.has("accept") and not r.kinds("decline") and not r.has("decline"):
@@ -147,14 +154,19 @@ def on_offers(s: Situation) -> Call | Say:
     return Say(replies()["reask"].format(order_id=m.order_id), m, "no decision in the message: ask again")
 
 
+def _allowed_levels(s: Situation) -> list[float]:
+    """The discount levels the policy names that are within its cap (the cap itself when none is)."""
+    option = s.plan.get(OfferKind.DISCOUNT)
+    cap = _cap(s, OfferKind.DISCOUNT)
+    return sorted(p for p in (option.percents if option else ()) if p <= cap) or [cap]
+
+
 def _accept(s: Situation, offer: Offer) -> Call | Say:
     wanted = next((max(x.percents) for x in s.reading.stances if x.kind == offer.kind.value and x.percents), None)
     if offer.kind != OfferKind.DISCOUNT or wanted is None or wanted == offer.percent:
         return _apply(s, offer, f"the customer accepted {offer.kind.value}")
-    if wanted <= _cap(s, OfferKind.DISCOUNT):
-        option = s.plan.get(OfferKind.DISCOUNT)
-        level = min([p for p in (option.percents if option else ()) if p >= wanted] or [wanted])
-        return _apply(s, replace(offer, percent=level), f"the customer accepted {level:g}%, within the policy")
+    if wanted in _allowed_levels(s):
+        return _apply(s, replace(offer, percent=wanted), f"the customer accepted {wanted:g}%, a level the policy names")
     return _negotiate(s, wanted)
 
 
@@ -173,14 +185,16 @@ def _answer(s: Situation, offers: list[Offer]) -> Say:
 
 
 def _negotiate(s: Situation, wanted: float | None) -> Say:
+    """Counter a haggle with a level the policy names within its cap; nothing is applied until a yes to it."""
     option, m = s.plan.get(OfferKind.DISCOUNT), s.memory
     if option is None or not option.percents:
         return Say(replies()["no_discount_available"], m, "the policy offers no discount")
-    top = _cap(s, OfferKind.DISCOUNT)
+    allowed = _allowed_levels(s)
+    top = allowed[-1]
     on_table = next((o for o in m.offers if o.kind == OfferKind.DISCOUNT), None)
     if wanted is not None and wanted <= top:
-        level = min([p for p in option.percents if p >= wanted] or [top])
-        text, offered = replies()["counter_offer_yes"].format(percent=f"{level:g}"), level
+        offered = min(p for p in allowed if p >= wanted)
+        text = replies()["counter_offer_yes"].format(percent=f"{offered:g}")
     elif on_table is not None and on_table.percent == top:
         text, offered = replies()["counter_offer_final"].format(percent=f"{top:g}"), top
     else:
