@@ -49,6 +49,11 @@ class ScoringContext:
         return [e for e in self.record.sim_events if e.kind in kinds]
 
 
+def confirmations_after(ctx: ScoringContext, index: int) -> list[int]:
+    """Positions in the trace of successful send_async_message calls after the call at `index`."""
+    return [i for i, _ in ctx.ok_calls("send_async_message") if i > index]
+
+
 def retried_after_fault(ctx: ScoringContext, tool: str, turn: int) -> ToolCallRecord | None:
     """The later successful `tool` call, when the call in `turn` failed only on a transient backend fault."""
     faulted = any(c.tool == tool and c.turn == turn and c.error_kind == "transient" for c in ctx.calls)

@@ -14,7 +14,7 @@ from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of
 from evals.personas.simulator import read_offers
 from evals.running.records import Score
-from evals.scoring.context import ScoringContext, not_applicable, scorer, verdict
+from evals.scoring.context import ScoringContext, confirmations_after, not_applicable, scorer, verdict
 
 CANCEL_ON_REFUSAL = re.compile(r"\b(declin\w*|refus\w*|insist\w*|turns? (the offers |them |it )?down)\b", re.IGNORECASE)
 CANCELLATION_WORDS = re.compile(r"\bcancel", re.IGNORECASE)
@@ -195,7 +195,7 @@ def confirmation_after_cancel(ctx: ScoringContext) -> Score:
     cancels = ctx.ok_calls("cancel_order")
     if not cancels:
         return not_applicable(name, "nothing was cancelled")
-    sent = [i for i, _ in ctx.ok_calls("send_async_message") if i > cancels[0][0]]
+    sent = confirmations_after(ctx, cancels[0][0])
     if sent:
         return verdict(name, True, "send_async_message after cancel_order")
     return verdict(name, False, "cancel_order succeeded but no send_async_message followed")

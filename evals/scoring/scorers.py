@@ -14,6 +14,7 @@ from evals.scoring.claims import claim_holds, claim_rules
 from evals.scoring.context import (
     ScoringContext,
     blocked_by_faults,
+    confirmations_after,
     not_applicable,
     retried_after_fault,
     scorer,
@@ -101,7 +102,7 @@ def async_confirmation(ctx: ScoringContext) -> Score:
     if not updates:
         return not_applicable(name, "no retention offer was applied")
     first = updates[0][0]
-    sent = [i for i, _ in ctx.ok_calls("send_async_message") if i > first]
+    sent = confirmations_after(ctx, first)
     if sent:
         return verdict(name, True, f"send_async_message (call {sent[0] + 1}) after {updates[0][1].tool}")
     if faults := blocked_by_faults(ctx, "send_async_message"):
