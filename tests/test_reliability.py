@@ -100,3 +100,25 @@ def test_fault_soak_keeps_the_store_and_the_customer_consistent(tmp_path):
         scores = {s.name: s.passed for s in record.scores}
         assert scores["adherence.no_false_claims"] is not False, record.key
         assert scores["adherence.own_orders_only"] is True, record.key
+
+
+def test_reports_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from evals.reports import report
+
+    config = RunConfig(
+        policies=[RETENTION], trials=1, out=tmp_path / "run", cache_path=None, persona_ids=["discount_at_once"]
+    )
+    execute_run(config)
+    report.write_report(tmp_path / "run")
+    before = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+
+    def broken_csv(path, records):
+        path.write_text("half a fi", encoding="utf-8")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "write_csv", broken_csv)
+    with pytest.raises(OSError):
+        report.write_report(tmp_path / "run")
+    assert (tmp_path / "run" / "report.md").read_text(encoding="utf-8") == before
+    assert (tmp_path / "run" / "results.csv").read_text(encoding="utf-8").startswith("key,")
+    assert not list((tmp_path / "run").glob("*.tmp"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evals.reports import charts
-from evals.reports.report import MARKDOWN, TEMPLATES
+from evals.reports.report import MARKDOWN, TEMPLATES, atomic
 from evals.running.manifest import load_manifest
 from evals.running.records import iter_results, read_results
 from evals.stats.comparison import Comparison, policy_diff_html
@@ -47,7 +47,12 @@ def write_comparison(comparison: Comparison, out: Path) -> list[Path]:
         "flipped": _flipped_records(comparison),
     }
     paths = [out / "report.html", out / "report.md", out / "comparison.json"]
-    paths[0].write_text(TEMPLATES.get_template("compare.html.j2").render(**context), encoding="utf-8")
-    paths[1].write_text(MARKDOWN.get_template("compare.md.j2").render(**context), encoding="utf-8")
-    paths[2].write_text(comparison.model_dump_json(indent=2), encoding="utf-8")
+    texts = [
+        TEMPLATES.get_template("compare.html.j2").render(**context),
+        MARKDOWN.get_template("compare.md.j2").render(**context),
+        comparison.model_dump_json(indent=2),
+    ]
+    for path, text in zip(paths, texts, strict=True):
+        with atomic(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     return paths

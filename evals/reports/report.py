@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import html
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -155,11 +158,25 @@ def write_report(out: Path) -> list[Path]:
     context = render_context(manifest, records)
     paths = [out / "report.html", out / "report.md", out / "results.csv"]
     # conversations are streamed from results.jsonl into the page one at a time, so big runs fit in memory
-    TEMPLATES.get_template("report.html.j2").stream(
-        **context,
-        charts=chart_svgs(context["summaries"], records),
-        conversations=iter_sorted_results(out),
-    ).dump(str(paths[0]), encoding="utf-8")
-    paths[1].write_text(MARKDOWN.get_template("report.md.j2").render(**context), encoding="utf-8")
-    write_csv(paths[2], records)
+    with atomic(paths[0]) as tmp:
+        TEMPLATES.get_template("report.html.j2").stream(
+            **context,
+            charts=chart_svgs(context["summaries"], records),
+            conversations=iter_sorted_results(out),
+        ).dump(str(tmp), encoding="utf-8")
+    with atomic(paths[1]) as tmp:
+        tmp.write_text(MARKDOWN.get_template("report.md.j2").render(**context), encoding="utf-8")
+    with atomic(paths[2]) as tmp:
+        write_csv(tmp, records)
     return paths
+
+
+@contextmanager
+def atomic(path: Path) -> Iterator[Path]:
+    """Write to a temporary file beside `path`, then rename it into place: a kill never leaves half a report."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
