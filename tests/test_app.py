@@ -186,3 +186,14 @@ def test_the_export_names_the_policy_version_and_holds_its_text(app):
     assert export["policy"]["sha"] and "@set_discount_to_order" in export["policy"]["text"]
     name = app.session_state.lab.export_name()
     assert name.startswith("conversation-retention_offers-") and "customer1" in name and name.endswith(".json")
+
+
+def test_model_and_tool_text_is_escaped_where_the_page_uses_markdown():
+    from ui.lab import md_escape, reply_markdown
+
+    hostile = "![x](http://example.invalid/x.png) :red[boom] <img src=x onerror=alert(1)> `tick`"
+    escaped = md_escape(hostile)
+    assert "![" not in escaped and ":red[" not in escaped and "`tick`" not in escaped
+    assert "\\<img" in escaped  # a backslash-escaped "<" is shown, never parsed
+    kept = reply_markdown("1. 10% off this order\n2. **free** shipping ![x](http://example.invalid/x.png) <b>")
+    assert kept.startswith("1. 10% off this order\n2. **free** shipping") and "![" not in kept and "<b>" not in kept

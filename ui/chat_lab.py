@@ -17,15 +17,18 @@ from agent.models.settings import ModelSettings, check_model
 from agent.policy.lint import lint_text
 from agent.store.fixtures import default_fixtures
 from agent.store.trace import ToolCallRecord
+from agent.tools.toolkit import tool_names
 from ui.lab import (
     CHANGED_CELL,
     LabSession,
     changed_cells,
     customer_label,
+    md_escape,
     new_items,
     offer_plan_lines,
     order_rows,
     policy_files,
+    reply_markdown,
     save_policy_as,
 )
 from ui.model_picker import model_picker
@@ -126,14 +129,19 @@ def policy_editor(lab: LabSession) -> None:
                 right.error(str(exc))
 
 
+def tool_label(name: str) -> str:
+    """A real tool's name as it is; a name the model made up, escaped."""
+    return name if name in tool_names() else md_escape(name)
+
+
 def render_tool_calls(calls: list, container) -> None:
     for call in calls:
         args = json.dumps(call.args, ensure_ascii=False)
         if call.ok:
-            container.markdown(f":green[**OK**] **{call.tool}** `{args}`")
+            container.markdown(f":green[**OK**] **{tool_label(call.tool)}** {md_escape(args)}")
             container.code(call.result[:1200], language="json", wrap_lines=True)
         else:
-            container.markdown(f":red[**FAILED**] **{call.tool}** `{args}`")
+            container.markdown(f":red[**FAILED**] **{tool_label(call.tool)}** {md_escape(args)}")
             container.error(call.result[:1200])
 
 
@@ -171,7 +179,7 @@ def history(lab: LabSession) -> None:
                     with st.status(status_label(turn.tool_calls), state=state, expanded=False) as box:
                         render_tool_calls(turn.tool_calls, box)
                 if not turn.error:
-                    st.write(turn.reply or "_(the model sent an empty reply)_")
+                    st.markdown(reply_markdown(turn.reply) or "_(the model sent an empty reply)_")
                     why_caption(turn.why)
         if turn.error:
             notice(turn.error)
@@ -190,7 +198,7 @@ def play(lab: LabSession, prompt: str) -> None:
                     render_tool_calls([event.tool_call], box)
                 elif event.kind == "text":
                     text += event.text
-                    reply.write(text)
+                    reply.markdown(reply_markdown(text))
                 elif event.kind == "done" and event.turn:
                     turn = event.turn
                     state = "error" if turn.error else status_state(calls)
@@ -199,7 +207,7 @@ def play(lab: LabSession, prompt: str) -> None:
                         reply.empty()
                         notice(turn.error)
                     else:
-                        reply.write(turn.reply or "_(the model sent an empty reply)_")
+                        reply.markdown(reply_markdown(turn.reply) or "_(the model sent an empty reply)_")
                         why_caption(turn.why)
         except RetentionLabError as exc:
             box.update(label="Not started", state="error")
@@ -222,9 +230,14 @@ def world_panel(lab: LabSession) -> None:
     fresh_emails = new_items(before["emails"], state["emails"]) if before else []
     st.subheader(f"Confirmation emails ({len(state['emails'])})")
     for email in state["emails"]:
-        st.markdown(("**NEW** " if email in fresh_emails else "") + f"{email['subject']}  \n_{email['body']}_")
+        st.markdown(
+            ("**NEW** " if email in fresh_emails else "")
+            + f"{md_escape(email['subject'])}  \n{md_escape(email['body'])}"
+        )
     if state["coupons"]:
-        st.markdown("Coupons: " + ", ".join(f"`{c['code']}` ({c['discount_percent']:g}%)" for c in state["coupons"]))
+        st.markdown(
+            "Coupons: " + ", ".join(f"{md_escape(c['code'])} ({c['discount_percent']:g}%)" for c in state["coupons"])
+        )
     ticket(state, before)
 
 
@@ -233,13 +246,14 @@ def ticket(state: dict, before: dict | None) -> None:
     st.subheader(f"Gorgias ticket {t['id']}")
     team = t["assignee_team"]["name"] if t["assignee_team"] else "unassigned (bot)"
     st.markdown(
-        f"Status **{t['status']}** · Assignee **{team}** · Tags: " + ", ".join(f"`{tag['name']}`" for tag in t["tags"])
+        f"Status **{t['status']}** · Assignee **{md_escape(team)}** · Tags: "
+        + ", ".join(md_escape(tag["name"]) for tag in t["tags"])
     )
     fresh = {m["id"] for m in new_items(before["ticket"]["messages"], t["messages"])} if before else set()
     special = [m for m in t["messages"] if m["is_async"] or not m["public"]]
     for message in special:
         kind = "Async message" if message["is_async"] else "Internal note"
-        st.markdown(("**NEW** " if message["id"] in fresh else "") + f"{kind}: {message['body_text']}")
+        st.markdown(("**NEW** " if message["id"] in fresh else "") + f"{kind}: {md_escape(message['body_text'])}")
     st.caption(f"{len(t['messages'])} ticket message(s), {len(special)} async message(s) or note(s).")
 
 

@@ -29,6 +29,20 @@ CHANGED_CELL = "background-color: rgba(255, 193, 7, 0.35); font-weight: 600"  # 
 ORDER_COLUMNS = ("order", "status", "discount %", "grand total", "shipping", "subtotal", "items")
 
 
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+IMAGE = re.compile(r"!\[")
+
+
+def md_escape(value: object) -> str:
+    """A value from a model, tool, customer or fixture, shown literally inside Streamlit markdown."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", str(value))
+
+
+def reply_markdown(text: str) -> str:
+    """An agent reply keeps its markdown (lists, bold), but never loads a remote image or breaks into HTML."""
+    return IMAGE.sub("!\\[", text).replace("<", "&lt;")
+
+
 def policy_files(folder: Path = DEFAULT_POLICY_DIR) -> list[Path]:
     return sorted(folder.glob("*.md"))
 

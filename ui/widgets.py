@@ -17,6 +17,7 @@ from evals.running.records import ConversationRecord, load_record, read_results
 from evals.running.runs import run_progress, run_title
 from evals.running.service import Progress
 from evals.stats.metrics import OUTCOMES, persona_outcomes, summarize
+from ui.lab import md_escape, reply_markdown
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,10 @@ def show_conversation(record: ConversationRecord) -> None:
         + (f" · error: {record.error}" if record.error else "")
     )
     for line in record.transcript:
-        st.chat_message("user" if line.role == "customer" else "assistant").write(line.content)
+        if line.role == "customer":
+            st.chat_message("user").markdown(md_escape(line.content).replace("\n", "  \n"))
+        else:
+            st.chat_message("assistant").markdown(reply_markdown(line.content))
     st.markdown("**Tool trace**")
     st.dataframe(
         pd.DataFrame(
