@@ -52,7 +52,9 @@ class CompiledPolicy:
         if stated is not None:
             return stated
         coupon = self.offer_plan.get("future_coupon")
-        return coupon.top_percent or 0.0 if coupon else 0.0
+        if coupon is None or coupon.top_percent is None:
+            return 0.0
+        return coupon.top_percent
 
     @property
     def documents(self) -> list[Policy]:
