@@ -12,6 +12,7 @@ import re
 from dataclasses import replace
 
 from agent.models.offline.actions import escalate, leave_as_is, order_lines, remember, retry_transient
+from agent.models.offline.intents import default_rules
 from agent.models.offline.offering import on_offers, present_offers
 from agent.models.offline.situation import Call, OrderNote, Say, Situation, replies
 from agent.store.domain import CANCELLABLE_STATUSES
@@ -19,7 +20,6 @@ from agent.tools.results import OrderList, OrderSummary, ToolError
 
 WORD = re.compile(r"[a-z]{4,}")
 BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?![\d.%])")
-COMMON_WORDS = {"with", "pack", "size", "order", "the", "and", "pair", "set"}
 
 
 def decide(s: Situation) -> Call | Say:
@@ -78,8 +78,9 @@ def _orders_named(s: Situation, orders: tuple[OrderNote, ...]) -> list[str]:
     numbers = {n.zfill(9) for n in BARE_NUMBER.findall(r.text)}
     if by_number := [o.order_id for o in orders if o.order_id in numbers]:
         return by_number
-    words = set(WORD.findall(r.text.lower())) - COMMON_WORDS
-    matches = [o for o in orders if words & (set(WORD.findall(" ".join(o.items).lower())) - COMMON_WORDS)]
+    stopwords = default_rules().product_stopwords
+    words = set(WORD.findall(r.text.lower())) - stopwords
+    matches = [o for o in orders if words & (set(WORD.findall(" ".join(o.items).lower())) - stopwords)]
     return [matches[0].order_id] if len(matches) == 1 else []
 
 

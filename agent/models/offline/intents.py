@@ -91,6 +91,7 @@ class IntentRules:
     intents: dict[str, list[re.Pattern[str]]]
     ordinals: dict[str, int]
     order_number: re.Pattern[str]
+    product_stopwords: frozenset[str] = frozenset()
     source: Path = field(default=INTENT_RULES)
 
     @classmethod
@@ -109,6 +110,7 @@ class IntentRules:
                 {name: _compile(patterns) for name, patterns in data["intents"].items()},
                 {str(k).lower(): int(v) for k, v in data["ordinals"].items()},
                 re.compile(data["order_number"], re.IGNORECASE),
+                frozenset(str(w).lower() for w in data.get("product_stopwords", [])),
                 path,
             )
         except (KeyError, TypeError, AttributeError, ValueError, re.error) as exc:
