@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from agent.errors import RuleViolation, TransientBackendError
+from agent.store.faults import FaultInjector
+from agent.store.retry import BackendRetry
 from agent.tools.kinds import OfferKind
 from agent.tools.results import DiscountApplied, OrderCancelled, OrderList, ToolError, read_observation
 from agent.tools.toolkit import apply_tool, offer_tools, tool_names
@@ -59,10 +64,52 @@ def test_successful_write_is_traced(toolkit):
     assert world.trace[-1].ok and world.trace[-1].result == observed
 
 
-def test_transient_fault_reaches_the_model_as_retryable(toolkit):
+def test_transient_fault_reaches_the_model_only_after_the_client_retries(toolkit):
     world, tools = toolkit(customer_id=1, fault_rate=1.0)
     result = read_observation(tools["get_order"].invoke({"order_id": "000000101"}))
     assert isinstance(result, ToolError) and result.kind == "transient"
+    assert world.trace[-1].attempts == world.backend_retry.attempts == 3 and world.faults.injected == 3
+
+
+class FailsFirstCalls(FaultInjector):
+    """A backend that times out on its first `n` requests, then works."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.left = n
+
+    def check(self, operation: str) -> None:
+        if self.left:
+            self.left -= 1
+            self.injected += 1
+            raise TransientBackendError(f"{operation}: timed out")
+
+
+def test_a_write_that_times_out_once_is_retried_and_applied_once(toolkit):
+    world, tools = toolkit(customer_id=1)
+    world.faults = world.magento.faults = FailsFirstCalls(2)
+    result = read_observation(tools["set_discount_to_order"].invoke({"order_id": "000000101", "percent": 10}))
+    assert isinstance(result, DiscountApplied) and result.new_total == 133.70
+    assert world.trace[-1].ok and world.trace[-1].attempts == 3
+    assert world.magento.orders["000000101"].discount_amount == -14.30
+
+
+def test_backend_retries_back_off_exponentially_with_jitter_and_only_for_transient_errors():
+    slept: list[float] = []
+    retry = BackendRetry(attempts=5, first_delay_s=1.0, max_delay_s=6.0, sleep=slept.append)
+    calls = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 5:
+            raise TransientBackendError("503")
+        return "ok"
+
+    assert retry.call(flaky) == "ok" and len(slept) == 4
+    assert all(0 <= d <= cap for d, cap in zip(slept, [1, 2, 4, 6], strict=True))  # full jitter under the curve
+    with pytest.raises(RuleViolation):
+        retry.call(lambda: (_ for _ in ()).throw(RuleViolation("no")))
+    assert len(slept) == 4  # a rule error is never retried
 
 
 def test_tool_specs_without_a_world_match_the_langchain_tools(toolkit):

@@ -19,6 +19,7 @@ class ToolCallRecord(BaseModel):
     ok: bool
     result: str = Field(description="the observation the model saw (JSON of the tool's typed result)")
     error_kind: str | None = None
+    attempts: int = Field(default=1, description="backend attempts, counting retries of transient errors")
     started_at: float = Field(description="seconds since the world was created")
     duration_ms: float
     turn: int

@@ -13,6 +13,7 @@ from agent.store.fixtures import FixtureSet
 from agent.store.gorgias import GorgiasHelpdesk
 from agent.store.ids import normalize_order_id
 from agent.store.magento import MagentoStore
+from agent.store.retry import SIMULATED_BACKEND_RETRY, BackendRetry
 from agent.store.trace import ToolCallRecord
 
 
@@ -44,6 +45,7 @@ class World:
         seed: int = 0,
         max_coupon_percent: float = 100.0,
         allow_stacking: bool = False,
+        backend_retry: BackendRetry = SIMULATED_BACKEND_RETRY,
     ) -> None:
         if customer_id not in fixtures.customers:
             known = ", ".join(str(c) for c in sorted(fixtures.customers))
@@ -51,6 +53,7 @@ class World:
         self.fixtures = fixtures
         self.customer: Customer = fixtures.customers[customer_id]
         self.faults = FaultInjector(fault_rate, seed)
+        self.backend_retry = backend_retry
         self.magento = MagentoStore(fixtures, max_discount_percent, self.faults, max_coupon_percent, allow_stacking)
         ticket = fixtures.ticket_template.model_copy(deep=True)
         ticket.customer = {"id": self.customer.id, "email": self.customer.email, "name": self.customer.full_name}

@@ -37,13 +37,18 @@ def tool_schema(name: str) -> tuple[str, type[BaseModel]]:
 
 
 def _traced(world: World, spec: ToolSpec, method: Callable[..., Any]) -> Callable[..., str]:
-    """Run a tool method, record it in the trace, and turn backend errors into observations."""
+    """Run a tool method (retrying transient backend errors), record it in the trace, and turn backend errors
+    into observations."""
 
     @functools.wraps(method)
     def call(**kwargs: Any) -> str:
-        start = time.perf_counter()
+        start, attempts = time.perf_counter(), [1]
+
+        def count_retry() -> None:
+            attempts[0] += 1
+
         try:
-            result, error_kind = observation(method(**kwargs)), None
+            result, error_kind = observation(world.backend_retry.call(lambda: method(**kwargs), count_retry)), None
         except BackendError as exc:
             result, error_kind = observation(ToolError(kind=exc.kind, message=str(exc))), exc.kind
         world.trace.append(
@@ -54,6 +59,7 @@ def _traced(world: World, spec: ToolSpec, method: Callable[..., Any]) -> Callabl
                 ok=error_kind is None,
                 result=result,
                 error_kind=error_kind,
+                attempts=attempts[0],
                 started_at=start - world.created,
                 duration_ms=(time.perf_counter() - start) * 1000,
                 turn=world.turn,
