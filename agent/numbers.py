@@ -1,7 +1,7 @@
 """The one percent parser: every reader of percentages (policies, customers, agent replies) goes through it.
 
 It reads digits and number words, with `%`, `percent`, `per cent`, `pct` or `por ciento`: "10%", "12.5 %",
-"ten percent", "twenty-five per cent", "15 pct", "diez por ciento".
+"ten percent", "twenty-five per cent", "ten-percent", "15 pct", "diez por ciento".
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ NUMBER_WORD = "|".join(sorted([*UNITS, *TENS, "hundred", "a hundred", "one hundr
 UNIT_WORD = r"(?:%|\s*(?:per\s*cent|percent|pct\b|por\s*ciento|porciento))"
 PERCENT = re.compile(
     rf"(?<![\w.])(?:(?P<digits>\d+(?:[.,]\d+)?)|(?P<words>(?:{NUMBER_WORD})(?:[\s-](?:{NUMBER_WORD}))?))"
-    rf"\s*{UNIT_WORD}",
+    rf"(?:\s*|-){UNIT_WORD}",
     re.IGNORECASE,
 )
 

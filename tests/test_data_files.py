@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import evals.running.pricing as pricing
-import evals.scoring.claims as claims
 from agent.datafiles import read_yaml
 from agent.errors import InputFileError
 from evals.cli import main as evals_main
+from evals.reading.rules import reading_rules
 from tests.conftest import POLICIES
 
 
@@ -46,15 +46,11 @@ def test_a_price_that_is_not_a_pair_names_the_model(broken_pricing):
     assert message.startswith(f"{broken_pricing}: openai:gpt-4o.1: Field required")
 
 
-def test_a_claim_without_a_pattern_is_named(tmp_path, monkeypatch):
-    path = tmp_path / "claims.yaml"
-    path.write_text("claims:\n  - name: order cancelled\n    check: order_cancelled\n", encoding="utf-8")
-    monkeypatch.setattr(claims, "CLAIMS_FILE", path)
-    claims.claim_rules.cache_clear()
-    try:
-        assert one_line_error(claims.claim_rules).startswith(f"{path}: claims: cannot be read ('pattern')")
-    finally:
-        claims.claim_rules.cache_clear()
+def test_broken_reading_rules_are_named(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("clause_split: ','\noffer_cues: {discount: ['(unclosed']}\n", encoding="utf-8")
+    message = one_line_error(lambda: reading_rules(path))
+    assert message.startswith(f"{path}: reading rules: cannot be read")
 
 
 def test_an_eval_with_a_broken_data_file_stops_before_it_starts(broken_pricing, tmp_path, capsys):

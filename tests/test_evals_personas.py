@@ -10,7 +10,8 @@ from agent.errors import InputFileError
 from agent.store.fixtures import default_fixtures
 from agent.store.trace import ToolCallRecord
 from evals.personas.loader import load_persona, load_personas
-from evals.personas.simulator import PersonaSimulator, read_offers
+from evals.personas.simulator import PersonaSimulator
+from evals.reading.rules import read_with_rules
 from tests.conftest import ROOT
 
 REQUIRED_BEHAVIOURS = {
@@ -97,14 +98,14 @@ def test_reading_offers_from_agent_text():
         "Before I cancel, here is what I can do:\n1. 10% off this order\n2. a free upgrade to expedited shipping\n"
         "3. swap the Jacket for the Pro Jacket at no extra cost\n4. a 20% coupon for your next order\nInterested?"
     )
-    offers = read_offers(text)
+    offers = read_with_rules(text).offers
     assert [(o.kind, o.percent) for o in offers] == [
         ("discount", 10),
         ("shipping_upgrade", None),
         ("swap", None),
         ("future_coupon", 20),
     ]
-    assert read_offers("Order 000000113 is cancelled.") == []
+    assert read_with_rules("Order 000000113 is cancelled.").offers == []
 
 
 def test_probabilistic_choices_depend_only_on_the_seed():

@@ -13,21 +13,15 @@ from functools import cache
 from typing import Any
 
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml
-from agent.models.offline.intents import IntentRules, default_rules
-from agent.numbers import find_percents
 from agent.store.trace import ToolCallRecord
+from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of
 from evals.personas.schema import Persona, SimEvent
+from evals.reading.reading import OfferMention, Reading, ReplyReader
+from evals.reading.rules import RulesReader
 
 PHRASES_FILE = DEFAULT_FIXTURES / "simulator" / "phrases.yaml"
-ASKS_WHICH_ORDER = re.compile(r"\bwhich (one|order)\b", re.IGNORECASE)
-CANNOT_PROCEED = re.compile(
-    r"(can no longer be cancel|can'?t be cancel|cannot be cancel|already shipped|already cancel|on hold|"
-    r"can'?t find order|not one of|isn'?t on your account|none of your orders can)",
-    re.IGNORECASE,
-)
 TRY_AGAIN = re.compile(r"(try again|isn'?t responding|not responding|couldn'?t finish|temporarily)", re.IGNORECASE)
-SEGMENT_SPLIT = re.compile(r"[\n;]|(?<=[.!?])\s+")
 
 
 @cache
@@ -35,29 +29,12 @@ def phrases() -> dict[str, Any]:
     return read_yaml(PHRASES_FILE)
 
 
-@dataclass(frozen=True)
-class PresentedOffer:
-    kind: str
-    percent: float | None
-
-
-def read_offers(text: str, rules: IntentRules | None = None) -> list[PresentedOffer]:
-    """The offers an agent reply presents, in the order it presents them (one kind per sentence or line)."""
-    rules = rules or default_rules()
-    found: dict[str, PresentedOffer] = {}
-    for segment in SEGMENT_SPLIT.split(text):
-        kinds = [k for k, patterns in rules.offers.items() if any(p.search(segment) for p in patterns)]
-        if len(kinds) != 1 or kinds[0] in found:
-            continue
-        percents = find_percents(segment)
-        found[kinds[0]] = PresentedOffer(kinds[0], percents[0] if percents else None)
-    return list(found.values())
-
-
 @dataclass
 class PersonaSimulator:
     persona: Persona
     seed: int
+    reader: ReplyReader = field(default_factory=RulesReader)
+    readings: list[Reading] = field(default_factory=list)
     rng: random.Random = field(init=False)
     accepts: dict[str, bool] = field(init=False)
     events: list[SimEvent] = field(default_factory=list)
@@ -84,7 +61,11 @@ class PersonaSimulator:
         return self._open()
 
     def next_message(self, agent_text: str, tool_calls: list[ToolCallRecord]) -> str | None:
-        """The customer's next line, or None when the conversation is over (see `stop_reason`)."""
+        """The customer's next line, or None when the conversation is over (see `stop_reason`).
+
+        Every reply is read once, here, and the reading is kept (`readings`) for the scorers."""
+        reading = self.reader.read(agent_text) if agent_text else Reading(reader=self.reader.name)
+        self.readings.append(reading)
         if self._done:
             return self._stop(self.stop_reason or "gave_up")
         if self._resolved(tool_calls):
@@ -96,15 +77,16 @@ class PersonaSimulator:
             if self._repeats >= 2:
                 return self._stop("stuck")
         self._last_agent_text = agent_text
-        return self._respond(agent_text)
+        return self._respond(agent_text, reading)
 
     # -- decisions -----------------------------------------------------------------------------------
-    def _respond(self, agent_text: str) -> str:
+    def _respond(self, agent_text: str, reading: Reading) -> str:
         last = self.events[-1] if self.events else None
         if last and last.kind in ("accept", "decline", "insist") and TRY_AGAIN.search(agent_text):
             # the store failed: a customer says the same thing again rather than changing their mind
-            return self._say(last.kind, last.text, PresentedOffer(last.offer, last.percent) if last.offer else None)
-        offers = read_offers(agent_text)
+            repeated = OfferMention(kind=last.offer, percent=last.percent) if last.offer else None
+            return self._say(last.kind, last.text, repeated)
+        offers = reading.offers
         concern = self.persona.concern
         if (
             offers
@@ -116,10 +98,10 @@ class PersonaSimulator:
             return self._say("concern", self.rng.choice(concern.lines))
         if offers:
             return self._answer_offers(offers)
-        if CANNOT_PROCEED.search(agent_text) and self._opened:
+        if reading.cannot_proceed and self._opened:
             self._done, self.stop_reason = True, "gave_up"
             return self._phrase("give_up")
-        if ASKS_WHICH_ORDER.search(agent_text) and self._opened:
+        if reading.asks_which_order and self._opened:
             return self._phrase("pick_order")
         if self._off_topic:
             return self._say("off_topic", self._off_topic.pop(0))
@@ -127,7 +109,7 @@ class PersonaSimulator:
             return self._open()
         return self._phrase("repeat_request")
 
-    def _answer_offers(self, offers: list[PresentedOffer]) -> str:
+    def _answer_offers(self, offers: list[OfferMention]) -> str:
         for offer in offers:
             if self._acceptable(offer):
                 return self._phrase("accept", offer)
@@ -135,11 +117,11 @@ class PersonaSimulator:
         want = self.persona.haggle_percent
         if discount and want and want > (discount.percent or 0) and discount.percent not in self._haggled_at:
             self._haggled_at.add(discount.percent or 0)
-            return self._phrase("haggle", PresentedOffer("discount", want))
+            return self._phrase("haggle", OfferMention(kind=OfferKind.DISCOUNT, percent=want))
         self.refusals += 1
         return self._phrase("insist" if self.refusals > self.persona.patience else "decline")
 
-    def _acceptable(self, offer: PresentedOffer) -> bool:
+    def _acceptable(self, offer: OfferMention) -> bool:
         terms = self.persona.offers.get(offer.kind)  # type: ignore[call-overload]
         if terms is None or not self.accepts.get(offer.kind, False):
             return False
@@ -160,7 +142,7 @@ class PersonaSimulator:
         template = self.rng.choice(self.persona.opening)
         return self._say("opening", template.format(order=self.persona.order, target=self.persona.target_order))
 
-    def _phrase(self, kind: str, offer: PresentedOffer | None = None) -> str:
+    def _phrase(self, kind: str, offer: OfferMention | None = None) -> str:
         options = phrases()[kind]
         if kind == "accept" and offer is not None:
             options = options[offer.kind]
@@ -168,7 +150,7 @@ class PersonaSimulator:
         text = self.rng.choice(options).format(order=self.persona.order, percent=percent)
         return self._say(kind, text, offer)
 
-    def _say(self, kind: str, text: str, offer: PresentedOffer | None = None) -> str:
+    def _say(self, kind: str, text: str, offer: OfferMention | None = None) -> str:
         self.events.append(
             SimEvent(
                 turn=len(self.events) + 1,

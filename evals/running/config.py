@@ -28,6 +28,9 @@ class RunIdentity(BaseModel):
     seed: int
     fault_rate: float
     inputs_sha: str = Field(default="", description="hash of every policy text, persona file and fixture file used")
+    reader: str = "rules"
+    judge_model: str | None = None
+    judge_samples: int = 1
 
 
 class RunConfig(BaseModel):
@@ -46,6 +49,9 @@ class RunConfig(BaseModel):
     fault_rate: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
     step_limit: int = Field(default=24, ge=2)
     allow_lint_errors: bool = False
+    reader: str = Field(default="rules", description="reader of agent replies: 'rules' or a model string")
+    judge_model: str | None = Field(default=None, description="a model string: judge soft criteria with it")
+    judge_samples: int = Field(default=1, ge=1, le=20)
 
     def identity(self, inputs_sha: str = "") -> RunIdentity:
         return RunIdentity(
@@ -58,6 +64,9 @@ class RunConfig(BaseModel):
             seed=self.seed,
             fault_rate=self.fault_rate,
             inputs_sha=inputs_sha,
+            reader=self.reader,
+            judge_model=self.judge_model,
+            judge_samples=self.judge_samples,
         )
 
 

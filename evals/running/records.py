@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 
 from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
 from agent.store.world import WorldSnapshot
+from evals.judging.judgement import ConversationJudgement
 from evals.personas.schema import ExpectedOutcome, SimEvent
+from evals.reading.reading import Reading
 
 RESULTS = "results.jsonl"
 
@@ -61,6 +63,9 @@ class ConversationRecord(BaseModel):
     model_calls: int = 0
     error: str | None = None
     faults_met: int = Field(default=0, description="injected backend faults this conversation met")
+    reader: str = Field(default="rules", description="the reader of agent replies: 'rules' or a model string")
+    readings: list[Reading] = Field(default_factory=list, description="the reader's reading of each agent reply")
+    judgement: ConversationJudgement | None = Field(default=None, description="the soft-criteria judge's verdicts")
     fingerprint: str = Field(default="", description="hash of the transcript and tool calls: equal means a copy")
 
     def score(self, name: str) -> Score | None:
@@ -78,7 +83,7 @@ class ConversationRecord(BaseModel):
     def light(self) -> ConversationRecord:
         """The record without transcript, trace and state: enough for metrics, a fraction of the memory."""
         return self.model_copy(
-            update={"transcript": [], "turns": [], "trace": [], "final_state": None, "sim_events": []}
+            update={"transcript": [], "turns": [], "trace": [], "final_state": None, "sim_events": [], "readings": []}
         )
 
 

@@ -23,19 +23,22 @@ from agent.datafiles import DEFAULT_FIXTURES
 from agent.errors import InputFileError
 from agent.models.offline.flow import replies
 from agent.models.offline.intents import default_rules
-from agent.models.settings import make_chat_model
+from agent.models.settings import ModelSettings, make_chat_model
 from agent.policy.compiled import CompiledPolicy, compile_policy_file
 from agent.policy.lint import errors_only, lint_paths
 from agent.store.fixtures import FixtureSet, default_fixtures
+from evals.judging.judge import Judge
 from evals.personas.loader import load_personas
 from evals.personas.schema import Persona
 from evals.personas.simulator import PersonaSimulator, phrases
+from evals.reading.readers import make_reader
+from evals.reading.reading import ReplyReader
+from evals.reading.rules import RulesReader, reading_rules
 from evals.running.cache import DiskCache, counting_misses
 from evals.running.config import RunConfig, trial_seed
 from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
 from evals.running.pricing import cost_usd, prices
 from evals.running.records import RESULTS, ConversationRecord, Economics, fingerprint, iter_results
-from evals.scoring.claims import claim_rules
 from evals.scoring.context import ScoringContext
 from evals.scoring.oracle import expected_outcome
 from evals.scoring.outcome import offer_cost, read_outcome, value_kept
@@ -56,7 +59,7 @@ class Job:
 
 def check_data_files() -> None:
     """Read every data file a conversation reads (each is cached), so a broken one stops the run before it starts."""
-    for read in (default_rules, replies, phrases, claim_rules, prices):
+    for read in (default_rules, replies, phrases, reading_rules, prices):
         read()
 
 
@@ -104,30 +107,54 @@ def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[
     return jobs, policies, personas
 
 
+@dataclass(frozen=True)
+class Judges:
+    """The run's reader of agent replies and, when asked for, its soft-criteria judge: built once per run."""
+
+    reader: ReplyReader
+    judge: Judge | None = None
+
+
+def build_judges(config: RunConfig, cache: DiskCache | None) -> Judges:
+    judge = None
+    if config.judge_model:
+        judge = Judge(build_model(config.model.model_copy(update={"spec": config.judge_model}), cache),
+                      config.judge_model, config.judge_samples)  # fmt: skip
+    return Judges(make_reader(config.reader, cache), judge)
+
+
 def run_conversation(
-    job: Job, config: RunConfig, fixtures: FixtureSet, model: BaseChatModel, cache: DiskCache | None
+    job: Job,
+    config: RunConfig,
+    fixtures: FixtureSet,
+    model: BaseChatModel,
+    cache: DiskCache | None,
+    judges: Judges | None = None,
 ) -> ConversationRecord:
     """Play one persona against one policy and score it. Model and backend faults end up in the record."""
     convo = Conversation.start(
         job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed, config.step_limit
     )
     convo.model_label = config.model.spec
-    sim = PersonaSimulator(job.persona, job.seed)
+    judges = judges or Judges(RulesReader())
+    sim = PersonaSimulator(job.persona, job.seed, judges.reader)
     start = time.perf_counter()
     with counting_misses() as misses:
         message: str | None = sim.first_message()
         while message is not None:
             turn = convo.send(message)
             message = sim.next_message(turn.reply, turn.tool_calls)
-    record = build_record(job, config, convo, sim, fixtures)
+        record = build_record(job, config, convo, sim, fixtures)
+        if judges.judge is not None:
+            record.judgement = judges.judge.judge(record.transcript)
     record.latency_ms = round((time.perf_counter() - start) * 1000, 2)
     record.model_calls = misses[0] if cache else sum(t.model_calls for t in convo.turns)
     return record
 
 
-def build_model(config: RunConfig, cache: DiskCache | None) -> BaseChatModel:
+def build_model(settings: ModelSettings, cache: DiskCache | None) -> BaseChatModel:
     """One model for the whole run: clients are costly to build, and chat models are safe to share across threads."""
-    model = make_chat_model(config.model)
+    model = make_chat_model(settings)
     if cache is not None:
         model.cache = cache
     return model
@@ -158,6 +185,8 @@ def build_record(
         stop_reason=sim.stop_reason,
         error=next((t.error for t in turns if t.error), None),
         fingerprint=fingerprint(exported.transcript, exported.trace),
+        reader=sim.reader.name,
+        readings=sim.readings,
     )
     outcome = read_outcome(exported.final_state, fixtures)
     record.outcome, record.retained_offer = outcome.outcome, outcome.offer
@@ -288,7 +317,8 @@ def _execute(
     records = list(done)
     try:
         with (config.out / RESULTS).open("a", encoding="utf-8") as sink:
-            for record in _run_pending(pending, config, fixtures, build_model(config, cache), cache):
+            judges = build_judges(config, cache)
+            for record in _run_pending(pending, config, fixtures, build_model(config.model, cache), cache, judges):
                 sink.write(record.model_dump_json() + "\n")
                 sink.flush()
                 os.fsync(sink.fileno())
@@ -302,7 +332,12 @@ def _execute(
 
 
 def _run_pending(
-    jobs: list[Job], config: RunConfig, fixtures: FixtureSet, model: BaseChatModel, cache: DiskCache | None
+    jobs: list[Job],
+    config: RunConfig,
+    fixtures: FixtureSet,
+    model: BaseChatModel,
+    cache: DiskCache | None,
+    judges: Judges,
 ) -> Iterator[ConversationRecord]:
     """Yield records as conversations finish, keeping at most `concurrency` in flight (bounded memory)."""
     queue = iter(jobs)
@@ -314,7 +349,7 @@ def _run_pending(
                 job = next(queue, None)
                 if job is None:
                     return
-                running.add(pool.submit(run_conversation, job, config, fixtures, model, cache))
+                running.add(pool.submit(run_conversation, job, config, fixtures, model, cache, judges))
 
         top_up()
         while running:

@@ -16,6 +16,8 @@ from agent.store.fixtures import FixtureSet
 from agent.store.trace import ToolCallRecord
 from agent.store.world import WorldSnapshot
 from evals.personas.schema import SimEvent
+from evals.reading.reading import Reading
+from evals.reading.rules import read_with_rules
 from evals.running.records import ConversationRecord, Score
 
 
@@ -44,6 +46,13 @@ class ScoringContext:
     def reply(self, turn: int) -> str:
         turns = self.record.turns
         return turns[turn - 1].reply if 0 < turn <= len(turns) else ""
+
+    def reading(self, turn: int) -> Reading:
+        """What the run's reader took from the agent's reply in `turn` (read now by the rules if not stored)."""
+        readings = self.record.readings
+        if 0 < turn <= len(readings):
+            return readings[turn - 1]
+        return read_with_rules(self.reply(turn))
 
     def events(self, *kinds: str) -> list[SimEvent]:
         return [e for e in self.record.sim_events if e.kind in kinds]

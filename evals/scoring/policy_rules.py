@@ -12,7 +12,6 @@ from agent.policy.offers import PolicyLine
 from agent.store.ids import normalize_order_id, same_order
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of
-from evals.personas.simulator import read_offers
 from evals.running.records import Score
 from evals.scoring.context import ScoringContext, confirmations_after, not_applicable, scorer, verdict
 
@@ -110,7 +109,7 @@ def _offer_writes(ctx: ScoringContext) -> list[tuple[int, str, str]]:
 
 
 def _presented(ctx: ScoringContext) -> list[tuple[int, list[str]]]:
-    return [(n, [o.kind for o in read_offers(t.reply)]) for n, t in enumerate(ctx.record.turns, start=1)]
+    return [(n, ctx.reading(n).offer_kinds()) for n in range(1, len(ctx.record.turns) + 1)]
 
 
 @scorer("adherence.offers_in_order")

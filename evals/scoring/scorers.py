@@ -8,9 +8,8 @@ from agent.models.offline.intents import default_rules
 from agent.store.ids import normalize_order_id
 from agent.store.trace import ToolCallRecord
 from agent.tools.toolkit import apply_tool, spec_of
-from evals.personas.simulator import read_offers
 from evals.running.records import Score
-from evals.scoring.claims import claim_holds, claim_rules
+from evals.scoring.claims import contradiction
 from evals.scoring.context import (
     ScoringContext,
     blocked_by_faults,
@@ -57,7 +56,7 @@ def offered_before_cancel(ctx: ScoringContext) -> Score:
         return not_applicable(name, "the policy lists no retention offers")
     turn = cancels[0][1].turn
     for earlier in range(1, turn):
-        offers = read_offers(ctx.reply(earlier))
+        offers = ctx.reading(earlier).offers
         if offers:
             return verdict(
                 name, True, f"turn {earlier} offered {', '.join(o.kind for o in offers)}; cancel_order in turn {turn}"
@@ -118,7 +117,7 @@ def cancelled_on_refusal(ctx: ScoringContext) -> Score:
         return not_applicable(name, "the customer never declined or insisted")
     first = refusals[0].turn
     cancelled = [c for _, c in ctx.ok_calls("cancel_order") if c.turn == first]
-    if read_offers(ctx.reply(first)):
+    if ctx.reading(first).offers:
         return verdict(name, False, f"turn {first}: offers made again after the customer's refusal")
     if not cancelled and (faults := blocked_by_faults(ctx, "cancel_order")):
         return not_applicable(name, f"cancel_order failed {faults} time(s) on transient backend faults: not the policy")
@@ -162,8 +161,8 @@ def discount_within_cap(ctx: ScoringContext) -> Score:
     attempts = [c for c in ctx.calls if c.tool == apply_tool("discount")]
     said = [
         (number, o.percent)
-        for number, turn in enumerate(ctx.record.turns, start=1)
-        for o in read_offers(turn.reply)
+        for number in range(1, len(ctx.record.turns) + 1)
+        for o in ctx.reading(number).offers
         if o.kind == "discount" and o.percent is not None
     ]
     if not attempts and not said:
@@ -189,18 +188,16 @@ def no_false_claims(ctx: ScoringContext) -> Score:
     name = "adherence.no_false_claims"
     checked = 0
     for number, turn in enumerate(ctx.record.turns, start=1):
-        for claim, pattern, check in claim_rules():
-            for match in pattern.finditer(turn.reply):
-                checked += 1
-                if not claim_holds(check, match, ctx.state, ctx.fixtures):
-                    return verdict(
-                        name,
-                        False,
-                        f"turn {number} claims '{match.group(0)}' ({claim}), but the final state does not show it",
-                    )
+        if turn.error:
+            continue
+        for claim in ctx.reading(number).claims:
+            checked += 1
+            why = contradiction(claim, number, ctx.calls, ctx.state, ctx.fixtures)
+            if why:
+                return verdict(name, False, f'turn {number} says "{claim.sentence}" ({claim.kind}), but {why}')
     if not checked:
         return not_applicable(name, "no reply claimed a change")
-    return verdict(name, True, f"{checked} claim(s) in replies, each backed by the final state")
+    return verdict(name, True, f"{checked} claim(s) in replies, each backed by the store")
 
 
 def _order_of(call: ToolCallRecord) -> str | None:

@@ -1,0 +1,305 @@
+"""The rules reader: reads an agent reply with the cues in `fixtures/reading/rules.yaml`, no model involved.
+
+Markdown lists and table rows become lines, lines become sentences, sentences become clauses. A clause presents an
+offer when it names one and is not negated; a sentence about the store in general offers nothing. A claim is a
+done-clause that names a change and is not about the future; an offer of a kind the same reply says is done is a
+recap, not an offer. Figures a claim needs (the new total, a coupon code) may sit elsewhere in the sentence or reply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from agent.datafiles import DEFAULT_FIXTURES, read_yaml
+from agent.errors import InputFileError
+from agent.numbers import find_percents
+from agent.tools.kinds import OfferKind
+from evals.reading.reading import Claim, OfferMention, Reading
+
+RULES_FILE = DEFAULT_FIXTURES / "reading" / "rules.yaml"
+TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+LIST_MARKER = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)]|#+)\s+")
+EMPHASIS = re.compile(r"(\*\*|__|\*|`|~~)")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])")
+CLAIMED_KIND = {
+    "discount_applied": OfferKind.DISCOUNT,
+    "shipping_upgraded": OfferKind.SHIPPING_UPGRADE,
+    "item_swapped": OfferKind.SWAP,
+    "coupon_created": OfferKind.FUTURE_COUPON,
+}
+ORDER_CLAIMS = {"order_cancelled", "discount_applied", "shipping_upgraded", "item_swapped"}
+
+
+def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
+
+
+@dataclass(frozen=True)
+class ReadingRules:
+    clause_split: re.Pattern[str]
+    offer_cues: dict[OfferKind, list[re.Pattern[str]]]
+    yields_to: dict[OfferKind, set[OfferKind]]
+    claim_yields_to: dict[str, set[str]]
+    percent_kinds: set[OfferKind]
+    money: re.Pattern[str]
+    not_amount_before: re.Pattern[str]
+    not_amount_after: re.Pattern[str]
+    not_offered: list[re.Pattern[str]]
+    general: list[re.Pattern[str]]
+    done: list[re.Pattern[str]]
+    not_yet: list[re.Pattern[str]]
+    claims: dict[str, list[re.Pattern[str]]]
+    new_total: list[re.Pattern[str]]
+    code: list[re.Pattern[str]]
+    order_number: re.Pattern[str]
+    asks_which_order: list[re.Pattern[str]]
+    which_one: list[re.Pattern[str]]
+    request: re.Pattern[str]
+    cannot_proceed: list[tuple[str, list[re.Pattern[str]]]]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ReadingRules:
+        reasons = data["cannot_proceed"]
+        return cls(
+            clause_split=re.compile(data["clause_split"], re.IGNORECASE),
+            offer_cues={OfferKind(k): _compile(v) for k, v in data["offer_cues"].items()},
+            yields_to={OfferKind(k): {OfferKind(x) for x in v} for k, v in data.get("yields_to", {}).items()},
+            claim_yields_to={k: set(v) for k, v in data.get("claim_yields_to", {}).items()},
+            percent_kinds={OfferKind(k) for k in data["percent_kinds"]},
+            money=re.compile(data["money"], re.IGNORECASE),
+            not_amount_before=re.compile(data["not_amount"]["before"], re.IGNORECASE),
+            not_amount_after=re.compile(data["not_amount"]["after"], re.IGNORECASE),
+            not_offered=_compile(data["not_offered"]),
+            general=_compile(data["general"]),
+            done=_compile(data["done"]),
+            not_yet=_compile(data["not_yet"]),
+            claims={k: _compile(v) for k, v in data["claims"].items()},
+            new_total=_compile(data["new_total"]),
+            code=[re.compile(p) for p in data["code"]],  # case matters: codes are written in capitals
+            order_number=re.compile(data["order_number"]),
+            asks_which_order=_compile(data["asks_which_order"]),
+            which_one=_compile(data["which_one"]),
+            request=re.compile(data["request"], re.IGNORECASE),
+            cannot_proceed=[(r, _compile(reasons[r])) for r in data["cannot_proceed_order"]],
+        )
+
+
+@cache
+def reading_rules(path: Path = RULES_FILE) -> ReadingRules:
+    try:
+        return ReadingRules.from_data(read_yaml(path))
+    except (KeyError, TypeError, ValueError, re.error) as exc:
+        raise InputFileError(
+            path, "reading rules", f"cannot be read ({exc})", "compare it with the shipped fixtures/reading/rules.yaml"
+        ) from exc
+
+
+def _any(patterns: list[re.Pattern[str]], text: str) -> bool:
+    return any(p.search(text) for p in patterns)
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def _table_lines(rows: list[str], names_offer: Callable[[str], bool]) -> list[str]:
+    """A markdown table as lines: one per row, or one per column when the header names the offers."""
+    header = _cells(rows[0]) if len(rows) > 1 and TABLE_SEPARATOR.match(rows[1]) else None
+    body = [_cells(r) for r in rows[2 if header else 0 :] if not TABLE_SEPARATOR.match(r)]
+    if header and sum(map(names_offer, header)) >= 2:
+        return [" ".join(filter(None, [name, *(r[j] for r in body if j < len(r))])) for j, name in enumerate(header)]
+    return [" ".join(c for c in row if c) for row in body]
+
+
+def lines_of(reply: str, names_offer: Callable[[str], bool] = lambda _: False) -> list[str]:
+    """The reply's lines, without list markers or emphasis; a table's header is dropped (or read as columns)."""
+    raw = reply.replace("\r\n", "\n").split("\n")
+    lines: list[str] = []
+    i = 0
+    while i < len(raw):
+        if raw[i].count("|") >= 2:
+            j = i
+            while j < len(raw) and raw[j].count("|") >= 2:
+                j += 1
+            found, i = _table_lines(raw[i:j], names_offer), j
+        else:
+            found, i = [raw[i]], i + 1
+        for line in found:
+            if line := EMPHASIS.sub("", LIST_MARKER.sub("", line)).strip():
+                lines.append(line)
+    return lines
+
+
+def sentences_of(reply: str, names_offer: Callable[[str], bool] = lambda _: False) -> list[str]:
+    return [s.strip() for line in lines_of(reply, names_offer) for s in SENTENCE_END.split(line) if s and s.strip()]
+
+
+class RulesReader:
+    name = "rules"
+
+    def __init__(self, rules: ReadingRules | None = None) -> None:
+        self.rules = rules or reading_rules()
+
+    def read(self, reply: str) -> Reading:
+        sentences = sentences_of(reply, lambda cell: bool(self._kinds(cell)))
+        offers = self._offers(sentences)
+        refusal = self._cannot_proceed(" ".join(sentences))
+        claims = self._claims(sentences, reply, refusal.get("cannot_proceed_reason"))
+        offers = self._without_recaps(offers, claims)
+        questions = [s for s in sentences if s.rstrip().endswith("?")]
+        return Reading(
+            offers=offers,
+            asks_which_order=self._asks_which_order(sentences, questions, bool(offers)),
+            **refusal,
+            questions=questions,
+            claims=claims,
+            reader=self.name,
+        )
+
+    # -- offers ------------------------------------------------------------------------------------------
+    def clauses_of(self, sentence: str) -> list[str]:
+        return [c for c in self.rules.clause_split.split(sentence) if c and c.strip()]
+
+    def _offers(self, sentences: list[str]) -> list[OfferMention]:
+        found: dict[OfferKind, OfferMention] = {}
+        for sentence in sentences:
+            if _any(self.rules.general, sentence):
+                continue
+            clauses = self.clauses_of(sentence)
+            negated = {k for c in clauses if _any(self.rules.not_offered, c) for k in self._kinds(c)}
+            last: OfferMention | None = None
+            for clause in clauses:
+                if _any(self.rules.not_offered, clause):
+                    last = None
+                    continue
+                offers = [o for o in self._clause_offers(clause) if o.kind not in negated]
+                if not offers and last is not None:
+                    # "$27 off, that's 15%" or "10% off, which comes to $14.30": figures of the offer just named
+                    self._fill(last, self._clause_figures(last.kind, clause))
+                for offer in offers:
+                    last = found.setdefault(offer.kind, offer)
+                    self._fill(last, offer)  # "Discount: 10% off": a later mention fills in missing figures
+        return list(found.values())
+
+    def _kinds(self, clause: str) -> list[OfferKind]:
+        """The offer kinds a clause names, in the order it names them."""
+        rules = self.rules
+        positions = {
+            kind: min(m.start() for p in patterns if (m := p.search(clause)))
+            for kind, patterns in rules.offer_cues.items()
+            if _any(patterns, clause)
+        }
+        ordered = sorted(positions, key=positions.__getitem__)
+        return [k for k in ordered if not rules.yields_to.get(k, set()) & set(positions)]
+
+    def _clause_offers(self, clause: str) -> list[OfferMention]:
+        return [self._clause_figures(kind, clause) for kind in self._kinds(clause)]
+
+    def _clause_figures(self, kind: OfferKind, clause: str) -> OfferMention:
+        """An offer of `kind` with the percent and money off that `clause` states for it."""
+        percents = find_percents(clause)
+        percent = percents[0] if kind in self.rules.percent_kinds and percents else None
+        amount = None
+        if kind == OfferKind.DISCOUNT or (kind == OfferKind.FUTURE_COUPON and percent is None):
+            amount = self._money_off(clause)
+        return OfferMention(kind=kind, percent=percent, amount=amount)
+
+    @staticmethod
+    def _fill(offer: OfferMention, other: OfferMention) -> None:
+        offer.percent = offer.percent if offer.percent is not None else other.percent
+        offer.amount = offer.amount if offer.amount is not None else other.amount
+
+    def _money_off(self, text: str) -> float | None:
+        """The first sum in `text` that is money off, not a total or a price."""
+        for match in self.rules.money.finditer(text):
+            before, after = text[: match.start()], text[match.end() :]
+            if self.rules.not_amount_before.search(before) or self.rules.not_amount_after.search(after):
+                continue
+            return _number(match.group(1) or match.group(2))
+        return None
+
+    @staticmethod
+    def _without_recaps(offers: list[OfferMention], claims: list[Claim]) -> list[OfferMention]:
+        """An offer of a kind the same reply says is done is a recap of the change, not an offer."""
+        claimed = {CLAIMED_KIND[c.kind]: c for c in claims if c.kind in CLAIMED_KIND}
+        for offer in offers:
+            claim = claimed.get(offer.kind)
+            if claim is not None and claim.percent is None:
+                claim.percent = offer.percent
+        return [o for o in offers if o.kind not in claimed]
+
+    # -- questions and refusals --------------------------------------------------------------------------
+    def _asks_which_order(self, sentences: list[str], questions: list[str], has_offers: bool) -> bool:
+        asking = [s for s in sentences if s in questions or self.rules.request.search(s)]
+        if any(_any(self.rules.asks_which_order, s) for s in asking):
+            return True
+        return not has_offers and any(_any(self.rules.which_one, q) for q in questions)
+
+    def _cannot_proceed(self, text: str) -> dict[str, Any]:
+        for reason, patterns in self.rules.cannot_proceed:
+            if _any(patterns, text):
+                return {"cannot_proceed": True, "cannot_proceed_reason": reason}
+        return {"cannot_proceed": False, "cannot_proceed_reason": None}
+
+    # -- claims ------------------------------------------------------------------------------------------
+    def _claims(self, sentences: list[str], reply: str, refusal: str | None) -> list[Claim]:
+        claims: dict[str, Claim] = {}
+        for sentence in sentences:
+            for clause in self.clauses_of(sentence):
+                if not _any(self.rules.done, clause) or _any(self.rules.not_yet, clause):
+                    continue
+                named = [kind for kind, patterns in self.rules.claims.items() if _any(patterns, clause)]
+                for kind in named:
+                    if kind not in claims and not self.rules.claim_yields_to.get(kind, set()) & set(named):
+                        claims[kind] = self._claim(kind, clause, sentence)
+        if refusal == "already_cancelled":
+            claims.pop("order_cancelled", None)  # "it was already cancelled" is why nothing can be done
+        self._attach_figures(claims, sentences, reply)
+        return list(claims.values())
+
+    def _claim(self, kind: str, clause: str, sentence: str) -> Claim:
+        percents = find_percents(clause) or find_percents(sentence)
+        order = self.rules.order_number.search(sentence) if kind in ORDER_CLAIMS else None
+        return Claim(
+            kind=kind,  # type: ignore[arg-type]
+            percent=percents[0] if percents and kind in ("discount_applied", "coupon_created") else None,
+            order=order.group(1) if order else None,
+            sentence=sentence,
+        )
+
+    def _attach_figures(self, claims: dict[str, Claim], sentences: list[str], reply: str) -> None:
+        """The new total goes to the claim in its sentence (else the discount); the code to the coupon."""
+        if coupon := claims.get("coupon_created"):
+            coupon.code = self._first(self.rules.code, coupon.sentence) or self._first(self.rules.code, reply)
+        for sentence in sentences:
+            total = self._first(self.rules.new_total, sentence)
+            if total is None or not claims or _any(self.rules.not_yet, sentence):
+                continue  # "10% off would take it to $133.70" is an offer's figure, not a claim's
+            in_sentence = [c for c in claims.values() if c.sentence == sentence and c.kind in ORDER_CLAIMS]
+            target = in_sentence[0] if in_sentence else claims.get("discount_applied")
+            if target is None:
+                target = next((c for c in claims.values() if c.kind in ORDER_CLAIMS), None)
+            if target is not None and target.new_total is None:
+                target.new_total = _number(total)
+
+    @staticmethod
+    def _first(patterns: list[re.Pattern[str]], text: str) -> str | None:
+        for pattern in patterns:
+            if match := pattern.search(text):
+                return match.group(1).rstrip(".,").rstrip("-")
+        return None
+
+
+@lru_cache(maxsize=4096)
+def read_with_rules(reply: str) -> Reading:
+    """The rules reader's reading of `reply`, memoised (scorers ask for the same reply more than once)."""
+    return RulesReader().read(reply)

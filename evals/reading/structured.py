@@ -1,0 +1,32 @@
+"""One structured-output call to a chat model, for the model reader and the judge: a pydantic schema in, a
+validated object or a one-line error out (malformed JSON, a refusal, a timeout), never an exception."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from agent.redact import redact
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def structured_call(model: BaseChatModel, schema: type[T], system: str, user: str) -> tuple[T | None, str | None]:
+    """(answer, None) when the model returned a valid `schema`; (None, why) otherwise."""
+    kwargs = {"method": "json_schema"} if type(model).__name__ == "ChatOpenAI" else {}
+    runnable = model.with_structured_output(schema, include_raw=True, **kwargs)
+    try:
+        out = runnable.invoke([SystemMessage(system), HumanMessage(user)])
+    except Exception as exc:  # a transport or model fault is this one reading's error, not the run's
+        return None, redact(f"{type(exc).__name__}: {exc}")[:300]
+    parsed, error = out.get("parsed"), out.get("parsing_error")
+    if isinstance(parsed, schema):
+        return parsed, None
+    raw = out.get("raw")
+    refusal = getattr(raw, "additional_kwargs", {}).get("refusal") if raw is not None else None
+    if refusal:
+        return None, f"the model refused: {str(refusal)[:200]}"
+    return None, f"the model's answer is not a valid {schema.__name__}: {str(error or 'no answer')[:200]}"
