@@ -1,4 +1,5 @@
-"""`python -m evals run|report|compare`: batch evaluations and A/B comparisons from the terminal."""
+"""`python -m evals run|report|compare|read|calibrate`: batch evaluations, A/B comparisons, and the reader and judge's
+calibration, from the terminal."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from evals.personas.loader import DEFAULT_PERSONA_DIR
 from evals.running.config import DEFAULT_CACHE, RunConfig
 
 FLAGS = {"trials": "--trials", "concurrency": "--concurrency", "fault_rate": "--fault-rate", "seed": "--seed",
-         "model": "--model", "personas_dir": "--personas", "cache_path": "--cache"}  # fmt: skip
+         "model": "--model", "personas_dir": "--personas", "cache_path": "--cache",
+         "judge_samples": "--judge-samples"}  # fmt: skip
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
@@ -60,6 +62,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-errors", type=int, default=0, help="errored conversations tolerated before exit 1")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds one model call may take (default 120)")
     parser.add_argument("--allow-lint-errors", action="store_true", help="run a policy that the linter rejects")
+    parser.add_argument("--reader", default="rules", help="reader of agent replies: rules (default) or a model string")
+    parser.add_argument("--judge-model", default=None, help="judge soft criteria (tone, empathy...) with this model")
+    parser.add_argument("--judge-samples", type=int, default=1, help="judge each conversation N times (default 1)")
 
 
 def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> RunConfig:
@@ -83,6 +88,9 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
             cache_path=None if args.no_cache else args.cache,
             fault_rate=args.fault_rate,
             allow_lint_errors=args.allow_lint_errors,
+            reader=args.reader,
+            judge_model=args.judge_model,
+            judge_samples=args.judge_samples,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -184,6 +192,52 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_options(args: argparse.Namespace) -> tuple[ModelSettings, Any]:
+    from evals.running.cache import DiskCache
+
+    if args.cache is not None and args.cache.exists() and not args.cache.is_file():
+        raise RetentionLabError(f"{args.cache}: --cache: is a folder (give a file path, e.g. .cache/responses.sqlite)")
+    cache = None if args.no_cache else DiskCache(args.cache)
+    return ModelSettings(base_url=args.base_url, timeout_s=args.timeout), cache
+
+
+def _read(args: argparse.Namespace) -> int:
+    from evals.reading.commands import read_command
+
+    text = sys.stdin.read()
+    if not text.strip():
+        raise RetentionLabError(
+            "stdin: read: no reply given (pipe one in: echo 'I can offer 10% off' | python -m evals read)"
+        )
+    settings, cache = _model_options(args)
+    print(read_command(text, args.reader, settings, cache))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from evals.reading.calibration import REPLY_SETS
+    from evals.reading.commands import print_calibration
+
+    sets = list(REPLY_SETS) if args.set == "all" else [args.set]
+    settings, cache = _model_options(args)
+    with progress_bar() as progress:
+
+        def counter(label: str, total: int) -> Callable[[], None]:
+            task = progress.add_task(label, total=total, last="")
+            return lambda: progress.advance(task)
+
+        print_calibration(console, args.reader, args.judge_model, args.judge_samples, sets, settings, cache, counter)
+    return 0
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reader", default="rules", help="rules (default) or a model string, e.g. openai:gpt-4o-mini")
+    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or OPENAI_BASE_URL)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds one model call may take (default 120)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="model response cache (SQLite file)")
+    parser.add_argument("--no-cache", action="store_true", help="call the model for every request")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m evals", description="Retention Lab batch evals and A/B tests.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, default=Path("runs/compare"), help="output folder (default runs/compare)")
     add_run_options(compare)
     compare.set_defaults(handler=_compare)
+    read = sub.add_parser("read", help="read one agent reply from stdin and print what a reader takes from it (JSON)")
+    add_model_options(read)
+    read.set_defaults(handler=_read)
+    calibrate = sub.add_parser("calibrate", help="accuracy of a reader, and agreement of a judge, on labelled sets")
+    add_model_options(calibrate)
+    calibrate.add_argument("--set", choices=["all", "dev", "heldout", "heldout2"], default="all", help="reply set")
+    calibrate.add_argument("--judge-model", default=None, help="also measure this model as the soft-criteria judge")
+    calibrate.add_argument("--judge-samples", type=int, default=1, help="judge each conversation N times")
+    calibrate.set_defaults(handler=_calibrate)
     return parser
 
 

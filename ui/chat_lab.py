@@ -28,6 +28,7 @@ from ui.lab import (
     offer_plan_lines,
     order_rows,
     policy_files,
+    reading_summary,
     reply_markdown,
     save_policy_as,
 )
@@ -169,6 +170,12 @@ def why_caption(why: str) -> None:
         st.caption(f"Why (offline model): {why}")
 
 
+def reading_caption(reply: str) -> None:
+    """What the simulated customer and the scorers take from this reply (the rules reader)."""
+    if reply:
+        st.caption(f"Read as: {md_escape(reading_summary(reply))}")
+
+
 def history(lab: LabSession) -> None:
     for turn in lab.conversation.turns if lab.conversation else []:
         customer_says(turn.customer)
@@ -180,6 +187,7 @@ def history(lab: LabSession) -> None:
                         render_tool_calls(turn.tool_calls, box)
                 if not turn.error:
                     st.markdown(reply_markdown(turn.reply) or "_(the model sent an empty reply)_")
+                    reading_caption(turn.reply)
                     why_caption(turn.why)
         if turn.error:
             notice(turn.error)
@@ -208,6 +216,7 @@ def play(lab: LabSession, prompt: str) -> None:
                         notice(turn.error)
                     else:
                         reply.markdown(reply_markdown(turn.reply) or "_(the model sent an empty reply)_")
+                        reading_caption(turn.reply)
                         why_caption(turn.why)
         except RetentionLabError as exc:
             box.update(label="Not started", state="error")

@@ -200,3 +200,30 @@ class LabSession:
         if self.conversation is None:
             return json.dumps({"transcript": [], "trace": []})
         return self.conversation.export().model_dump_json(indent=2)
+
+
+def reading_summary(reply: str) -> str:
+    """What the rules reader takes from an agent reply, in one line: the same reading the simulator and the
+    scorers use (`python -m evals read` prints it in full)."""
+    from evals.reading.rules import read_with_rules
+
+    reading = read_with_rules(reply)
+    parts = []
+    if reading.offers:
+        offers = ", ".join(
+            o.kind.value.replace("_", " ")
+            + (f" {o.percent:g}%" if o.percent is not None else "")
+            + (f" (${o.amount:,.2f})" if o.amount is not None else "")
+            for o in reading.offers
+        )
+        parts.append(f"offers {offers}")
+    if reading.asks_which_order:
+        parts.append("asks which order")
+    if reading.cannot_proceed:
+        parts.append(f"says it cannot cancel ({reading.cannot_proceed_reason})")
+    for claim in reading.claims:
+        figures = [f"{claim.percent:g}%" if claim.percent is not None else "",
+                   f"total {claim.new_total:.2f}" if claim.new_total is not None else "", claim.code or ""]  # fmt: skip
+        detail = ", ".join(f for f in figures if f)
+        parts.append(f"claims {claim.kind.replace('_', ' ')}" + (f" ({detail})" if detail else ""))
+    return "; ".join(parts) or "no offer, question about the order, refusal or claim"

@@ -22,3 +22,23 @@ class ConversationJudgement(BaseModel):
     judge: str
     criteria: list[CriterionJudgement] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+
+
+def judged(judgement: ConversationJudgement | None, criterion: str) -> bool | None:
+    """pass -> True, fail -> False; n/a, no verdict or no judge -> None (left out of rates)."""
+    if judgement is None:
+        return None
+    found = next((c for c in judgement.criteria if c.criterion == criterion), None)
+    if found is None or found.verdict in (None, "n/a"):
+        return None
+    return found.verdict == "pass"
+
+
+def judged_criteria(judgements: list[ConversationJudgement | None]) -> list[str]:
+    """The criteria judged in these conversations, in rubric order (empty when no judge ran)."""
+    names: list[str] = []
+    for judgement in judgements:
+        for c in judgement.criteria if judgement else []:
+            if c.criterion not in names:
+                names.append(c.criterion)
+    return names

@@ -84,7 +84,7 @@ class PersonaSimulator:
         last = self.events[-1] if self.events else None
         if last and last.kind in ("accept", "decline", "insist") and TRY_AGAIN.search(agent_text):
             # the store failed: a customer says the same thing again rather than changing their mind
-            repeated = OfferMention(kind=last.offer, percent=last.percent) if last.offer else None
+            repeated = OfferMention(kind=OfferKind(last.offer), percent=last.percent) if last.offer else None
             return self._say(last.kind, last.text, repeated)
         offers = reading.offers
         concern = self.persona.concern

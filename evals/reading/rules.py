@@ -32,6 +32,7 @@ CLAIMED_KIND = {
     "item_swapped": OfferKind.SWAP,
     "coupon_created": OfferKind.FUTURE_COUPON,
 }
+LISTING_JOIN = re.compile(r"^[\s,;]*(?:or|nor|and|o|ou|y|et|e|/)[\s,]*$", re.IGNORECASE)
 ORDER_CLAIMS = {"order_cancelled", "discount_applied", "shipping_upgraded", "item_swapped"}
 
 
@@ -49,6 +50,7 @@ class ReadingRules:
     money: re.Pattern[str]
     not_amount_before: re.Pattern[str]
     not_amount_after: re.Pattern[str]
+    money_off_after: re.Pattern[str]
     not_offered: list[re.Pattern[str]]
     general: list[re.Pattern[str]]
     done: list[re.Pattern[str]]
@@ -66,7 +68,7 @@ class ReadingRules:
     def from_data(cls, data: dict[str, Any]) -> ReadingRules:
         reasons = data["cannot_proceed"]
         return cls(
-            clause_split=re.compile(data["clause_split"], re.IGNORECASE),
+            clause_split=re.compile(f"({data['clause_split']})", re.IGNORECASE),
             offer_cues={OfferKind(k): _compile(v) for k, v in data["offer_cues"].items()},
             yields_to={OfferKind(k): {OfferKind(x) for x in v} for k, v in data.get("yields_to", {}).items()},
             claim_yields_to={k: set(v) for k, v in data.get("claim_yields_to", {}).items()},
@@ -74,6 +76,7 @@ class ReadingRules:
             money=re.compile(data["money"], re.IGNORECASE),
             not_amount_before=re.compile(data["not_amount"]["before"], re.IGNORECASE),
             not_amount_after=re.compile(data["not_amount"]["after"], re.IGNORECASE),
+            money_off_after=re.compile(data["not_amount"]["stated_off"], re.IGNORECASE),
             not_offered=_compile(data["not_offered"]),
             general=_compile(data["general"]),
             done=_compile(data["done"]),
@@ -167,27 +170,54 @@ class RulesReader:
 
     # -- offers ------------------------------------------------------------------------------------------
     def clauses_of(self, sentence: str) -> list[str]:
-        return [c for c in self.rules.clause_split.split(sentence) if c and c.strip()]
+        return [clause for _, clause in self._clauses_with_joins(sentence)]
+
+    def _clauses_with_joins(self, sentence: str) -> list[tuple[str, str]]:
+        """(the words that joined it to the previous clause, clause) for each clause of `sentence`."""
+        parts = self.rules.clause_split.split(sentence)
+        pairs, join = [], ""
+        for i, part in enumerate(parts):
+            if i % 2:
+                join = part
+            elif part and part.strip():
+                pairs.append((join, part))
+        return pairs
+
+    def _negated(self, sentence: str) -> tuple[list[bool], set[OfferKind]]:
+        """Which clauses of `sentence` are negated, and the kinds they name. A negation carries over "or" and
+        "and" ("I can't offer discounts or coupons"), never over "but"."""
+        flags: list[bool] = []
+        for join, clause in self._clauses_with_joins(sentence):
+            carried = bool(flags and flags[-1] and LISTING_JOIN.match(join))
+            flags.append(carried or _any(self.rules.not_offered, clause))
+        clauses = self.clauses_of(sentence)
+        return flags, {k for c, neg in zip(clauses, flags, strict=True) if neg for k in self._kinds(c)}
 
     def _offers(self, sentences: list[str]) -> list[OfferMention]:
         found: dict[OfferKind, OfferMention] = {}
+        last: OfferMention | None = None
         for sentence in sentences:
             if _any(self.rules.general, sentence):
+                last = None
                 continue
-            clauses = self.clauses_of(sentence)
-            negated = {k for c in clauses if _any(self.rules.not_offered, c) for k in self._kinds(c)}
-            last: OfferMention | None = None
-            for clause in clauses:
-                if _any(self.rules.not_offered, clause):
-                    last = None
+            flags, negated = self._negated(sentence)
+            pending: OfferMention | None = None
+            for clause, is_negated in zip(self.clauses_of(sentence), flags, strict=True):
+                if is_negated:
+                    last = pending = None
                     continue
                 offers = [o for o in self._clause_offers(clause) if o.kind not in negated]
-                if not offers and last is not None:
-                    # "$27 off, that's 15%" or "10% off, which comes to $14.30": figures of the offer just named
-                    self._fill(last, self._clause_figures(last.kind, clause))
+                if not offers:
+                    if last is not None:  # "10% off, which comes to $14.30" / "Would 10% off help? That's $18 back"
+                        self._fill(last, self._clause_figures(last.kind, clause))
+                    pending = self._clause_figures(OfferKind.DISCOUNT, clause)  # "fifteen per cent is the most..."
+                    continue
                 for offer in offers:
+                    if pending is not None and offer.kind in self.rules.percent_kinds:
+                        self._fill(offer, OfferMention(kind=offer.kind, percent=pending.percent))
                     last = found.setdefault(offer.kind, offer)
                     self._fill(last, offer)  # "Discount: 10% off": a later mention fills in missing figures
+                pending = None
         return list(found.values())
 
     def _kinds(self, clause: str) -> list[OfferKind]:
@@ -222,7 +252,10 @@ class RulesReader:
         """The first sum in `text` that is money off, not a total or a price."""
         for match in self.rules.money.finditer(text):
             before, after = text[: match.start()], text[match.end() :]
-            if self.rules.not_amount_before.search(before) or self.rules.not_amount_after.search(after):
+            stated_off = self.rules.money_off_after.search(after)
+            if not stated_off and (
+                self.rules.not_amount_before.search(before) or self.rules.not_amount_after.search(after)
+            ):
                 continue
             return _number(match.group(1) or match.group(2))
         return None
@@ -231,11 +264,16 @@ class RulesReader:
     def _without_recaps(offers: list[OfferMention], claims: list[Claim]) -> list[OfferMention]:
         """An offer of a kind the same reply says is done is a recap of the change, not an offer."""
         claimed = {CLAIMED_KIND[c.kind]: c for c in claims if c.kind in CLAIMED_KIND}
+        kept = []
         for offer in offers:
             claim = claimed.get(offer.kind)
-            if claim is not None and claim.percent is None:
+            if claim is None:
+                kept.append(offer)
+            elif claim.percent is None:
                 claim.percent = offer.percent
-        return [o for o in offers if o.kind not in claimed]
+            elif offer.percent is not None and offer.percent != claim.percent:
+                kept.append(offer)  # "the 10% is on your order; I can raise it to 15%" is a new offer
+        return kept
 
     # -- questions and refusals --------------------------------------------------------------------------
     def _asks_which_order(self, sentences: list[str], questions: list[str], has_offers: bool) -> bool:

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from agent.redact import redact
 
@@ -21,7 +21,9 @@ def structured_call(model: BaseChatModel, schema: type[T], system: str, user: st
     try:
         out = runnable.invoke([SystemMessage(system), HumanMessage(user)])
     except Exception as exc:  # a transport or model fault is this one reading's error, not the run's
-        return None, redact(f"{type(exc).__name__}: {exc}")[:300]
+        return None, " ".join((redact(f"{type(exc).__name__}: {exc}") or type(exc).__name__).split())[:300]
+    if not isinstance(out, dict):
+        return None, f"the model's answer is not a valid {schema.__name__}: no raw answer came back"
     parsed, error = out.get("parsed"), out.get("parsing_error")
     if isinstance(parsed, schema):
         return parsed, None
@@ -29,4 +31,13 @@ def structured_call(model: BaseChatModel, schema: type[T], system: str, user: st
     refusal = getattr(raw, "additional_kwargs", {}).get("refusal") if raw is not None else None
     if refusal:
         return None, f"the model refused: {str(refusal)[:200]}"
-    return None, f"the model's answer is not a valid {schema.__name__}: {str(error or 'no answer')[:200]}"
+    return None, f"the model's answer is not a valid {schema.__name__}: {_one_line(error)}"
+
+
+def _one_line(error: object) -> str:
+    """The first problem of a parsing error, on one line."""
+    if isinstance(error, ValidationError) and error.errors():
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "answer"
+        return f"{where}: {first['msg']} ({error.error_count()} problem(s))"
+    return " ".join(str(error or "no structured answer").split())[:200]

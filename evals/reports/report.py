@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from agent.errors import InputFileError
+from evals.judging.judgement import judged, judged_criteria
 from evals.reports import charts
 from evals.running.manifest import RunManifest, load_manifest
 from evals.running.records import ConversationRecord, iter_sorted_results, read_results
@@ -62,6 +63,7 @@ def failures(records: list[ConversationRecord]) -> list[dict[str, Any]]:
 
 
 def csv_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+    criteria = judged_criteria([r.judgement for r in records])
     rows = []
     for r in records:
         row: dict[str, Any] = {
@@ -81,6 +83,10 @@ def csv_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
             row[rule] = "" if score is None or score.passed is None else int(score.passed)
         row.update({k: ("" if v is None else v) for k, v in r.economics.model_dump().items()})
         row.update({"latency_ms": r.latency_ms, "stop_reason": r.stop_reason, "error": r.error or ""})
+        row.update({"faults_met": r.faults_met, "reader": r.reader})
+        for criterion in criteria:
+            verdict = judged(r.judgement, criterion)
+            row[f"judge.{criterion}"] = "" if verdict is None else int(verdict)
         rows.append(row)
     return rows
 
@@ -126,9 +132,12 @@ def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[
         if s.personas < 10:
             lines.append(f"{stem}: only {s.personas} personas, so every rate is a rough figure.")
     if manifest.identity.fault_rate:
+        affected = sum(s.fault_affected for s in summaries.values())
+        total = sum(s.conversations for s in summaries.values())
         lines.append(
-            f"Backend faults were injected into {manifest.identity.fault_rate:.0%} of store and helpdesk calls; "
-            "a rule that could not be kept because of them is marked n/a, never failed."
+            f"Backend faults were injected into {manifest.identity.fault_rate:.0%} of store and helpdesk calls: "
+            f"{affected} of {total} conversations met at least one (the fault-affected column). The tools retry "
+            "with backoff first; a rule that still could not be kept because of them is marked n/a, never failed."
         )
     return lines
 
@@ -147,7 +156,31 @@ def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> 
         "complete": len(records) == manifest.total,
         "caveats": caveats(manifest, summaries),
         "rule_lines": rule_lines(records),
+        "judge_criteria": judged_criteria([r.judgement for r in records]),
+        "judge_note": judge_note(summaries, manifest),
     }
+
+
+def judge_note(summaries: dict[str, PolicySummary], manifest: RunManifest) -> str:
+    """How far to trust the judge's figures, in plain words."""
+    judge = manifest.identity.judge_model
+    if not judge:
+        return ""
+    unusable = sum(s.judge_unusable for s in summaries.values())
+    agreement = [s.judge_self_agreement for s in summaries.values() if s.judge_self_agreement is not None]
+    parts = [
+        f"Judged by {judge}, {manifest.identity.judge_samples} time(s) per conversation, against "
+        "fixtures/judge/rubric.yaml. These verdicts never change an outcome or an adherence check. A rate counts "
+        "the conversations where the criterion applied; trust a criterion only as far as "
+        f"`python -m evals calibrate --judge-model {judge}` shows it agrees with the labelled conversations."
+    ]
+    if agreement:
+        parts.append(f"The judge agreed with itself on {min(agreement):.0%}-{max(agreement):.0%} of repeated verdicts.")
+    if unusable:
+        parts.append(
+            f"{unusable} verdict(s) were unusable (a failed call, or a quote that is not in the conversation)."
+        )
+    return " ".join(parts)
 
 
 def write_report(out: Path) -> list[Path]:

@@ -31,7 +31,7 @@ from evals.judging.judge import Judge
 from evals.personas.loader import load_personas
 from evals.personas.schema import Persona
 from evals.personas.simulator import PersonaSimulator, phrases
-from evals.reading.readers import make_reader
+from evals.reading.readers import judging_model, make_reader
 from evals.reading.reading import ReplyReader
 from evals.reading.rules import RulesReader, reading_rules
 from evals.running.cache import DiskCache, counting_misses
@@ -88,6 +88,7 @@ def inputs_sha(policies: list[CompiledPolicy], personas_dir: Path, fixtures_root
 def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:
     check_data_files()
     _refuse_lint_errors(config)
+    build_judges(config, None)  # an unusable --reader or --judge-model stops the run before anything is written
     policies = [compile_policy_file(path) for path in config.policies]
     stems = [p.main.path.stem for p in policies]
     if len(set(stems)) != len(stems):
@@ -118,8 +119,8 @@ class Judges:
 def build_judges(config: RunConfig, cache: DiskCache | None) -> Judges:
     judge = None
     if config.judge_model:
-        judge = Judge(build_model(config.model.model_copy(update={"spec": config.judge_model}), cache),
-                      config.judge_model, config.judge_samples)  # fmt: skip
+        settings = config.model.model_copy(update={"spec": config.judge_model})
+        judge = Judge(judging_model(settings, cache), config.judge_model, config.judge_samples)
     return Judges(make_reader(config.reader, cache), judge)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agent.errors import InputFileError
+from evals.judging.judgement import judged_criteria
 from evals.running.manifest import RunManifest, load_manifest
 from evals.running.records import ConversationRecord, read_results
 from evals.stats.paired import persona_interval
@@ -194,7 +195,9 @@ def compare_runs(a_run: Path, b_run: Path) -> Comparison:
     repeated = [e for e in effects if e.trials > 1]
     copies = bool(repeated) and all(e.copies_a and e.copies_b for e in repeated)
     trials_vary = any(len(e.a_outcomes) > 1 or len(e.b_outcomes) > 1 for e in effects)
-    metrics = [compare_metric(name, phrase, read, pairs) for name, (phrase, read) in metric_extractors().items()]
+    criteria = judged_criteria([r.judgement for r in records_a + records_b])
+    extractors = metric_extractors(criteria)
+    metrics = [compare_metric(name, phrase, read, pairs) for name, (phrase, read) in extractors.items()]
     write_verdicts(metrics, copies=None if not repeated else not trials_vary)
     offline = manifest_a.identity.model == "offline"
     structure_a, structure_b = policy_structure(manifest_a), policy_structure(manifest_b)

@@ -8,9 +8,10 @@ from math import comb
 from statistics import mean, median
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from scipy import stats
 
+from evals.judging.judgement import judged, judged_criteria
 from evals.running.records import ConversationRecord
 from evals.scoring.score import adherence_rules
 from evals.stats.paired import persona_interval
@@ -77,6 +78,11 @@ class PolicySummary(BaseModel):
     retained_by_offer: dict[str, int]
     personas: int = 0
     copied_personas: int = 0
+    judge: dict[str, Rate] = Field(default_factory=dict, description="soft criteria, pass rate where they applied")
+    judge_unusable: int = Field(default=0, description="judge samples that failed or quoted what was not said")
+    judge_self_agreement: float | None = None
+    fault_affected: int = Field(default=0, description="conversations that met at least one injected backend fault")
+    faults: int = 0
 
 
 def _persona_rate(records: list[ConversationRecord], read: Callable[[ConversationRecord], bool | None]) -> Rate:
@@ -140,7 +146,24 @@ def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
         personas=len({r.persona for r in records}),
         copied_personas=copied_personas(records),
         retained_by_offer=dict(offers),
+        **judge_summary(scored),
+        fault_affected=sum(r.faults_met > 0 for r in records),
+        faults=sum(r.faults_met for r in records),
     )
+
+
+def judge_summary(records: list[ConversationRecord]) -> dict[str, Any]:
+    """The soft-criteria judge's figures for one policy: empty when no judge ran."""
+    criteria = judged_criteria([r.judgement for r in records])
+    if not criteria:
+        return {}
+    verdicts = [c for r in records if r.judgement for c in r.judgement.criteria]
+    samples = [c.agreement for c in verdicts if c.verdict is not None and len(c.samples) > 1]
+    return {
+        "judge": {c: _persona_rate(records, lambda r, c=c: judged(r.judgement, c)) for c in criteria},  # type: ignore[misc]
+        "judge_unusable": sum(s is None for c in verdicts for s in c.samples),
+        "judge_self_agreement": round(mean(samples), 3) if samples else None,
+    }
 
 
 def by_policy(records: list[ConversationRecord]) -> dict[str, list[ConversationRecord]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from evals.judging.judgement import judged
 from evals.running.records import ConversationRecord
 from evals.scoring.score import adherence_rules
 from evals.stats.metrics import Rate, cluster_rate
@@ -44,7 +45,14 @@ def _adherence(rule: str) -> Extractor:
     return value
 
 
-def metric_extractors() -> dict[str, tuple[str, Extractor]]:
+def _judged(criterion: str) -> Extractor:
+    def value(record: ConversationRecord) -> bool | None:
+        return judged(record.judgement, criterion)
+
+    return value
+
+
+def metric_extractors(judge_criteria: list[str] | None = None) -> dict[str, tuple[str, Extractor]]:
     """metric name -> (what 'more' means in a sentence, how to read it from a record)."""
     metrics: dict[str, tuple[str, Extractor]] = {
         "retention": ("retains more customers", lambda r: None if r.error else r.outcome == "retained"),
@@ -54,6 +62,8 @@ def metric_extractors() -> dict[str, tuple[str, Extractor]]:
     }
     for rule in adherence_rules():
         metrics[rule] = (f"follows '{rule.removeprefix('adherence.')}' more often", _adherence(rule))
+    for criterion in judge_criteria or []:  # the LLM judge's soft criteria: their own family, their own section
+        metrics[f"judge.{criterion}"] = (f"passes the judge's '{criterion}' more often", _judged(criterion))
     return metrics
 
 
@@ -91,7 +101,7 @@ def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair]) -
     grouped = _by_persona(usable)
     a_rate = cluster_rate({p: [x for x, _ in v] for p, v in grouped.items()})
     b_rate = cluster_rate({p: [y for _, y in v] for p, v in grouped.items()})
-    family = FAMILIES.get(name, "adherence")
+    family = FAMILIES.get(name, "judge" if name.startswith("judge.") else "adherence")
     if not usable:
         return MetricComparison(metric=name, family=family, a=a_rate, b=b_rate, phrase=phrase, pairs=0, personas=0,
                                 diff=None, diff_low=None, diff_high=None, only_a=0, only_b=0,
