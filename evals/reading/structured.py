@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
@@ -20,6 +21,8 @@ def structured_call(model: BaseChatModel, schema: type[T], system: str, user: st
     runnable = model.with_structured_output(schema, include_raw=True, **kwargs)
     try:
         out = runnable.invoke([SystemMessage(system), HumanMessage(user)])
+    except (ValidationError, OutputParserException, ValueError) as exc:  # json_schema answers are parsed as they come
+        return None, f"the model's answer is not a valid {schema.__name__}: {_one_line(exc)}"
     except Exception as exc:  # a transport or model fault is this one reading's error, not the run's
         return None, " ".join((redact(f"{type(exc).__name__}: {exc}") or type(exc).__name__).split())[:300]
     if not isinstance(out, dict):
@@ -40,4 +43,4 @@ def _one_line(error: object) -> str:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "answer"
         return f"{where}: {first['msg']} ({error.error_count()} problem(s))"
-    return " ".join(str(error or "no structured answer").split())[:200]
+    return " ".join((redact(str(error or "no structured answer")) or "").split())[:200]
