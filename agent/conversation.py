@@ -136,6 +136,17 @@ class Conversation:
             error = self._describe(exc)
         return self._finish_turn(text, before, start, error)
 
+    async def asend(self, text: str) -> TurnResult:
+        """`send` on the event loop: many conversations share one thread while their model calls are in flight.
+        Cancelling it (a wall-clock limit, Ctrl+C) leaves the turns already played intact."""
+        before, start = self._begin_turn(text)
+        try:
+            await self.agent.ainvoke(self._input(text), self._config())
+            error = None
+        except Exception as exc:  # a model or transport fault must not lose the conversation so far
+            error = self._describe(exc)
+        return self._finish_turn(text, before, start, error)
+
     def stream(self, text: str) -> Iterator[StreamEvent]:
         """Play one customer message, yielding reply text and tool calls as they happen, then `done`."""
         before, start = self._begin_turn(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ from evals.running.config import DEFAULT_CACHE, RunConfig
 
 FLAGS = {"trials": "--trials", "concurrency": "--concurrency", "fault_rate": "--fault-rate", "seed": "--seed",
          "model": "--model", "personas_dir": "--personas", "cache_path": "--cache",
-         "judge_samples": "--judge-samples"}  # fmt: skip
+         "judge_samples": "--judge-samples", "conversation_timeout_s": "--conversation-timeout",
+         "max_cost_usd": "--max-cost", "rpm": "--rpm", "tpm": "--tpm", "timeout_s": "--timeout",
+         "max_retries": "--max-retries"}  # fmt: skip
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
@@ -61,6 +64,26 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of backend calls that fail transiently")
     parser.add_argument("--max-errors", type=int, default=0, help="errored conversations tolerated before exit 1")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds one model call may take (default 120)")
+    parser.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        help="retries of a model call on 429, 5xx and timeouts, with backoff, honouring Retry-After",
+    )
+    parser.add_argument(
+        "--conversation-timeout",
+        type=float,
+        default=600.0,
+        help="seconds one conversation may take in all before it is cut off as an error (default 600)",
+    )
+    parser.add_argument(
+        "--max-cost",
+        type=float,
+        default=None,
+        help="stop starting conversations once the run has spent this many USD (fixtures/pricing.yaml)",
+    )
+    parser.add_argument("--rpm", type=float, default=None, help="at most this many model requests per minute")
+    parser.add_argument("--tpm", type=float, default=None, help="at most this many model tokens per minute")
     parser.add_argument("--allow-lint-errors", action="store_true", help="run a policy that the linter rejects")
     parser.add_argument("--reader", default="rules", help="reader of agent replies: rules (default) or a model string")
     parser.add_argument("--judge-model", default=None, help="judge soft criteria (tone, empathy...) with this model")
@@ -80,7 +103,9 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
             personas_dir=args.personas,
             persona_ids=args.persona_ids,
             trials=args.trials,
-            model=ModelSettings(spec=args.model, base_url=args.base_url, timeout_s=args.timeout),
+            model=ModelSettings(
+                spec=args.model, base_url=args.base_url, timeout_s=args.timeout, max_retries=args.max_retries
+            ),
             concurrency=args.concurrency,
             seed=args.seed,
             out=out,
@@ -91,11 +116,58 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
             reader=args.reader,
             judge_model=args.judge_model,
             judge_samples=args.judge_samples,
+            conversation_timeout_s=args.conversation_timeout,
+            max_cost_usd=args.max_cost,
+            rpm=args.rpm,
+            tpm=args.tpm,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
         flag = FLAGS.get(str(first["loc"][0]), str(first["loc"][0]))
         raise RetentionLabError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from exc
+
+
+class StatusLine:
+    """Progress for output that is not a terminal (CI, a log file, nohup): one line every few seconds, even while no
+    conversation finishes, with done, errors, rate, ETA and spend. On a terminal the bar does this instead."""
+
+    def __init__(self, out: Console, label: str, every_s: float = 5.0) -> None:
+        self.out, self.label, self.every_s = out, label, every_s
+        self.start = self.last = time.monotonic()
+        self.started_at_done: int | None = None
+        self.done = self.total = self.errors = 0
+        self.spent = 0.0
+
+    def wrap(self, inner: Callable[[Any], None]) -> Callable[[Any], None]:
+        def update(event: Any) -> None:
+            inner(event)
+            if self.started_at_done is None:
+                self.started_at_done = event.done - 1  # a resumed run's earlier records do not count in the rate
+            self.done, self.total = event.done, event.total
+            self.errors += event.record.error is not None
+            self.spent += event.record.economics.cost_usd or 0.0
+            self.maybe_print()
+
+        return update
+
+    def tick(self, done: int, total: int, spent: float) -> None:
+        if self.started_at_done is None:
+            self.started_at_done = done
+        self.done, self.total, self.spent = done, total, spent
+        self.maybe_print()
+
+    def maybe_print(self, force: bool = False) -> None:
+        if self.out.is_terminal or (not force and time.monotonic() - self.last < self.every_s):
+            return
+        self.last = time.monotonic()
+        elapsed = max(self.last - self.start, 1e-9)
+        rate = (self.done - (self.started_at_done or 0)) / elapsed
+        eta = f"{(self.total - self.done) / rate:,.0f} s" if rate > 0 else "unknown"
+        self.out.print(
+            f"{self.label}: {self.done}/{self.total} done, {self.errors} errors, {rate * 60:.1f}/min, "
+            f"ETA {eta}, spent ${self.spent:.4f}, {elapsed:,.0f} s elapsed",
+            highlight=False,
+        )
 
 
 def show_progress(progress: Progress, task_ids: dict[str, TaskID]) -> Callable[[Any], None]:
@@ -149,12 +221,21 @@ def error_exit(records: list, max_errors: int) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from evals.running.runner import RunControls
     from evals.running.service import run_eval
 
+    config = run_config(args, args.policy, args.out)
     with progress_bar() as progress:
-        summary = run_eval(run_config(args, args.policy, args.out), show_progress(progress, {}))
+        status = StatusLine(console, "conversations")
+        controls = RunControls(on_tick=status.tick)
+        summary = run_eval(config, status.wrap(show_progress(progress, {})), controls=controls)
     console.print(summary_table(summary.records))
     console.print(f"results: {args.out / 'results.jsonl'}  report: {summary.reports[0]}")
+    if summary.stopped == "budget":
+        console.print(f"[bold]stopped at the --max-cost budget (${config.max_cost_usd:g})[/]: "
+                      f"{len(summary.records)} conversation(s) done; rerun with --resume and a higher --max-cost "
+                      "to finish", highlight=False)  # fmt: skip
+        return 3
     return error_exit(summary.records, args.max_errors)
 
 
@@ -174,7 +255,9 @@ def _compare(args: argparse.Namespace) -> int:
     elif args.a and args.b:
         template = run_config(args, [args.a], args.out)
         with progress_bar() as progress:
-            result = run_ab(ABConfig(a=args.a, b=args.b, out=args.out, template=template), show_progress(progress, {}))
+            status = StatusLine(console, "conversations")
+            ab = ABConfig(a=args.a, b=args.b, out=args.out, template=template)
+            result = run_ab(ab, status.wrap(show_progress(progress, {})))
     else:
         raise InputFileError("compare", "--a/--b", "both policies are needed", "pass --a FILE --b FILE, or --runs A B")
     for line in result.comparison.summary:

@@ -41,11 +41,15 @@ class OpenAIStub:
         latency_s: float = 0.0,
         port: int = 0,
         echo_auth_error: bool = False,
+        errors: list[tuple[int, dict[str, str]]] | None = None,
+        hang_s: float = 0.0,
     ) -> None:
         self.replies, self.latency_s = replies, latency_s
         self.echo_auth_error = (
             echo_auth_error  # answer 400 with the Authorization header in the error, as bad proxies do
         )
+        self.errors = list(errors or [])  # (status, headers) answered to the first requests, e.g. (429, Retry-After)
+        self.hang_s = hang_s  # accept, then say nothing for this long (a server that hangs)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -89,6 +93,21 @@ class OpenAIStub:
                     data = json.dumps({"error": {"message": message, "type": "invalid_request_error"}}).encode()
                     self.send_response(400)
                     self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                if stub.hang_s:
+                    time.sleep(stub.hang_s)
+                with stub._lock:
+                    failure = stub.errors.pop(0) if stub.errors else None
+                if failure is not None:
+                    stub.requests.append(request)
+                    status, headers = failure
+                    data = json.dumps({"error": {"message": f"stub status {status}", "type": "rate_limit"}}).encode()
+                    self.send_response(status)
+                    for name, value in {**headers, "Content-Type": "application/json"}.items():
+                        self.send_header(name, value)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)

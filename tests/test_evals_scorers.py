@@ -11,8 +11,9 @@ from agent.policy.compiled import compile_policy_file
 from agent.store.fixtures import default_fixtures
 from evals.personas.schema import ExpectedOutcome
 from evals.running.config import RunConfig
+from evals.running.play import build_model, run_conversation
 from evals.running.records import ConversationRecord
-from evals.running.runner import build_model, plan_jobs, run_conversation
+from evals.running.runner import plan_jobs
 from evals.scoring.context import ScoringContext
 from evals.scoring.score import score_all
 from tests.conftest import POLICIES

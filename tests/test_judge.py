@@ -9,7 +9,8 @@ from evals.judging.rubric import load_rubric
 from evals.reading.calibration import load_conversations, score_judge
 from evals.reading.rules import RulesReader
 from evals.running.config import RunConfig
-from evals.running.runner import Judges, build_model, plan_jobs, run_conversation
+from evals.running.play import Judges, build_model, run_conversation
+from evals.running.runner import plan_jobs
 from testing.scripted_model import ScriptedChatModel
 from tests.conftest import POLICIES
 

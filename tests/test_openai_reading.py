@@ -45,7 +45,9 @@ def test_the_local_model_as_reader_gives_a_valid_reading_or_a_clear_error():
         assert reading.error is None or "\n" not in reading.error
     assert any(r.error is None for r in readings), [r.error for r in readings]
     # a valid reading is a typed one: offer kinds from the enum, claims of known kinds
-    assert all(o.kind.value in {"discount", "shipping_upgrade", "swap", "future_coupon"} for r in readings for o in r.offers)
+    assert all(
+        o.kind.value in {"discount", "shipping_upgrade", "swap", "future_coupon"} for r in readings for o in r.offers
+    )
 
 
 def test_the_local_model_as_judge_gives_rubric_verdicts_or_clear_errors():

@@ -58,6 +58,7 @@ def _offline(settings: ModelSettings) -> BaseChatModel:
 @MODEL_PROVIDERS.register("openai")
 def _openai(settings: ModelSettings) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
+    from openai import DefaultAsyncHttpxClient
 
     if not settings.model_name or settings.model_name == "openai":
         raise ModelConfigError("model 'openai' needs a model name: use openai:<model>, e.g. openai:gpt-4o-mini")
@@ -75,6 +76,9 @@ def _openai(settings: ModelSettings) -> BaseChatModel:
         temperature=settings.temperature,
         timeout=settings.timeout_s,
         max_retries=settings.max_retries,
+        # its own async connection pool: LangChain's shared default is bound to the first event loop that used it,
+        # and every eval run has an event loop of its own
+        http_async_client=DefaultAsyncHttpxClient(timeout=settings.timeout_s),
     )
 
 

@@ -6,7 +6,7 @@ Kept apart from agent/tools/langchain.py because langchain.agents is a heavy imp
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware
@@ -25,7 +25,13 @@ class TraceEveryCall(AgentMiddleware):
 
     def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         before, start = len(self.world.trace), time.perf_counter()
-        result = handler(request)
+        return self._complete(request, handler(request), before, start)
+
+    async def awrap_tool_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
+        before, start = len(self.world.trace), time.perf_counter()
+        return self._complete(request, await handler(request), before, start)
+
+    def _complete(self, request: Any, result: Any, before: int, start: float) -> Any:
         call = request.tool_call
         if len(self.world.trace) == before:
             content = getattr(result, "content", str(result))

@@ -52,6 +52,10 @@ class RunConfig(BaseModel):
     reader: str = Field(default="rules", description="reader of agent replies: 'rules' or a model string")
     judge_model: str | None = Field(default=None, description="a model string: judge soft criteria with it")
     judge_samples: int = Field(default=1, ge=1, le=20)
+    conversation_timeout_s: float | None = Field(default=600.0, gt=0, allow_inf_nan=False)
+    max_cost_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    rpm: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="model requests per minute")
+    tpm: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="model tokens per minute")
 
     def identity(self, inputs_sha: str = "") -> RunIdentity:
         return RunIdentity(

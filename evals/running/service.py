@@ -11,14 +11,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from agent.errors import RetentionLabError
 from agent.models.settings import ModelSettings, check_model
 from agent.store.fixtures import FixtureSet
 from evals.reports.compare_report import write_comparison
 from evals.reports.report import write_report
 from evals.running.config import RunConfig
 from evals.running.manifest import load_manifest
-from evals.running.records import ConversationRecord
-from evals.running.runner import execute_run
+from evals.running.records import RESULTS, ConversationRecord
+from evals.running.runner import RunControls, execute_run
 from evals.stats.comparison import Comparison, compare_runs
 
 
@@ -40,6 +41,7 @@ class RunSummary:
     out: Path
     records: list[ConversationRecord]  # light records (see ConversationRecord.light)
     reports: list[Path]
+    stopped: str | None = None  # "budget" (--max-cost reached) or "stopped" when conversations are left to run
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,35 @@ def run_eval(
     progress: ProgressCallback | None = None,
     label: str = "conversations",
     fixtures: FixtureSet | None = None,
+    controls: RunControls | None = None,
 ) -> RunSummary:
     """Run (or resume) an eval and write its reports. Raises RetentionLabError before writing anything if the
-    model, a policy, a persona or a data file is unusable."""
+    model, a policy, a persona or a data file is unusable. Interrupted (Ctrl+C, the app's Stop), it writes a partial
+    report of what finished, then lets the interruption through; the run resumes with --resume."""
     check_model(config.model)
+    controls = controls or RunControls()
 
     def on_result(record: ConversationRecord, done: int, total: int) -> None:
         if progress is not None:
             progress(Progress(label, done, total, record))
 
-    records = execute_run(config, on_result, fixtures)
-    return RunSummary(config.out, records, write_report(config.out))
+    try:
+        records = execute_run(config, on_result, fixtures, controls)
+    except RetentionLabError:
+        raise  # bad input: refused before any conversation ran
+    except BaseException:  # Ctrl+C, the app's Stop, or a crash: keep what finished readable
+        write_partial_report(config.out)
+        raise
+    return RunSummary(config.out, records, write_report(config.out), controls.stop_reason)
+
+
+def write_partial_report(out: Path) -> None:
+    """The report of an interrupted run, from the conversations that finished; nothing when none did."""
+    try:
+        if (out / RESULTS).exists() and (out / RESULTS).stat().st_size:
+            write_report(out)
+    except Exception:  # noqa: S110 - the interruption, not a report problem, is what the user must see
+        pass
 
 
 def resume_eval(run: Path, model: ModelSettings, progress: ProgressCallback | None = None) -> RunSummary:
@@ -93,6 +113,9 @@ def resume_eval(run: Path, model: ModelSettings, progress: ProgressCallback | No
         fault_rate=identity.fault_rate,
         out=run,
         resume=True,
+        reader=identity.reader,
+        judge_model=identity.judge_model,
+        judge_samples=identity.judge_samples,
     )
     return run_eval(config, progress, label="Resuming")
 

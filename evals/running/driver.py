@@ -1,0 +1,90 @@
+"""Drives a run's conversations on one event loop: at most `concurrency` in flight, each under a wall-clock limit,
+and a stop (budget spent, Stop pressed, Ctrl+C) that never loses a finished record.
+
+Records reach `sink` one at a time, on the loop's thread, so the caller alone writes results.jsonl. A conversation
+that goes over its limit is cancelled and becomes an error record built from what it had played so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+BUDGET = "budget"
+STOPPED = "stopped"
+
+
+@dataclass
+class Holder:
+    """What a conversation has played so far, kept outside its coroutine so a cancelled one can still be recorded."""
+
+    parts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DriverLimits:
+    concurrency: int
+    conversation_timeout_s: float | None = None
+    max_cost_usd: float | None = None
+    spent_usd: float = 0.0  # spend of the records finished before (a resumed run)
+    heartbeat_s: float = 2.0
+
+
+@dataclass
+class Driver(Generic[J, R]):
+    play: Callable[[J, Holder], Awaitable[R]]
+    over_time: Callable[[J, Holder, float], R]
+    cost: Callable[[R], float]
+    sink: Callable[[R], None]
+    limits: DriverLimits
+    should_stop: Callable[[], bool] = lambda: False
+    on_tick: Callable[[float], None] = lambda spent: None
+    stop_reason: str | None = None
+
+    async def run(self, jobs: Iterable[J]) -> str | None:
+        """Play every job (or until a stop); returns why it stopped early (BUDGET, STOPPED) or None."""
+        queue = iter(jobs)
+        running: dict[asyncio.Task[R], tuple[J, Holder]] = {}
+        spent = self.limits.spent_usd
+        try:
+            while True:
+                self._top_up(queue, running, spent)
+                if not running:
+                    return self.stop_reason
+                done, _ = await asyncio.wait(running, timeout=self.limits.heartbeat_s, return_when="FIRST_COMPLETED")
+                for task in done:
+                    job, holder = running.pop(task)
+                    record = self._result(task, job, holder)
+                    spent += self.cost(record)
+                    self.sink(record)
+                if self.should_stop():
+                    self.stop_reason = STOPPED
+                self.on_tick(spent)
+        finally:  # Ctrl+C, Stop or an error: abandon what is in flight; it is redone on --resume
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    def _top_up(self, queue: Any, running: dict[asyncio.Task[R], tuple[J, Holder]], spent: float) -> None:
+        budget = self.limits.max_cost_usd
+        if budget is not None and spent >= budget:
+            self.stop_reason = BUDGET
+        while self.stop_reason is None and len(running) < self.limits.concurrency:
+            job = next(queue, None)
+            if job is None:
+                return
+            holder = Holder()
+            timeout = self.limits.conversation_timeout_s
+            task = asyncio.ensure_future(asyncio.wait_for(self.play(job, holder), timeout))
+            running[task] = (job, holder)
+
+    def _result(self, task: asyncio.Task[R], job: J, holder: Holder) -> R:
+        try:
+            return task.result()
+        except TimeoutError:
+            return self.over_time(job, holder, self.limits.conversation_timeout_s or 0)

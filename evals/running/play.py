@@ -1,0 +1,183 @@
+"""Playing one conversation: a persona against a policy, on the event loop, then scored into a record.
+
+`aplay` is what the driver runs (many at once on one thread); `run_conversation` is the same thing for one
+conversation from synchronous code. A conversation cut off by its wall-clock limit is recorded from what it had
+played so far (`over_time`), as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+
+from agent.conversation import Conversation
+from agent.models.settings import ModelSettings, make_chat_model
+from agent.policy.compiled import CompiledPolicy
+from agent.store.fixtures import FixtureSet
+from evals.judging.judge import Judge
+from evals.personas.schema import Persona
+from evals.personas.simulator import PersonaSimulator
+from evals.reading.model import ModelReader
+from evals.reading.readers import judging_model, make_reader
+from evals.reading.reading import ReplyReader
+from evals.reading.rules import RulesReader
+from evals.running.cache import DiskCache, counting_misses
+from evals.running.config import RunConfig
+from evals.running.driver import Holder
+from evals.running.limits import TrafficLimits
+from evals.running.pricing import cost_usd
+from evals.running.records import ConversationRecord, Economics, fingerprint
+from evals.scoring.context import ScoringContext
+from evals.scoring.oracle import expected_outcome
+from evals.scoring.outcome import offer_cost, read_outcome, value_kept
+from evals.scoring.score import score_all
+
+
+@dataclass(frozen=True)
+class Job:
+    policy: CompiledPolicy
+    persona: Persona
+    trial: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.policy.main.path.stem}/{self.persona.id}/{self.trial}"
+
+
+@dataclass(frozen=True)
+class Judges:
+    """The run's reader of agent replies and, when asked for, its soft-criteria judge: built once per run."""
+
+    reader: ReplyReader
+    judge: Judge | None = None
+
+
+def build_judges(config: RunConfig, cache: DiskCache | None, traffic: TrafficLimits | None = None) -> Judges:
+    """The run's reader and judge, their models under the run's traffic limits."""
+    traffic = traffic or TrafficLimits(None, None)
+    judge = None
+    if config.judge_model:
+        settings = config.model.model_copy(update={"spec": config.judge_model})
+        judge = Judge(traffic.apply(judging_model(settings, cache)), config.judge_model, config.judge_samples)
+    reader = make_reader(config.model.model_copy(update={"spec": config.reader}), cache)
+    if isinstance(reader, ModelReader):
+        traffic.apply(reader.model)
+    return Judges(reader, judge)
+
+
+def run_conversation(
+    job: Job,
+    config: RunConfig,
+    fixtures: FixtureSet,
+    model: BaseChatModel,
+    cache: DiskCache | None,
+    judges: Judges | None = None,
+) -> ConversationRecord:
+    """Play one persona against one policy and score it, from synchronous code."""
+    return asyncio.run(aplay(job, config, fixtures, model, cache, judges or Judges(RulesReader()), Holder()))
+
+
+async def aplay(
+    job: Job,
+    config: RunConfig,
+    fixtures: FixtureSet,
+    model: BaseChatModel,
+    cache: DiskCache | None,
+    judges: Judges,
+    holder: Holder,
+) -> ConversationRecord:
+    """Play one persona against one policy and score it. Model and backend faults end up in the record."""
+    convo = Conversation.start(
+        job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed, config.step_limit
+    )
+    convo.model_label = config.model.spec
+    sim = PersonaSimulator(job.persona, job.seed, judges.reader)
+    holder.parts.update(convo=convo, sim=sim, start=time.perf_counter())
+    slow_reader = not isinstance(judges.reader, RulesReader)  # a model reader must not block the loop
+    with counting_misses() as misses:
+        message: str | None = sim.first_message()
+        while message is not None:
+            turn = await convo.asend(message)
+            if slow_reader:
+                message = await asyncio.to_thread(sim.next_message, turn.reply, turn.tool_calls)
+            else:
+                message = sim.next_message(turn.reply, turn.tool_calls)
+        record = build_record(job, config, convo, sim, fixtures)
+        if judges.judge is not None:
+            record.judgement = await asyncio.to_thread(judges.judge.judge, record.transcript)
+    return _timed(record, holder, convo, misses[0] if cache else None)
+
+
+def _timed(record: ConversationRecord, holder: Holder, convo: Conversation, misses: int | None) -> ConversationRecord:
+    record.latency_ms = round((time.perf_counter() - holder.parts["start"]) * 1000, 2)
+    record.model_calls = misses if misses is not None else sum(t.model_calls for t in convo.turns)
+    return record
+
+
+def over_time(job: Job, config: RunConfig, fixtures: FixtureSet, holder: Holder, limit_s: float) -> ConversationRecord:
+    """The record of a conversation cut off at its wall-clock limit: what it played, as an error."""
+    convo: Conversation = holder.parts["convo"]
+    record = build_record(job, config, convo, holder.parts["sim"], fixtures)
+    record.error = f"the conversation went over its {limit_s:g} s wall-clock limit (--conversation-timeout)"
+    record.outcome, record.retained_offer = "error", None
+    return _timed(record, holder, convo, None)
+
+
+def build_model(settings: ModelSettings, cache: DiskCache | None) -> BaseChatModel:
+    """One model for the whole run: clients are costly to build, and chat models are safe to share across threads."""
+    model = make_chat_model(settings)
+    if cache is not None:
+        model.cache = cache
+    return model
+
+
+def build_record(
+    job: Job, config: RunConfig, convo: Conversation, sim: PersonaSimulator, fixtures: FixtureSet
+) -> ConversationRecord:
+    exported = convo.export()
+    turns = exported.turns
+    record = ConversationRecord(
+        key=job.key,
+        policy=job.policy.name,
+        policy_file=str(job.policy.main.path),
+        policy_sha=job.policy.sha,
+        persona=job.persona.id,
+        trial=job.trial,
+        seed=job.seed,
+        model=config.model.spec,
+        customer_id=job.persona.customer_id,
+        target_order=job.persona.order,
+        transcript=exported.transcript,
+        turns=turns,
+        trace=exported.trace,
+        final_state=exported.final_state,
+        sim_events=sim.events,
+        expected=expected_outcome(job.persona, job.policy, sim.accepts, fixtures),
+        stop_reason=sim.stop_reason,
+        error=next((t.error for t in turns if t.error), None),
+        fingerprint=fingerprint(exported.transcript, exported.trace),
+        reader=sim.reader.name,
+        readings=sim.readings,
+    )
+    outcome = read_outcome(exported.final_state, fixtures)
+    record.outcome, record.retained_offer = outcome.outcome, outcome.offer
+    if record.error:  # a model or connection failure: counted and shown, never scored as a policy outcome
+        record.outcome, record.retained_offer = "error", None
+    record.faults_met = convo.world.faults.injected
+    context = ScoringContext(record, exported.final_state, job.policy, fixtures)
+    record.scores = score_all(context)
+    tokens_in, tokens_out = sum(t.input_tokens for t in turns), sum(t.output_tokens for t in turns)
+    record.economics = Economics(
+        value_kept=value_kept(exported.final_state, outcome, job.persona.order),
+        offer_cost=offer_cost(exported.final_state, fixtures, job.persona.order),
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost_usd=cost_usd(config.model.spec, tokens_in, tokens_out),
+        turns=len(turns),
+        agent_ms=round(sum(t.latency_ms for t in turns), 2),
+    )
+    return record

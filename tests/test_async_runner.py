@@ -1,0 +1,122 @@
+"""The async runner against a real OpenAI-compatible server (the stub, offline): rate limits and Retry-After, a
+server that hangs, a conversation over its wall-clock limit, a budget, and traffic limits."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+
+import pytest
+
+from agent.models.settings import ModelSettings, make_chat_model
+from evals.running.config import RunConfig
+from evals.running.limits import TrafficLimits
+from evals.running.records import read_results
+from evals.running.runner import RunControls, execute_run
+from testing.openai_stub import OpenAIStub, reference_brain, text_reply
+from tests.conftest import POLICIES, ROOT
+
+RETENTION = POLICIES / "retention_offers.md"
+
+
+@pytest.fixture(autouse=True)
+def _fake_key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+
+
+def stub_config(stub: OpenAIStub, tmp_path, **update) -> RunConfig:
+    settings = ModelSettings(spec="openai:gpt-4o-mini", base_url=stub.base_url, max_retries=2, timeout_s=10)
+    fields = {"policies": [RETENTION], "trials": 1, "cache_path": None, "out": tmp_path / "run", "model": settings,
+              "persona_ids": ["declines_everything", "discount_at_once", "insists_from_the_start"]}  # fmt: skip
+    return RunConfig(**{**fields, **update})
+
+
+def test_a_429_with_retry_after_is_retried_and_the_run_finishes(tmp_path):
+    with OpenAIStub(reference_brain(RETENTION), errors=[(429, {"Retry-After": "1"})]) as stub:
+        start = time.monotonic()
+        records = execute_run(stub_config(stub, tmp_path))
+        waited = time.monotonic() - start
+    assert len(records) == 3 and all(r.error is None for r in records)
+    assert waited >= 1.0  # the client waited as the server asked before trying again
+
+
+def test_a_server_that_never_answers_times_out_per_call_and_the_conversation_is_an_error(tmp_path):
+    with OpenAIStub([text_reply("too late")], hang_s=30) as stub:
+        settings = ModelSettings(spec="openai:gpt-4o-mini", base_url=stub.base_url, max_retries=0, timeout_s=1)
+        config = stub_config(stub, tmp_path, model=settings, persona_ids=["declines_everything"])
+        start = time.monotonic()
+        records = execute_run(config)
+        elapsed = time.monotonic() - start
+    assert [r.outcome for r in records] == ["error"] and "Timeout" in (records[0].error or "")
+    assert elapsed < 25  # far less than the server's 30 s: the call was cut off, the run did not hang
+
+
+def test_a_conversation_over_its_wall_clock_limit_is_cut_off_as_an_error_with_what_it_played(tmp_path):
+    with OpenAIStub(reference_brain(RETENTION), latency_s=0.4) as stub:
+        config = stub_config(stub, tmp_path, conversation_timeout_s=1.5, persona_ids=["declines_everything"])
+        records = execute_run(config)
+    full = read_results(config.out)
+    assert [r.outcome for r in records] == ["error"] and "wall-clock limit" in (records[0].error or "")
+    assert full[0].trace or full[0].turns  # what it played before the limit is kept
+
+
+def test_max_cost_stops_starting_conversations_and_resume_finishes_the_run(tmp_path):
+    with OpenAIStub(reference_brain(RETENTION)) as stub:
+        controls = RunControls()
+        config = stub_config(stub, tmp_path, max_cost_usd=0.00001, concurrency=1)
+        first = execute_run(config, controls=controls)
+        assert controls.stop_reason == "budget" and 1 <= len(first) < 3
+        assert sum(r.economics.cost_usd or 0 for r in first) >= 0.00001
+        finished = execute_run(config.model_copy(update={"resume": True, "max_cost_usd": None}))
+    keys = [r.key for r in read_results(config.out)]
+    assert len(finished) == 3 and len(keys) == len(set(keys)) == 3
+
+
+def test_max_cost_from_the_command_line_exits_3_with_one_line_saying_how_to_finish(tmp_path):
+    with OpenAIStub(reference_brain(RETENTION)) as stub:
+        argv = [sys.executable, "-m", "evals", "run", "--policy", str(RETENTION), "--trials", "1", "--no-cache",
+                "--model", "openai:gpt-4o-mini", "--base-url", stub.base_url, "--concurrency", "1",
+                "--max-cost", "0.00001", "--out", str(tmp_path / "run")]  # fmt: skip
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env={**__import__("os").environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "--max-cost" in done.stderr and "--resume" in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / "run" / "report.html").exists()
+
+
+def test_progress_is_a_line_every_few_seconds_when_output_is_not_a_terminal(tmp_path):
+    with OpenAIStub(reference_brain(RETENTION), latency_s=0.3) as stub:
+        argv = [sys.executable, "-m", "evals", "run", "--policy", str(RETENTION), "--trials", "1", "--no-cache",
+                "--model", "openai:gpt-4o-mini", "--base-url", stub.base_url, "--concurrency", "1",
+                "--persona", "declines_everything", "--persona", "discount_at_once", "--out", str(tmp_path / "run")]  # fmt: skip
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env={**__import__("os").environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("conversations: ")]
+    assert lines and "done" in lines[0] and "ETA" in lines[0] and "spent $" in lines[0]
+
+
+def test_requests_per_minute_and_tokens_per_minute_hold_calls_back():
+    with OpenAIStub([text_reply("hi")]) as stub:
+        model = make_chat_model(ModelSettings(spec="openai:stub", base_url=stub.base_url))
+        TrafficLimits(rpm=120, tpm=None).apply(model)  # two requests a second
+
+        async def four_calls() -> float:
+            start = time.monotonic()
+            await asyncio.gather(*(model.ainvoke("x") for _ in range(4)))
+            return time.monotonic() - start
+
+        assert asyncio.run(four_calls()) >= 1.0
+        limited = make_chat_model(ModelSettings(spec="openai:stub", base_url=stub.base_url))
+        traffic = TrafficLimits(rpm=None, tpm=150)  # the stub spends 110 tokens per call
+        traffic.apply(limited)
+        traffic.tokens.used.append((time.monotonic() - 59.5, 110))  # the last minute already used 110
+
+        async def one_call() -> None:
+            await limited.ainvoke("x")
+            await limited.ainvoke("x")
+
+        asyncio.run(one_call())
+        assert traffic.tokens is not None and traffic.tokens.waited_s >= 0.3
