@@ -4,6 +4,7 @@ server that hangs, a conversation over its wall-clock limit, a budget, and traff
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -80,7 +81,7 @@ def test_max_cost_from_the_command_line_exits_3_with_one_line_saying_how_to_fini
                 "--model", "openai:gpt-4o-mini", "--base-url", stub.base_url, "--concurrency", "1",
                 "--max-cost", "0.00001", "--out", str(tmp_path / "run")]  # fmt: skip
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                              env={**__import__("os").environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+                              env={**os.environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
     assert done.returncode == 3, done.stderr[-2000:]
     assert "--max-cost" in done.stderr and "--resume" in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / "run" / "report.html").exists()
@@ -90,9 +91,10 @@ def test_progress_is_a_line_every_few_seconds_when_output_is_not_a_terminal(tmp_
     with OpenAIStub(reference_brain(RETENTION), latency_s=0.3) as stub:
         argv = [sys.executable, "-m", "evals", "run", "--policy", str(RETENTION), "--trials", "1", "--no-cache",
                 "--model", "openai:gpt-4o-mini", "--base-url", stub.base_url, "--concurrency", "1",
-                "--persona", "declines_everything", "--persona", "discount_at_once", "--out", str(tmp_path / "run")]  # fmt: skip
+                "--persona", "declines_everything", "--persona", "discount_at_once",
+                "--out", str(tmp_path / "run")]  # fmt: skip
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                              env={**__import__("os").environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+                              env={**os.environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith("conversations: ")]
     assert lines and "done" in lines[0] and "ETA" in lines[0] and "spent $" in lines[0]
