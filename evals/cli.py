@@ -88,6 +88,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reader", default="rules", help="reader of agent replies: rules (default) or a model string")
     parser.add_argument("--judge-model", default=None, help="judge soft criteria (tone, empathy...) with this model")
     parser.add_argument("--judge-samples", type=int, default=1, help="judge each conversation N times (default 1)")
+    parser.add_argument(
+        "--customer-model",
+        default=None,
+        help="a model writes the personas' messages (their contracts still decide what they say)",
+    )
 
 
 def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> RunConfig:
@@ -116,6 +121,7 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
             reader=args.reader,
             judge_model=args.judge_model,
             judge_samples=args.judge_samples,
+            customer_model=args.customer_model,
             conversation_timeout_s=args.conversation_timeout,
             max_cost_usd=args.max_cost,
             rpm=args.rpm,

@@ -18,6 +18,7 @@ from pydantic import Field
 
 class ScriptedChatModel(BaseChatModel):
     script: list[Any] = Field(default_factory=list)
+    responder: Any = None  # a function of the messages that returns an answer, used when there is no script
     prompts: list[list[BaseMessage]] = Field(default_factory=list)
     tool_name: str = "answer"
 
@@ -38,9 +39,12 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         self.prompts.append(list(messages))
-        if not self.script:
+        if self.script:
+            answer = self.script.pop(0)
+        elif self.responder is not None:
+            answer = self.responder(messages)
+        else:
             raise RuntimeError("the script ran out of answers")
-        answer = self.script.pop(0)
         if isinstance(answer, Exception):
             raise answer
         if isinstance(answer, dict):

@@ -9,7 +9,7 @@ from evals.judging.rubric import load_rubric
 from evals.reading.calibration import load_conversations, score_judge
 from evals.reading.rules import RulesReader
 from evals.running.config import RunConfig
-from evals.running.play import Judges, build_model, run_conversation
+from evals.running.play import RunHelpers, build_model, run_conversation
 from evals.running.runner import plan_jobs
 from testing.scripted_model import ScriptedChatModel
 from tests.conftest import POLICIES
@@ -66,7 +66,7 @@ def test_the_judge_never_changes_the_outcome_or_the_adherence_checks():
     model = build_model(config.model, None)
     plain = run_conversation(jobs[0], config, fixtures, model, None)
     harsh = Judge(ScriptedChatModel(script=[answer(**dict.fromkeys(load_rubric().names, "fail"))]), "scripted")
-    judged = run_conversation(jobs[0], config, fixtures, model, None, Judges(RulesReader(), harsh))
+    judged = run_conversation(jobs[0], config, fixtures, model, None, RunHelpers(RulesReader(), harsh))
     assert judged.judgement is not None and {c.verdict for c in judged.judgement.criteria} <= {"fail", None}
     assert (judged.outcome, judged.scores) == (plain.outcome, plain.scores)
 
@@ -104,9 +104,9 @@ def test_reports_and_the_ab_comparison_show_the_judge_in_its_own_section(tmp_pat
     def scripted_judges(config, cache):
         verdict = "pass" if "retention" in str(config.policies[0]) else "fail"
         script = [answer(**dict.fromkeys(names, verdict)) for _ in range(50)]
-        return Judges(RulesReader(), Judge(ScriptedChatModel(script=script), "scripted"))
+        return RunHelpers(RulesReader(), Judge(ScriptedChatModel(script=script), "scripted"))
 
-    monkeypatch.setattr(runner, "build_judges", scripted_judges)
+    monkeypatch.setattr(runner, "build_helpers", scripted_judges)
     runs = []
     for policy in ("retention_offers.md", "cancel_without_retention.md"):
         personas = ["declines_everything", "discount_at_once"]

@@ -25,6 +25,15 @@ class Concern(BaseModel):
     lines: list[str] = Field(min_length=1)
 
 
+class Voice(BaseModel):
+    """How an LLM-voiced customer (--customer-model) sounds. It changes the wording only, never a decision."""
+
+    model_config = ConfigDict(extra="forbid")
+    style: str = Field(default="plain", description="e.g. terse, chatty, formal, texts in lowercase with typos")
+    mood: str = Field(default="neutral", description="e.g. annoyed, apologetic, in a hurry")
+    language: str = Field(default="English")
+
+
 class PinnedExpectation(BaseModel):
     """What the persona must get under one policy: an assertion that the oracle agrees (tests check it)."""
 
@@ -58,6 +67,7 @@ class Persona(BaseModel):
     concern: Concern | None = None
     asks_for_person: bool = Field(default=False, description="asks for a person from the first message")
     max_turns: int = Field(default=8, ge=1, le=30)
+    voice: Voice | None = Field(default=None, description="how the customer sounds when a model writes their lines")
     pinned: list[PinnedExpectation] = Field(default_factory=list)
 
     @property
@@ -96,3 +106,8 @@ class SimEvent(BaseModel):
     text: str
     offer: str | None = None
     percent: float | None = None
+    voiced: str | None = Field(
+        default=None,
+        description="with --customer-model: 'model' (said as decided), 'regenerated' (right on the second try) or "
+        "'deviation' (both tries said something else, so the scripted line was sent)",
+    )

@@ -17,6 +17,7 @@ from agent.store.trace import ToolCallRecord
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of
 from evals.personas.schema import Persona, SimEvent
+from evals.personas.voice import CustomerVoice, Decision
 from evals.reading.reading import OfferMention, Reading, ReplyReader
 from evals.reading.rules import RulesReader
 
@@ -34,7 +35,9 @@ class PersonaSimulator:
     persona: Persona
     seed: int
     reader: ReplyReader = field(default_factory=RulesReader)
+    voice: CustomerVoice | None = None  # --customer-model: a model writes the lines the contract decides
     readings: list[Reading] = field(default_factory=list)
+    history: list[tuple[str, str]] = field(default_factory=list)
     rng: random.Random = field(init=False)
     accepts: dict[str, bool] = field(init=False)
     events: list[SimEvent] = field(default_factory=list)
@@ -66,6 +69,7 @@ class PersonaSimulator:
         Every reply is read once, here, and the reading is kept (`readings`) for the scorers."""
         reading = self.reader.read(agent_text) if agent_text else Reading(reader=self.reader.name)
         self.readings.append(reading)
+        self.history.append(("agent", agent_text))
         if self._done:
             return self._stop(self.stop_reason or "gave_up")
         if self._resolved(tool_calls):
@@ -151,6 +155,13 @@ class PersonaSimulator:
         return self._say(kind, text, offer)
 
     def _say(self, kind: str, text: str, offer: OfferMention | None = None) -> str:
+        """Send the decided line: as scripted, or in the persona's voice when a customer model writes it."""
+        voiced = None
+        if self.voice is not None:
+            decision = Decision(kind, text, offer.kind if offer else None, offer.percent if offer else None,
+                                self.persona.order)  # fmt: skip
+            text, voiced = self.voice.write(self.persona, decision, self.history)
+        self.history.append(("customer", text))
         self.events.append(
             SimEvent(
                 turn=len(self.events) + 1,
@@ -158,6 +169,7 @@ class PersonaSimulator:
                 text=text,
                 offer=offer.kind if offer else None,
                 percent=offer.percent if offer else None,
+                voiced=voiced,
             )
         )
         return text

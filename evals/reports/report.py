@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,7 +159,23 @@ def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> 
         "rule_lines": rule_lines(records),
         "judge_criteria": judged_criteria([r.judgement for r in records]),
         "judge_note": judge_note(summaries, manifest),
+        "voice_rows": voice_rows(records),
     }
+
+
+def voice_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+    """Per persona, how an LLM-voiced customer's messages went: said as decided, right on the second try, or a
+    deviation (the scripted line was sent instead). Empty without --customer-model."""
+    counts: dict[str, Counter[str]] = {}
+    for r in records:
+        if r.customer_voice:
+            counts.setdefault(r.persona, Counter()).update(r.customer_voice)
+    rows = []
+    for persona, c in sorted(counts.items()):
+        total = sum(c.values())
+        rows.append({"persona": persona, "messages": total, "model": c["model"], "regenerated": c["regenerated"],
+                     "deviation": c["deviation"], "rate": c["deviation"] / total if total else 0.0})  # fmt: skip
+    return rows
 
 
 def judge_note(summaries: dict[str, PolicySummary], manifest: RunManifest) -> str:

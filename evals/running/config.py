@@ -31,6 +31,7 @@ class RunIdentity(BaseModel):
     reader: str = "rules"
     judge_model: str | None = None
     judge_samples: int = 1
+    customer_model: str | None = None
 
 
 class RunConfig(BaseModel):
@@ -52,6 +53,7 @@ class RunConfig(BaseModel):
     reader: str = Field(default="rules", description="reader of agent replies: 'rules' or a model string")
     judge_model: str | None = Field(default=None, description="a model string: judge soft criteria with it")
     judge_samples: int = Field(default=1, ge=1, le=20)
+    customer_model: str | None = Field(default=None, description="a model string: it voices the personas")
     conversation_timeout_s: float | None = Field(default=600.0, gt=0, allow_inf_nan=False)
     max_cost_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     rpm: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="model requests per minute")
@@ -71,6 +73,7 @@ class RunConfig(BaseModel):
             reader=self.reader,
             judge_model=self.judge_model,
             judge_samples=self.judge_samples,
+            customer_model=self.customer_model,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
@@ -20,6 +21,7 @@ from agent.store.fixtures import FixtureSet
 from evals.judging.judge import Judge
 from evals.personas.schema import Persona
 from evals.personas.simulator import PersonaSimulator
+from evals.personas.voice import CustomerVoice
 from evals.reading.model import ModelReader
 from evals.reading.readers import judging_model, make_reader
 from evals.reading.reading import ReplyReader
@@ -49,14 +51,16 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Judges:
-    """The run's reader of agent replies and, when asked for, its soft-criteria judge: built once per run."""
+class RunHelpers:
+    """The models around the agent, built once per run: the reader of its replies, and when asked for, the
+    soft-criteria judge and the customer's voice."""
 
     reader: ReplyReader
     judge: Judge | None = None
+    voice: CustomerVoice | None = None
 
 
-def build_judges(config: RunConfig, cache: DiskCache | None, traffic: TrafficLimits | None = None) -> Judges:
+def build_helpers(config: RunConfig, cache: DiskCache | None, traffic: TrafficLimits | None = None) -> RunHelpers:
     """The run's reader and judge, their models under the run's traffic limits."""
     traffic = traffic or TrafficLimits(None, None)
     judge = None
@@ -66,7 +70,11 @@ def build_judges(config: RunConfig, cache: DiskCache | None, traffic: TrafficLim
     reader = make_reader(config.model.model_copy(update={"spec": config.reader}), cache)
     if isinstance(reader, ModelReader):
         traffic.apply(reader.model)
-    return Judges(reader, judge)
+    voice = None
+    if config.customer_model:
+        settings = config.model.model_copy(update={"spec": config.customer_model})
+        voice = CustomerVoice(traffic.apply(judging_model(settings, cache)), config.customer_model)
+    return RunHelpers(reader, judge, voice)
 
 
 def run_conversation(
@@ -75,10 +83,10 @@ def run_conversation(
     fixtures: FixtureSet,
     model: BaseChatModel,
     cache: DiskCache | None,
-    judges: Judges | None = None,
+    helpers: RunHelpers | None = None,
 ) -> ConversationRecord:
     """Play one persona against one policy and score it, from synchronous code."""
-    return asyncio.run(aplay(job, config, fixtures, model, cache, judges or Judges(RulesReader()), Holder()))
+    return asyncio.run(aplay(job, config, fixtures, model, cache, helpers or RunHelpers(RulesReader()), Holder()))
 
 
 async def aplay(
@@ -87,7 +95,7 @@ async def aplay(
     fixtures: FixtureSet,
     model: BaseChatModel,
     cache: DiskCache | None,
-    judges: Judges,
+    helpers: RunHelpers,
     holder: Holder,
 ) -> ConversationRecord:
     """Play one persona against one policy and score it. Model and backend faults end up in the record."""
@@ -95,20 +103,21 @@ async def aplay(
         job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed, config.step_limit
     )
     convo.model_label = config.model.spec
-    sim = PersonaSimulator(job.persona, job.seed, judges.reader)
+    sim = PersonaSimulator(job.persona, job.seed, helpers.reader, helpers.voice)
     holder.parts.update(convo=convo, sim=sim, start=time.perf_counter())
-    slow_reader = not isinstance(judges.reader, RulesReader)  # a model reader must not block the loop
+    # a model that reads replies or voices the customer must not block the loop
+    slow_customer = helpers.voice is not None or not isinstance(helpers.reader, RulesReader)
     with counting_misses() as misses:
-        message: str | None = sim.first_message()
+        message: str | None = await asyncio.to_thread(sim.first_message) if slow_customer else sim.first_message()
         while message is not None:
             turn = await convo.asend(message)
-            if slow_reader:
+            if slow_customer:
                 message = await asyncio.to_thread(sim.next_message, turn.reply, turn.tool_calls)
             else:
                 message = sim.next_message(turn.reply, turn.tool_calls)
         record = build_record(job, config, convo, sim, fixtures)
-        if judges.judge is not None:
-            record.judgement = await asyncio.to_thread(judges.judge.judge, record.transcript)
+        if helpers.judge is not None:
+            record.judgement = await asyncio.to_thread(helpers.judge.judge, record.transcript)
     return _timed(record, holder, convo, misses[0] if cache else None)
 
 
@@ -162,6 +171,7 @@ def build_record(
         fingerprint=fingerprint(exported.transcript, exported.trace),
         reader=sim.reader.name,
         readings=sim.readings,
+        customer_voice=dict(Counter(e.voiced for e in sim.events if e.voiced)),
     )
     outcome = read_outcome(exported.final_state, fixtures)
     record.outcome, record.retained_offer = outcome.outcome, outcome.offer

@@ -66,6 +66,9 @@ class ConversationRecord(BaseModel):
     reader: str = Field(default="rules", description="the reader of agent replies: 'rules' or a model string")
     readings: list[Reading] = Field(default_factory=list, description="the reader's reading of each agent reply")
     judgement: ConversationJudgement | None = Field(default=None, description="the soft-criteria judge's verdicts")
+    customer_voice: dict[str, int] = Field(
+        default_factory=dict, description="with --customer-model: messages by how they were voiced (see SimEvent)"
+    )
     fingerprint: str = Field(default="", description="hash of the transcript and tool calls: equal means a copy")
 
     def score(self, name: str) -> Score | None:

@@ -32,7 +32,7 @@ from evals.running.config import RunConfig, trial_seed
 from evals.running.driver import Driver, DriverLimits
 from evals.running.limits import TrafficLimits
 from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
-from evals.running.play import Job, aplay, build_judges, build_model, over_time
+from evals.running.play import Job, aplay, build_helpers, build_model, over_time
 from evals.running.pricing import prices
 from evals.running.records import RESULTS, ConversationRecord, iter_results
 
@@ -68,7 +68,7 @@ def inputs_sha(policies: list[CompiledPolicy], personas_dir: Path, fixtures_root
 def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:
     check_data_files()
     _refuse_lint_errors(config)
-    build_judges(config, None)  # an unusable --reader or --judge-model stops the run before anything is written
+    build_helpers(config, None)  # an unusable --reader or --judge-model stops the run before anything is written
     policies = [compile_policy_file(path) for path in config.policies]
     stems = [p.main.path.stem for p in policies]
     if len(set(stems)) != len(stems):
@@ -220,7 +220,7 @@ def _execute(
                     on_result(record, len(records), len(jobs))
 
             traffic = TrafficLimits(config.rpm, config.tpm)
-            judges = build_judges(config, cache, traffic)
+            helpers = build_helpers(config, cache, traffic)
             model = traffic.apply(build_model(config.model, cache))
             limits = DriverLimits(
                 concurrency=config.concurrency,
@@ -229,7 +229,7 @@ def _execute(
                 spent_usd=sum(r.economics.cost_usd or 0 for r in done),
             )
             driver: Driver[Job, ConversationRecord] = Driver(
-                play=lambda job, holder: aplay(job, config, fixtures, model, cache, judges, holder),
+                play=lambda job, holder: aplay(job, config, fixtures, model, cache, helpers, holder),
                 over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
                 cost=lambda record: record.economics.cost_usd or 0.0,
                 sink=keep,

@@ -116,6 +116,7 @@ def resume_eval(run: Path, model: ModelSettings, progress: ProgressCallback | No
         reader=identity.reader,
         judge_model=identity.judge_model,
         judge_samples=identity.judge_samples,
+        customer_model=identity.customer_model,
     )
     return run_eval(config, progress, label="Resuming")
 
