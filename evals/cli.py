@@ -84,6 +84,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--rpm", type=float, default=None, help="at most this many model requests per minute")
     parser.add_argument("--tpm", type=float, default=None, help="at most this many model tokens per minute")
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local (default): one process; ray: actors on every core, or on a cluster",
+    )
+    parser.add_argument("--ray-address", default=None, help="an existing Ray cluster (e.g. ray://head:10001)")
     parser.add_argument("--allow-lint-errors", action="store_true", help="run a policy that the linter rejects")
     parser.add_argument("--reader", default="rules", help="reader of agent replies: rules (default) or a model string")
     parser.add_argument("--judge-model", default=None, help="judge soft criteria (tone, empathy...) with this model")
@@ -122,6 +129,8 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
             judge_model=args.judge_model,
             judge_samples=args.judge_samples,
             customer_model=args.customer_model,
+            executor=args.executor,
+            ray_address=args.ray_address,
             conversation_timeout_s=args.conversation_timeout,
             max_cost_usd=args.max_cost,
             rpm=args.rpm,

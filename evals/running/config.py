@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +55,8 @@ class RunConfig(BaseModel):
     judge_model: str | None = Field(default=None, description="a model string: judge soft criteria with it")
     judge_samples: int = Field(default=1, ge=1, le=20)
     customer_model: str | None = Field(default=None, description="a model string: it voices the personas")
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = Field(default=None, description="an existing Ray cluster; none starts Ray here")
     conversation_timeout_s: float | None = Field(default=600.0, gt=0, allow_inf_nan=False)
     max_cost_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     rpm: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="model requests per minute")

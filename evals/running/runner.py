@@ -34,6 +34,7 @@ from evals.running.limits import TrafficLimits
 from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
 from evals.running.play import Job, aplay, build_helpers, build_model, over_time
 from evals.running.pricing import prices
+from evals.running.ray_executor import RayPool, import_ray
 from evals.running.records import RESULTS, ConversationRecord, iter_results
 
 
@@ -69,6 +70,8 @@ def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[
     check_data_files()
     _refuse_lint_errors(config)
     build_helpers(config, None)  # an unusable --reader or --judge-model stops the run before anything is written
+    if config.executor == "ray":
+        import_ray()  # without the extra: one line saying how to install it
     policies = [compile_policy_file(path) for path in config.policies]
     stems = [p.main.path.stem for p in policies]
     if len(set(stems)) != len(stems):
@@ -228,8 +231,13 @@ def _execute(
                 max_cost_usd=config.max_cost_usd,
                 spent_usd=sum(r.economics.cost_usd or 0 for r in done),
             )
+            pool = RayPool(config, config.ray_address) if config.executor == "ray" else None
+            if pool is not None:
+                limits.conversation_timeout_s = None  # the Ray workers hold each conversation to its limit
             driver: Driver[Job, ConversationRecord] = Driver(
-                play=lambda job, holder: aplay(job, config, fixtures, model, cache, helpers, holder),
+                play=lambda job, holder: (
+                    pool.play(job.key) if pool else aplay(job, config, fixtures, model, cache, helpers, holder)
+                ),
                 over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
                 cost=lambda record: record.economics.cost_usd or 0.0,
                 sink=keep,
@@ -237,7 +245,11 @@ def _execute(
                 should_stop=controls.should_stop,
                 on_tick=lambda spent: controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None,
             )
-            controls.stop_reason = asyncio.run(driver.run(pending))
+            try:
+                controls.stop_reason = asyncio.run(driver.run(pending))
+            finally:
+                if pool is not None:
+                    pool.close()
     finally:
         if cache is not None:
             cache.close()
