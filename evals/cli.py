@@ -244,6 +244,7 @@ def _run(args: argparse.Namespace) -> int:
         status = StatusLine(console, "conversations")
         controls = RunControls(on_tick=status.tick)
         summary = run_eval(config, status.wrap(show_progress(progress, {})), controls=controls)
+        status.maybe_print(force=True)
     console.print(summary_table(summary.records))
     console.print(f"results: {args.out / 'results.jsonl'}  report: {summary.reports[0]}")
     if summary.stopped == "budget":

@@ -57,8 +57,9 @@ def _offline(settings: ModelSettings) -> BaseChatModel:
 
 @MODEL_PROVIDERS.register("openai")
 def _openai(settings: ModelSettings) -> BaseChatModel:
-    from langchain_openai import ChatOpenAI
     from openai import DefaultAsyncHttpxClient
+
+    from agent.models.openai_client import LeanChatOpenAI
 
     if not settings.model_name or settings.model_name == "openai":
         raise ModelConfigError("model 'openai' needs a model name: use openai:<model>, e.g. openai:gpt-4o-mini")
@@ -69,7 +70,7 @@ def _openai(settings: ModelSettings) -> BaseChatModel:
             "OPENAI_API_KEY is not set: export it (or type a key in the app), or use an OpenAI-compatible "
             "server by its base URL (--base-url or OPENAI_BASE_URL)"
         )
-    return ChatOpenAI(
+    return LeanChatOpenAI(
         model=settings.model_name,
         api_key=SecretStr(key or "not-needed"),
         base_url=base_url,
