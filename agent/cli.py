@@ -6,11 +6,19 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from agent.errors import RetentionLabError
 from agent.models.settings import DEFAULT_MODEL, ModelSettings
 from agent.policy.lint import errors_only, lint_paths
 from agent.redact import redact
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a bad argument reported in one line (no usage block) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -63,7 +71,7 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m agent", description="Retention Lab: policies and the agent.")
+    parser = OneLineParser(prog="python -m agent", description="Retention Lab: policies and the agent.")
     sub = parser.add_subparsers(dest="command", required=True)
     lint = sub.add_parser("lint", help="check policies; prints file:line: message, exits 1 on any problem")
     lint.add_argument("paths", nargs="+", help="policy files or folders of them")

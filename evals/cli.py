@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from agent.cli import OneLineParser
 from agent.errors import InputFileError, RetentionLabError
 from agent.models.settings import DEFAULT_MODEL, ModelSettings
 from agent.redact import redact
@@ -138,7 +139,8 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        flag = FLAGS.get(str(first["loc"][0]), str(first["loc"][0]))
+        where = [str(part) for part in first["loc"]]
+        flag = next((FLAGS[part] for part in reversed(where) if part in FLAGS), ".".join(where))
         raise RetentionLabError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from exc
 
 
@@ -338,7 +340,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m evals", description="Retention Lab batch evals and A/B tests.")
+    parser = OneLineParser(prog="python -m evals", description="Retention Lab batch evals and A/B tests.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="replay personas against one or more policies and score them")
     run.add_argument("--policy", type=Path, action="append", required=True, help="policy file (repeatable)")

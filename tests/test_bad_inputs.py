@@ -195,6 +195,54 @@ CASES = [
         lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "1", "--model", "gpt"],
         "unknown model",
     ),
+    # the run's limits and the models around the agent
+    ("max cost negative", lambda t: [*RUN, "--policy", str(GOOD), "--max-cost", "-1"], "--max-cost"),
+    ("max cost nan", lambda t: [*RUN, "--policy", str(GOOD), "--max-cost", "nan"], "--max-cost"),
+    (
+        "conversation timeout zero",
+        lambda t: [*RUN, "--policy", str(GOOD), "--conversation-timeout", "0"],
+        "--conversation-timeout",
+    ),
+    ("call timeout zero", lambda t: [*RUN, "--policy", str(GOOD), "--timeout", "0"], "--timeout"),
+    ("max retries negative", lambda t: [*RUN, "--policy", str(GOOD), "--max-retries", "-1"], "--max-retries"),
+    ("rpm zero", lambda t: [*RUN, "--policy", str(GOOD), "--rpm", "0"], "--rpm"),
+    ("tpm negative", lambda t: [*RUN, "--policy", str(GOOD), "--tpm", "-5"], "--tpm"),
+    ("judge samples zero", lambda t: [*RUN, "--policy", str(GOOD), "--judge-samples", "0"], "--judge-samples"),
+    ("trials not a number", lambda t: [*RUN, "--policy", str(GOOD), "--trials", "many"], "--trials"),
+    ("unknown executor", lambda t: [*RUN, "--policy", str(GOOD), "--executor", "spark"], "--executor"),
+    ("offline model as reader", lambda t: [*RUN, "--policy", str(GOOD), "--reader", "offline"], "cannot read"),
+    ("offline model as judge", lambda t: [*RUN, "--policy", str(GOOD), "--judge-model", "offline"], "cannot read"),
+    (
+        "offline model as customer",
+        lambda t: [*RUN, "--policy", str(GOOD), "--customer-model", "offline"],
+        "cannot read",
+    ),
+    ("unknown judge model", lambda t: [*RUN, "--policy", str(GOOD), "--judge-model", "claude"], "unknown model"),
+    ("out cannot be written", lambda t: [*RUN, "--policy", str(GOOD), "--out", "/proc/retention-lab"], "--out"),
+    (
+        "persona voice with an unknown field",
+        lambda t: [
+            *RUN,
+            "--policy",
+            str(GOOD),
+            "--personas",
+            str(personas_with(t, "language: English}", "accent: x}")),
+        ],
+        "voice.accent",
+    ),
+    (
+        "persona voice not a mapping",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(personas_with(t, "voice: {", "voice: loud\nx: {"))],
+        "voice",
+    ),
+    ("read with the offline model", lambda t: ["evals", "read", "--reader", "offline", "--no-cache"], "cannot read"),
+    ("read with a cache folder", lambda t: ["evals", "read", "--cache", str(t)], "--cache"),
+    ("calibrate an unknown set", lambda t: ["evals", "calibrate", "--set", "everything"], "--set"),
+    (
+        "chat with a bad customer id",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "x"],
+        "--customer",
+    ),
 ]
 
 
@@ -225,4 +273,4 @@ def test_bad_input_gets_one_clear_line(tmp_path, case):
 
 
 def test_the_table_is_large_enough():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 60

@@ -23,8 +23,8 @@ class ModelSettings(BaseModel):
     spec: str = Field(default=DEFAULT_MODEL, description="'offline' or 'openai:<model name>'")
     base_url: str | None = Field(default=None, description="An OpenAI-compatible server, e.g. http://127.0.0.1:8765/v1")
     temperature: float = 0.0
-    timeout_s: float = 120.0
-    max_retries: int = 2
+    timeout_s: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+    max_retries: int = Field(default=2, ge=0, le=10)
     api_key: SecretStr | None = Field(default=None, exclude=True, description="a key typed in the app (never saved)")
 
     @property
