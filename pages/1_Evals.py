@@ -10,7 +10,7 @@ from evals.running.runs import list_runs, new_run_dir, run_progress
 from evals.running.service import resume_eval, run_eval
 from ui.lab import policy_files
 from ui.model_picker import model_picker
-from ui.widgets import pick_run, progress_bars, run_settings, show_run
+from ui.widgets import pick_run, progress_bars, run_controls, run_settings, show_run
 
 st.set_page_config(page_title="Retention Lab · Evals", layout="wide")
 st.title("Batch evals")
@@ -34,7 +34,7 @@ if submitted:
         )
         st.session_state.selected_run = str(config.out)  # a stopped run is still the one to show
         st.button("Stop", key="stop_run", help="Stops between conversations; the run can be resumed below.")
-        summary = run_eval(config, progress_bars(), label="Evaluating")
+        summary = run_eval(config, progress_bars(), label="Evaluating", controls=run_controls())
         errors = sum(r.error is not None for r in summary.records)
         if errors:
             st.warning(f"Finished with {errors} error(s): {summary.out.name}")

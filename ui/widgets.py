@@ -14,6 +14,7 @@ import streamlit as st
 from evals.personas.loader import load_personas
 from evals.reports import charts
 from evals.running.records import ConversationRecord, load_record, read_results
+from evals.running.runner import RunControls
 from evals.running.runs import run_progress, run_title
 from evals.running.service import Progress
 from evals.stats.metrics import OUTCOMES, persona_outcomes, summarize
@@ -57,6 +58,24 @@ def progress_bars() -> Callable[[Progress], None]:
         bars[event.label].progress(event.done / event.total, text=text)
 
     return update
+
+
+def page_closed() -> bool:
+    """True once the browser tab that started this script has gone: a run started from it stops starting new
+    conversations (what finished is kept, and the run can be resumed)."""
+    from streamlit.runtime import Runtime, exists
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not exists():
+        return False
+    return not Runtime.instance().is_active_session(ctx.session_id)
+
+
+def run_controls() -> RunControls:
+    """How a page steers a run: it stops when the tab closes. The Stop button needs nothing here: Streamlit stops
+    the script, which cancels the run's conversations in flight through the same path as Ctrl+C."""
+    return RunControls(should_stop=page_closed)
 
 
 def embed_report(report: Path, height: int = 1400) -> None:
