@@ -73,6 +73,8 @@ def test_sigint_leaves_a_resumable_run_with_no_lost_or_duplicated_record(tmp_pat
     process.send_signal(2)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "--resume" in err and "Traceback" not in err
+    partial = (out / "report.md").read_text(encoding="utf-8")
+    assert f"{len(read_results(out))}/{14 * 6} conversations (incomplete)" in partial  # what finished, reported
     finished = subprocess.run([*argv, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     keys = [r.key for r in read_results(out)]
