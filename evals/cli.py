@@ -320,6 +320,10 @@ def _calibrate(args: argparse.Namespace) -> int:
     from evals.reading.commands import print_calibration
 
     sets = list(REPLY_SETS) if args.set == "all" else [args.set]
+    if args.limit is not None and args.limit < 1:
+        raise RetentionLabError(f"--limit: must be at least 1 (got {args.limit})")
+    if args.judge_samples < 1:
+        raise RetentionLabError(f"--judge-samples: must be at least 1 (got {args.judge_samples})")
     settings, cache = _model_options(args)
     with progress_bar() as progress:
 
@@ -327,7 +331,9 @@ def _calibrate(args: argparse.Namespace) -> int:
             task = progress.add_task(label, total=total, last="")
             return lambda: progress.advance(task)
 
-        print_calibration(console, args.reader, args.judge_model, args.judge_samples, sets, settings, cache, counter)
+        print_calibration(
+            console, args.reader, args.judge_model, args.judge_samples, sets, settings, cache, counter, args.limit
+        )
     return 0
 
 
@@ -365,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--set", choices=["all", "dev", "heldout", "heldout2"], default="all", help="reply set")
     calibrate.add_argument("--judge-model", default=None, help="also measure this model as the soft-criteria judge")
     calibrate.add_argument("--judge-samples", type=int, default=1, help="judge each conversation N times")
+    calibrate.add_argument("--limit", type=int, default=None, help="only the first N items of each set (slow models)")
     calibrate.set_defaults(handler=_calibrate)
     return parser
 

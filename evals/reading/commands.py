@@ -54,7 +54,8 @@ def _percent(n: int, total: int) -> str:
 
 
 def reader_table(reader_spec: str, sets: list[str], settings: ModelSettings, cache: DiskCache | None,
-                 progress: Callable[[str, int], Callable[[], None]]) -> tuple[Table, list[str]]:  # fmt: skip
+                 progress: Callable[[str, int], Callable[[], None]], limit: int | None = None,
+                 ) -> tuple[Table, list[str]]:  # fmt: skip
     reader = make_reader(settings.model_copy(update={"spec": reader_spec}), cache)
     table = Table(title=f"Reader '{reader.name}': share of labelled replies read exactly right")
     for column in ["set", "replies", "exact (all fields)", *FIELDS, "reader errors"]:
@@ -62,7 +63,7 @@ def reader_table(reader_spec: str, sets: list[str], settings: ModelSettings, cac
     misses: list[str] = []
     totals = [0, 0]
     for name in sets:
-        replies = load_replies(REPLY_SETS[name])
+        replies = load_replies(REPLY_SETS[name])[:limit]
         score = score_reader(reader, replies, progress(f"reading {name}", len(replies)))
         totals[0] += score.exact
         totals[1] += score.total
@@ -75,9 +76,10 @@ def reader_table(reader_spec: str, sets: list[str], settings: ModelSettings, cac
 
 
 def judge_table(judge_spec: str, samples: int, settings: ModelSettings, cache: DiskCache | None,
-                progress: Callable[[str, int], Callable[[], None]], path: Path = CONVERSATIONS) -> Table:  # fmt: skip
+                progress: Callable[[str, int], Callable[[], None]], limit: int | None = None,
+                path: Path = CONVERSATIONS) -> Table:  # fmt: skip
     judge = Judge(judging_model(settings.model_copy(update={"spec": judge_spec}), cache), judge_spec, samples)
-    labelled = load_conversations(path)
+    labelled = load_conversations(path)[:limit]
     tick = progress(f"judging {len(labelled)} conversations", len(labelled))
     judgements = []
     for item in labelled:
@@ -101,10 +103,13 @@ def judge_table(judge_spec: str, samples: int, settings: ModelSettings, cache: D
 
 def print_calibration(console: Console, reader_spec: str, judge_spec: str | None, samples: int, sets: list[str],
                       settings: ModelSettings, cache: DiskCache | None,
-                      progress: Callable[[str, int], Callable[[], None]]) -> None:  # fmt: skip
-    table, misses = reader_table(reader_spec, sets, settings, cache, progress)
+                      progress: Callable[[str, int], Callable[[], None]], limit: int | None = None,
+                      ) -> None:  # fmt: skip
+    table, misses = reader_table(reader_spec, sets, settings, cache, progress, limit)
     console.print(table)
     if misses:
         console.print("misread: " + "; ".join(misses), highlight=False)
     if judge_spec:
-        console.print(judge_table(judge_spec, samples, settings, cache, progress))
+        console.print(judge_table(judge_spec, samples, settings, cache, progress, limit))
+    if limit:
+        console.print(f"(the first {limit} item(s) of each set only: a rough figure)", highlight=False)
