@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from agent.cli import OneLineParser
@@ -28,6 +18,7 @@ from agent.errors import InputFileError, RetentionLabError
 from agent.models.settings import DEFAULT_MODEL, ModelSettings
 from agent.redact import redact
 from evals.personas.loader import DEFAULT_PERSONA_DIR
+from evals.progress import StatusLine, progress_bar, show_progress
 from evals.running.config import DEFAULT_CACHE, RunConfig
 
 FLAGS = {"trials": "--trials", "concurrency": "--concurrency", "fault_rate": "--fault-rate", "seed": "--seed",
@@ -36,19 +27,6 @@ FLAGS = {"trials": "--trials", "concurrency": "--concurrency", "fault_rate": "--
          "max_cost_usd": "--max-cost", "rpm": "--rpm", "tpm": "--tpm", "timeout_s": "--timeout",
          "max_retries": "--max-retries"}  # fmt: skip
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -144,62 +122,6 @@ def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> Run
         raise RetentionLabError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from exc
 
 
-class StatusLine:
-    """Progress for output that is not a terminal (CI, a log file, nohup): one line every few seconds, even while no
-    conversation finishes, with done, errors, rate, ETA and spend. On a terminal the bar does this instead."""
-
-    def __init__(self, out: Console, label: str, every_s: float = 5.0) -> None:
-        self.out, self.label, self.every_s = out, label, every_s
-        self.start = self.last = time.monotonic()
-        self.started_at_done: int | None = None
-        self.done = self.total = self.errors = 0
-        self.spent = 0.0
-
-    def wrap(self, inner: Callable[[Any], None]) -> Callable[[Any], None]:
-        def update(event: Any) -> None:
-            inner(event)
-            if self.started_at_done is None:
-                self.started_at_done = event.done - 1  # a resumed run's earlier records do not count in the rate
-            self.done, self.total = event.done, event.total
-            self.errors += event.record.error is not None
-            self.spent += event.record.economics.cost_usd or 0.0
-            self.maybe_print()
-
-        return update
-
-    def tick(self, done: int, total: int, spent: float) -> None:
-        if self.started_at_done is None:
-            self.started_at_done = done
-        self.done, self.total, self.spent = done, total, spent
-        self.maybe_print()
-
-    def maybe_print(self, force: bool = False) -> None:
-        if self.out.is_terminal or (not force and time.monotonic() - self.last < self.every_s):
-            return
-        self.last = time.monotonic()
-        elapsed = max(self.last - self.start, 1e-9)
-        rate = (self.done - (self.started_at_done or 0)) / elapsed
-        eta = f"{(self.total - self.done) / rate:,.0f} s" if rate > 0 else "unknown"
-        self.out.print(
-            f"{self.label}: {self.done}/{self.total} done, {self.errors} errors, {rate * 60:.1f}/min, "
-            f"ETA {eta}, spent ${self.spent:.4f}, {elapsed:,.0f} s elapsed",
-            highlight=False,
-        )
-
-
-def show_progress(progress: Progress, task_ids: dict[str, TaskID]) -> Callable[[Any], None]:
-    """A progress callback that draws one bar per label (one per A/B arm)."""
-
-    def update(event: Any) -> None:
-        if event.label not in task_ids:
-            task_ids[event.label] = progress.add_task(event.label, total=event.total, last="")
-        mark = "ok" if event.record.correct and event.record.adherence_ok else "CHECK"
-        last = f"{event.record.key}: {event.record.outcome} [{mark}]"
-        progress.update(task_ids[event.label], completed=event.done, total=event.total, last=last)
-
-    return update
-
-
 def summary_table(records: list) -> Table:
     from evals.stats.metrics import OUTCOMES, summarize
 
@@ -242,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
     from evals.running.service import run_eval
 
     config = run_config(args, args.policy, args.out)
-    with progress_bar() as progress:
+    with progress_bar(console) as progress:
         status = StatusLine(console, "conversations")
         controls = RunControls(on_tick=status.tick)
         summary = run_eval(config, status.wrap(show_progress(progress, {})), controls=controls)
@@ -271,8 +193,13 @@ def _compare(args: argparse.Namespace) -> int:
     if args.runs:
         result = compare_existing(args.runs[0], args.runs[1], args.out)
     elif args.a and args.b:
+        if args.max_cost is not None:
+            raise RetentionLabError(
+                "--max-cost: not for compare (a budget could stop one arm and leave the pairs unmatched); run each "
+                "arm with `evals run --max-cost`, then `evals compare --runs A B`"
+            )
         template = run_config(args, [args.a], args.out)
-        with progress_bar() as progress:
+        with progress_bar(console) as progress:
             status = StatusLine(console, "conversations")
             ab = ABConfig(a=args.a, b=args.b, out=args.out, template=template)
             result = run_ab(ab, status.wrap(show_progress(progress, {})))
@@ -298,8 +225,11 @@ def _model_options(args: argparse.Namespace) -> tuple[ModelSettings, Any]:
 
     if args.cache is not None and args.cache.exists() and not args.cache.is_file():
         raise RetentionLabError(f"{args.cache}: --cache: is a folder (give a file path, e.g. .cache/responses.sqlite)")
-    cache = None if args.no_cache else DiskCache(args.cache)
-    return ModelSettings(base_url=args.base_url, timeout_s=args.timeout), cache
+    try:
+        settings = ModelSettings(base_url=args.base_url, timeout_s=args.timeout)
+    except ValidationError as exc:
+        raise RetentionLabError(f"--timeout: {exc.errors()[0]['msg']} (got {args.timeout!r})") from exc
+    return settings, None if args.no_cache else DiskCache(args.cache)
 
 
 def _read(args: argparse.Namespace) -> int:
@@ -325,7 +255,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     if args.judge_samples < 1:
         raise RetentionLabError(f"--judge-samples: must be at least 1 (got {args.judge_samples})")
     settings, cache = _model_options(args)
-    with progress_bar() as progress:
+    with progress_bar(console) as progress:
 
         def counter(label: str, total: int) -> Callable[[], None]:
             task = progress.add_task(label, total=total, last="")

@@ -53,7 +53,7 @@ else:
         st.warning(f"This run is unfinished: {done} of {total} conversations. It can be resumed.")
         if st.button("Resume this run", key="resume_run"):
             try:
-                resume_eval(run, model, progress_bars())
+                resume_eval(run, model, progress_bars(), run_controls())
                 st.rerun()
             except RetentionLabError as exc:
                 st.error(str(exc))

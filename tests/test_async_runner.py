@@ -122,3 +122,57 @@ def test_requests_per_minute_and_tokens_per_minute_hold_calls_back():
 
         asyncio.run(one_call())
         assert traffic.tokens is not None and traffic.tokens.waited_s >= 0.3
+
+
+def test_a_conversation_that_fails_unexpectedly_is_an_error_record_and_the_run_goes_on(tmp_path, monkeypatch):
+    import evals.running.runner as runner
+
+    real = runner.aplay
+
+    async def breaks_once(job, *args):
+        if job.persona.id == "discount_at_once":
+            raise RuntimeError("a bug in one conversation")
+        return await real(job, *args)
+
+    monkeypatch.setattr(runner, "aplay", breaks_once)
+    config = RunConfig(policies=[RETENTION], trials=1, cache_path=None, out=tmp_path / "run",
+                       persona_ids=["declines_everything", "discount_at_once", "insists_from_the_start"])  # fmt: skip
+    records = {r.persona: r for r in execute_run(config)}
+    assert records["discount_at_once"].outcome == "error"
+    assert "a bug in one conversation" in (records["discount_at_once"].error or "")
+    assert records["declines_everything"].outcome == records["insists_from_the_start"].outcome == "cancelled"
+
+
+def test_a_slow_judge_never_turns_a_finished_conversation_into_an_error(tmp_path, monkeypatch):
+    import evals.running.runner as runner
+    from evals.judging.judge import Judge
+    from evals.judging.rubric import load_rubric
+    from evals.reading.rules import RulesReader
+    from evals.running.play import RunHelpers
+    from testing.scripted_model import ScriptedChatModel
+
+    def slow_answer(messages):
+        time.sleep(2.0)
+        return {"verdicts": [{"criterion": n, "verdict": "n/a"} for n in load_rubric().names]}
+
+    judge = Judge(ScriptedChatModel(responder=slow_answer), "scripted")
+    monkeypatch.setattr(runner, "build_helpers", lambda config, cache, traffic=None: RunHelpers(RulesReader(), judge))
+    config = RunConfig(policies=[RETENTION], trials=1, cache_path=None, out=tmp_path / "run",
+                       conversation_timeout_s=1.5, persona_ids=["declines_everything"])  # fmt: skip
+    [record] = execute_run(config)
+    assert record.error is None and record.outcome == "cancelled"
+    assert read_results(config.out)[0].judgement is not None
+
+
+def test_a_callback_that_raises_loses_no_finished_record(tmp_path):
+    config = RunConfig(policies=[RETENTION], trials=2, cache_path=None, out=tmp_path / "run", concurrency=8,
+                       persona_ids=["declines_everything", "discount_at_once", "insists_from_the_start"])  # fmt: skip
+
+    def stop_pressed(record, done, total):
+        raise KeyboardInterrupt  # what Streamlit's Stop does inside a progress callback
+
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(config, on_result=stop_pressed)
+    written = read_results(config.out)
+    keys = [r.key for r in written]
+    assert written and len(keys) == len(set(keys))

@@ -28,8 +28,9 @@ def _openai_tool(name: str, description: str, schema: Any, strict: bool | None) 
 
 
 def _formatted(tool: Any, strict: bool | None) -> Any:
-    """A BaseTool as OpenAI's tool dict, from the cache when its name, description and schema were seen before."""
-    if isinstance(tool, BaseTool) and isinstance(tool.args_schema, type):
+    """A BaseTool as OpenAI's tool dict, from the cache when its name, description and schema were seen before.
+    Strict schemas and tools with extras take LangChain's own conversion (it may change them)."""
+    if isinstance(tool, BaseTool) and isinstance(tool.args_schema, type) and not strict and not tool.extras:
         key = tool.args_schema
         return _openai_tool(tool.name, tool.description, _schema_json(key), strict)
     return tool
@@ -51,6 +52,8 @@ class _FrozenSchema(dict):  # type: ignore[type-arg]
 
 class LeanChatOpenAI(ChatOpenAI):
     def bind_tools(self, tools: Sequence[Any], *, strict: bool | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        if kwargs.get("response_format") is not None:
+            return super().bind_tools(tools, strict=strict, **kwargs)  # strict tools, converted by LangChain
         return super().bind_tools([_formatted(t, strict) for t in tools], strict=strict, **kwargs)
 
     def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:  # type: ignore[type-arg]

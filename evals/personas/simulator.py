@@ -19,7 +19,7 @@ from agent.tools.toolkit import spec_of
 from evals.personas.schema import Persona, SimEvent
 from evals.personas.voice import CustomerVoice, Decision
 from evals.reading.reading import OfferMention, Reading, ReplyReader
-from evals.reading.rules import RulesReader
+from evals.reading.rules import RulesReader, read_with_rules
 
 PHRASES_FILE = DEFAULT_FIXTURES / "simulator" / "phrases.yaml"
 TRY_AGAIN = re.compile(r"(try again|isn'?t responding|not responding|couldn'?t finish|temporarily)", re.IGNORECASE)
@@ -68,6 +68,8 @@ class PersonaSimulator:
 
         Every reply is read once, here, and the reading is kept (`readings`) for the scorers."""
         reading = self.reader.read(agent_text) if agent_text else Reading(reader=self.reader.name)
+        if reading.error:  # a model reader failed on this reply: the rules read it, and the error is kept to count
+            reading = read_with_rules(agent_text).model_copy(update={"error": reading.error, "reader": "rules"})
         self.readings.append(reading)
         self.history.append(("agent", agent_text))
         if self._done:

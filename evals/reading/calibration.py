@@ -86,7 +86,8 @@ def score_reader(
         score.total += 1
         score.errors += got.error is not None
         got_fields, want_fields = got.labelled_fields(), want.labelled_fields()
-        wrong = [f for f in FIELDS if got_fields[f] != want_fields[f]]
+        # a reply the reader could not read is wrong on every field, even where an empty reading would match
+        wrong = list(FIELDS) if got.error else [f for f in FIELDS if got_fields[f] != want_fields[f]]
         for name in FIELDS:
             score.per_field[name] += name not in wrong
         score.exact += not wrong

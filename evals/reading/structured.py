@@ -17,7 +17,9 @@ T = TypeVar("T", bound=BaseModel)
 
 def structured_call(model: BaseChatModel, schema: type[T], system: str, user: str) -> tuple[T | None, str | None]:
     """(answer, None) when the model returned a valid `schema`; (None, why) otherwise."""
-    kwargs = {"method": "json_schema"} if type(model).__name__ == "ChatOpenAI" else {}
+    from langchain_openai import ChatOpenAI
+
+    kwargs = {"method": "json_schema"} if isinstance(model, ChatOpenAI) else {}
     runnable = model.with_structured_output(schema, include_raw=True, **kwargs)
     try:
         out = runnable.invoke([SystemMessage(system), HumanMessage(user)])

@@ -132,6 +132,12 @@ def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[
             lines.append(f"{stem}: {s.errors} conversation(s) ended in a model or connection error and are left out.")
         if s.personas < 10:
             lines.append(f"{stem}: only {s.personas} personas, so every rate is a rough figure.")
+    reader_errors = sum(s.reader_errors for s in summaries.values())
+    if reader_errors:
+        lines.append(
+            f"The reader {manifest.identity.reader} could not read {reader_errors} agent repl(ies); the rules reader "
+            "read them instead, so the scores of those replies rest on the rules."
+        )
     if manifest.identity.fault_rate:
         affected = sum(s.fault_affected for s in summaries.values())
         total = sum(s.conversations for s in summaries.values())

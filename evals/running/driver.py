@@ -1,14 +1,17 @@
 """Drives a run's conversations on one event loop: at most `concurrency` in flight, each under a wall-clock limit,
 and a stop (budget spent, Stop pressed, Ctrl+C) that never loses a finished record.
 
-Records reach `sink` one at a time, on the loop's thread, so the caller alone writes results.jsonl. A conversation
-that goes over its limit is cancelled and becomes an error record built from what it had played so far.
+Records reach `sink` one at a time, on the loop's thread, so the caller alone writes results.jsonl; every record of a
+batch is written before any `notify` callback runs (a callback that raises, as Streamlit's Stop does, loses nothing).
+A conversation that goes over its limit is cancelled and becomes an error record built from what it had played so
+far; one that fails in an unexpected way becomes an error record too, never the end of the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -35,19 +38,30 @@ class DriverLimits:
     heartbeat_s: float = 2.0
 
 
+async def _as_is(record: Any) -> Any:
+    return record
+
+
 @dataclass
 class Driver(Generic[J, R]):
-    play: Callable[[J, Holder], Awaitable[R]]
+    play: Callable[[J, Holder], Awaitable[R]]  # the part held to the wall-clock limit
     over_time: Callable[[J, Holder, float], R]
+    failed: Callable[[J, Holder, BaseException], R]
     cost: Callable[[R], float]
     sink: Callable[[R], None]
     limits: DriverLimits
+    finish: Callable[[R], Awaitable[R]] = _as_is  # after the limit: the judge, which must not cost a finished record
+    notify: Callable[[R], None] = lambda record: None
     should_stop: Callable[[], bool] = lambda: False
     on_tick: Callable[[float], None] = lambda spent: None
     stop_reason: str | None = None
 
     async def run(self, jobs: Iterable[J]) -> str | None:
         """Play every job (or until a stop); returns why it stopped early (BUDGET, STOPPED) or None."""
+        # the run's own threads for the sync parts (tools, the cache, helper models): the loop's default pool has
+        # only a few, and a slow judge must not starve the agent's tool calls
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=max(8, self.limits.concurrency * 3)))
         queue = iter(jobs)
         running: dict[asyncio.Task[R], tuple[J, Holder]] = {}
         spent = self.limits.spent_usd
@@ -57,11 +71,12 @@ class Driver(Generic[J, R]):
                 if not running:
                     return self.stop_reason
                 done, _ = await asyncio.wait(running, timeout=self.limits.heartbeat_s, return_when="FIRST_COMPLETED")
-                for task in done:
-                    job, holder = running.pop(task)
-                    record = self._result(task, job, holder)
+                batch = [self._result(task, *running.pop(task)) for task in done]
+                for record in batch:
                     spent += self.cost(record)
                     self.sink(record)
+                for record in batch:
+                    self.notify(record)
                 if self.should_stop():
                     self.stop_reason = STOPPED
                 self.on_tick(spent)
@@ -79,12 +94,17 @@ class Driver(Generic[J, R]):
             if job is None:
                 return
             holder = Holder()
-            timeout = self.limits.conversation_timeout_s
-            task = asyncio.ensure_future(asyncio.wait_for(self.play(job, holder), timeout))
-            running[task] = (job, holder)
+            running[asyncio.ensure_future(self._one(job, holder))] = (job, holder)
+
+    async def _one(self, job: J, holder: Holder) -> R:
+        try:
+            record = await asyncio.wait_for(self.play(job, holder), self.limits.conversation_timeout_s)
+        except TimeoutError:
+            return self.over_time(job, holder, self.limits.conversation_timeout_s or 0)
+        return await self.finish(record)
 
     def _result(self, task: asyncio.Task[R], job: J, holder: Holder) -> R:
         try:
             return task.result()
-        except TimeoutError:
-            return self.over_time(job, holder, self.limits.conversation_timeout_s or 0)
+        except Exception as exc:  # an actor that died, a bug in one conversation: that conversation is an error
+            return self.failed(job, holder, exc)

@@ -4,6 +4,7 @@ sliding window that holds a new model call until the last minute's tokens are un
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from typing import Any
@@ -25,12 +26,14 @@ class TokensPerMinute(AsyncCallbackHandler):
         self.tpm = tpm
         self.used: deque[tuple[float, int]] = deque()
         self.waited_s = 0.0
+        self._lock = threading.Lock()  # helper models report their tokens from worker threads
 
     def in_window(self) -> int:
         cutoff = time.monotonic() - WINDOW_S
-        while self.used and self.used[0][0] < cutoff:
-            self.used.popleft()
-        return sum(tokens for _, tokens in self.used)
+        with self._lock:
+            while self.used and self.used[0][0] < cutoff:
+                self.used.popleft()
+            return sum(tokens for _, tokens in self.used)
 
     async def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kwargs: Any) -> None:
         start = time.monotonic()
@@ -44,7 +47,8 @@ class TokensPerMinute(AsyncCallbackHandler):
             for generation in generations:
                 usage = getattr(getattr(generation, "message", None), "usage_metadata", None) or {}
                 tokens += int(usage.get("total_tokens", 0))
-        self.used.append((time.monotonic(), tokens))
+        with self._lock:
+            self.used.append((time.monotonic(), tokens))
 
 
 class TrafficLimits:

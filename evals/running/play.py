@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from agent.conversation import Conversation
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.policy.compiled import CompiledPolicy
+from agent.redact import redact
 from agent.store.fixtures import FixtureSet
 from evals.judging.judge import Judge
 from evals.personas.schema import Persona
@@ -85,8 +86,13 @@ def run_conversation(
     cache: DiskCache | None,
     helpers: RunHelpers | None = None,
 ) -> ConversationRecord:
-    """Play one persona against one policy and score it, from synchronous code."""
-    return asyncio.run(aplay(job, config, fixtures, model, cache, helpers or RunHelpers(RulesReader()), Holder()))
+    """Play one persona against one policy, score and judge it, from synchronous code."""
+    helpers = helpers or RunHelpers(RulesReader())
+
+    async def play_and_judge() -> ConversationRecord:
+        return await judged(await aplay(job, config, fixtures, model, cache, helpers, Holder()), helpers)
+
+    return asyncio.run(play_and_judge())
 
 
 async def aplay(
@@ -98,7 +104,8 @@ async def aplay(
     helpers: RunHelpers,
     holder: Holder,
 ) -> ConversationRecord:
-    """Play one persona against one policy and score it. Model and backend faults end up in the record."""
+    """Play one persona against one policy and score it (the judge comes after: `judged`). Model and backend faults
+    end up in the record."""
     convo = Conversation.start(
         job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed, config.step_limit
     )
@@ -116,9 +123,15 @@ async def aplay(
             else:
                 message = sim.next_message(turn.reply, turn.tool_calls)
         record = build_record(job, config, convo, sim, fixtures)
-        if helpers.judge is not None:
-            record.judgement = await asyncio.to_thread(helpers.judge.judge, record.transcript)
     return _timed(record, holder, convo, misses[0] if cache else None)
+
+
+async def judged(record: ConversationRecord, helpers: RunHelpers) -> ConversationRecord:
+    """The soft-criteria judge's verdicts on a finished conversation: outside its wall-clock limit, since a slow
+    judge must not turn a finished conversation into an error. A conversation that ended in an error is not judged."""
+    if helpers.judge is not None and record.error is None:
+        record.judgement = await asyncio.to_thread(helpers.judge.judge, record.transcript)
+    return record
 
 
 def _timed(record: ConversationRecord, holder: Holder, convo: Conversation, misses: int | None) -> ConversationRecord:
@@ -133,6 +146,25 @@ def over_time(job: Job, config: RunConfig, fixtures: FixtureSet, holder: Holder,
     record = build_record(job, config, convo, holder.parts["sim"], fixtures)
     record.error = f"the conversation went over its {limit_s:g} s wall-clock limit (--conversation-timeout)"
     record.outcome, record.retained_offer = "error", None
+    return _timed(record, holder, convo, None)
+
+
+def failed(job: Job, config: RunConfig, fixtures: FixtureSet, holder: Holder, exc: BaseException) -> ConversationRecord:
+    """The record of a conversation that failed in an unexpected way (a Ray actor that died, a bug): an error, with
+    what it played when that can still be read, so the run goes on and --resume does not redo it forever."""
+    error = (redact(f"the conversation failed: {type(exc).__name__}: {exc}") or type(exc).__name__)[:500]
+    convo, sim = holder.parts.get("convo"), holder.parts.get("sim")
+    if convo is None or sim is None:
+        convo = Conversation.start(job.policy, job.persona.customer_id, "offline", fixtures, 0.0, job.seed)
+        sim = PersonaSimulator(job.persona, job.seed)
+        holder.parts.setdefault("start", time.perf_counter())
+    try:
+        record = build_record(job, config, convo, sim, fixtures)
+    except Exception:  # what it played is being changed by a thread still running: keep the start of it only
+        record = build_record(job, config, Conversation.start(job.policy, job.persona.customer_id, "offline", fixtures,
+                                                              0.0, job.seed), PersonaSimulator(job.persona, job.seed),
+                              fixtures)  # fmt: skip
+    record.error, record.outcome, record.retained_offer = error, "error", None
     return _timed(record, holder, convo, None)
 
 
@@ -171,6 +203,7 @@ def build_record(
         fingerprint=fingerprint(exported.transcript, exported.trace),
         reader=sim.reader.name,
         readings=sim.readings,
+        reader_errors=sum(r.error is not None for r in sim.readings),
         customer_voice=dict(Counter(e.voiced for e in sim.events if e.voiced)),
     )
     outcome = read_outcome(exported.final_state, fixtures)

@@ -49,13 +49,13 @@ class ConversationWorker:
         self.model = traffic.apply(build_model(self.config.model, self.cache))
 
     async def play(self, key: str) -> str:
-        from evals.running.play import aplay, over_time
+        from evals.running.play import aplay, judged, over_time
 
         job, holder = self.jobs[key], Holder()
         timeout = self.config.conversation_timeout_s
         try:
             coroutine = aplay(job, self.config, self.fixtures, self.model, self.cache, self.helpers, holder)
-            record = await asyncio.wait_for(coroutine, timeout)
+            record = await judged(await asyncio.wait_for(coroutine, timeout), self.helpers)
         except TimeoutError:
             record = over_time(job, self.config, self.fixtures, holder, timeout or 0)
         return record.model_dump_json()
@@ -74,8 +74,11 @@ class RayPool:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         per_actor = max(1, math.ceil(config.concurrency / cpus))
         remote = ray.remote(num_cpus=1, max_concurrency=per_actor)(ConversationWorker)
+        # --rpm and --tpm are the run's: each of the actors gets its share
+        shared = {key: value / cpus for key in ("rpm", "tpm") if (value := getattr(config, key))}
+        actor_config = config.model_copy(update=shared).model_dump_json()
         # the driver's cache file is not the workers' to share across machines: each actor opens the path locally
-        self.actors = [remote.remote(config.model_dump_json()) for _ in range(cpus)]
+        self.actors = [remote.remote(actor_config) for _ in range(cpus)]
         self._next = itertools.cycle(self.actors)
         self.cpus = cpus
 

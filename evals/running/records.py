@@ -65,6 +65,7 @@ class ConversationRecord(BaseModel):
     faults_met: int = Field(default=0, description="injected backend faults this conversation met")
     reader: str = Field(default="rules", description="the reader of agent replies: 'rules' or a model string")
     readings: list[Reading] = Field(default_factory=list, description="the reader's reading of each agent reply")
+    reader_errors: int = Field(default=0, description="replies the model reader could not read (the rules read them)")
     judgement: ConversationJudgement | None = Field(default=None, description="the soft-criteria judge's verdicts")
     customer_voice: dict[str, int] = Field(
         default_factory=dict, description="with --customer-model: messages by how they were voiced (see SimEvent)"

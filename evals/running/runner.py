@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.datafiles import DEFAULT_FIXTURES
 from agent.errors import InputFileError
@@ -32,9 +33,8 @@ from evals.running.config import RunConfig, trial_seed
 from evals.running.driver import Driver, DriverLimits
 from evals.running.limits import TrafficLimits
 from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
-from evals.running.play import Job, aplay, build_helpers, build_model, over_time
-from evals.running.pricing import prices
-from evals.running.ray_executor import RayPool, import_ray
+from evals.running.play import Job, aplay, build_helpers, build_model, failed, judged, over_time
+from evals.running.pricing import PRICING_FILE, cost_usd, prices
 from evals.running.records import RESULTS, ConversationRecord, iter_results
 
 
@@ -55,13 +55,21 @@ def _refuse_lint_errors(config: RunConfig) -> None:
             )  # fmt: skip
 
 
+# Every data file that changes what a conversation does or how it is scored, beside the policies and personas.
+BEHAVIOUR_FILES = ("magento/*.json", "gorgias/*.json", "reference_model/*", "simulator/*", "reading/*", "judge/*",
+                   "policy_reader/*", "pricing.yaml")  # fmt: skip
+
+
 def inputs_sha(policies: list[CompiledPolicy], personas_dir: Path, fixtures_root: Path = DEFAULT_FIXTURES) -> str:
-    """One hash of everything a run reads: policy texts, persona files and store fixtures (for --resume)."""
+    """One hash of everything a run reads: policy texts, persona files, store fixtures, the rules of the offline
+    model, the simulator, the reader and the judge (for --resume: a run never mixes two versions of them)."""
     digest = hashlib.sha256()
     for policy in policies:
         digest.update(policy.sha.encode())
-    files = sorted(personas_dir.glob("*.yaml")) + sorted((fixtures_root / "magento").glob("*.json"))
-    for path in files + sorted((fixtures_root / "gorgias").glob("*.json")):
+    files = sorted(personas_dir.glob("*.yaml"))
+    for pattern in BEHAVIOUR_FILES:
+        files += sorted(p for p in fixtures_root.glob(pattern) if p.is_file())
+    for path in files:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -70,7 +78,14 @@ def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[
     check_data_files()
     _refuse_lint_errors(config)
     build_helpers(config, None)  # an unusable --reader or --judge-model stops the run before anything is written
+    if config.max_cost_usd is not None and cost_usd(config.model.spec, 1, 1) is None:
+        raise InputFileError(
+            PRICING_FILE, "--max-cost", f"no price for {config.model.spec}, so the budget could never be reached",
+            f"add '{config.model.spec}: [input, output]' (USD per million tokens) to it, or drop --max-cost",
+        )  # fmt: skip
     if config.executor == "ray":
+        from evals.running.ray_executor import import_ray
+
         import_ray()  # without the extra: one line saying how to install it
     policies = [compile_policy_file(path) for path in config.policies]
     stems = [p.main.path.stem for p in policies]
@@ -197,6 +212,18 @@ def run_lock(out: Path) -> Iterator[None]:
         handle.close()
 
 
+def _ray_pool(config: RunConfig) -> Any:
+    if config.executor != "ray":
+        return None
+    from evals.running.ray_executor import RayPool  # imported here: Ray workers import this module
+
+    return RayPool(config, config.ray_address)
+
+
+async def _as_is(record: ConversationRecord) -> ConversationRecord:
+    return record
+
+
 def _execute(
     config: RunConfig,
     fixtures: FixtureSet,
@@ -219,6 +246,8 @@ def _execute(
                 sink.flush()
                 os.fsync(sink.fileno())
                 records.append(record.light())
+
+            def notify(record: ConversationRecord) -> None:
                 if on_result:
                     on_result(record, len(records), len(jobs))
 
@@ -231,16 +260,19 @@ def _execute(
                 max_cost_usd=config.max_cost_usd,
                 spent_usd=sum(r.economics.cost_usd or 0 for r in done),
             )
-            pool = RayPool(config, config.ray_address) if config.executor == "ray" else None
+            pool = _ray_pool(config)
             if pool is not None:
-                limits.conversation_timeout_s = None  # the Ray workers hold each conversation to its limit
+                limits.conversation_timeout_s = None  # the Ray workers hold each conversation to its limit and judge it
             driver: Driver[Job, ConversationRecord] = Driver(
                 play=lambda job, holder: (
                     pool.play(job.key) if pool else aplay(job, config, fixtures, model, cache, helpers, holder)
                 ),
                 over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
+                failed=lambda job, holder, exc: failed(job, config, fixtures, holder, exc),
+                finish=(lambda record: judged(record, helpers)) if pool is None else _as_is,
                 cost=lambda record: record.economics.cost_usd or 0.0,
                 sink=keep,
+                notify=notify,
                 limits=limits,
                 should_stop=controls.should_stop,
                 on_tick=lambda spent: controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None,

@@ -100,7 +100,9 @@ def write_partial_report(out: Path) -> None:
         pass
 
 
-def resume_eval(run: Path, model: ModelSettings, progress: ProgressCallback | None = None) -> RunSummary:
+def resume_eval(
+    run: Path, model: ModelSettings, progress: ProgressCallback | None = None, controls: RunControls | None = None
+) -> RunSummary:
     """Finish an unfinished run with the settings it was started with (the model's key and timeouts from `model`)."""
     identity = load_manifest(run).identity
     config = RunConfig(
@@ -118,7 +120,7 @@ def resume_eval(run: Path, model: ModelSettings, progress: ProgressCallback | No
         judge_samples=identity.judge_samples,
         customer_model=identity.customer_model,
     )
-    return run_eval(config, progress, label="Resuming")
+    return run_eval(config, progress, label="Resuming", controls=controls)
 
 
 def run_ab(config: ABConfig, progress: ProgressCallback | None = None) -> ABResult:

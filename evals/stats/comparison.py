@@ -181,15 +181,24 @@ def _arm_label(manifest: RunManifest) -> str:
     return f"{Path(entry.file).name} (v{entry.version})"
 
 
+# Settings both arms must share for their conversations to be matched pairs (the policy is what differs).
+PAIRED_SETTINGS = {"model": "--model", "seed": "--seed", "fault_rate": "--fault-rate", "reader": "--reader",
+                   "customer_model": "--customer-model", "judge_model": "--judge-model",
+                   "judge_samples": "--judge-samples"}  # fmt: skip
+
+
 def compare_runs(a_run: Path, b_run: Path) -> Comparison:
     manifest_a, records_a = load_arm(a_run)
     manifest_b, records_b = load_arm(b_run)
     if a_run.resolve() == b_run.resolve():
         raise InputFileError(f"{a_run}", "--runs", "both arms are the same run", "pass two different run folders")
-    if manifest_a.identity.model != manifest_b.identity.model:
-        raise InputFileError(
-            f"{a_run} vs {b_run}", "--runs", "the arms used different models", "compare runs made with the same --model"
-        )
+    for field, flag in PAIRED_SETTINGS.items():
+        a_value, b_value = getattr(manifest_a.identity, field), getattr(manifest_b.identity, field)
+        if a_value != b_value:
+            raise InputFileError(
+                f"{a_run} vs {b_run}", "--runs", f"the arms differ in {flag} ({a_value} vs {b_value}), so they are not "
+                "pairs", f"compare runs made with the same {flag}",
+            )  # fmt: skip
     pairs = pair_records(a_run, records_a, b_run, records_b)
     effects = persona_effects(pairs)
     repeated = [e for e in effects if e.trials > 1]

@@ -81,6 +81,7 @@ class PolicySummary(BaseModel):
     judge: dict[str, Rate] = Field(default_factory=dict, description="soft criteria, pass rate where they applied")
     judge_unusable: int = Field(default=0, description="judge samples that failed or quoted what was not said")
     judge_self_agreement: float | None = None
+    reader_errors: int = 0
     fault_affected: int = Field(default=0, description="conversations that met at least one injected backend fault")
     faults: int = 0
 
@@ -147,6 +148,7 @@ def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
         copied_personas=copied_personas(records),
         retained_by_offer=dict(offers),
         **judge_summary(scored),
+        reader_errors=sum(r.reader_errors for r in records),
         fault_affected=sum(r.faults_met > 0 for r in records),
         faults=sum(r.faults_met for r in records),
     )
@@ -161,7 +163,8 @@ def judge_summary(records: list[ConversationRecord]) -> dict[str, Any]:
     samples = [c.agreement for c in verdicts if c.verdict is not None and len(c.samples) > 1]
     return {
         "judge": {c: _persona_rate(records, lambda r, c=c: judged(r.judgement, c)) for c in criteria},  # type: ignore[misc]
-        "judge_unusable": sum(s is None for c in verdicts for s in c.samples),
+        "judge_unusable": sum(s is None for c in verdicts for s in c.samples)
+        + sum(len(r.judgement.errors) * len(criteria) for r in records if r.judgement),
         "judge_self_agreement": round(mean(samples), 3) if samples else None,
     }
 

@@ -47,7 +47,7 @@ def _adherence(rule: str) -> Extractor:
 
 def _judged(criterion: str) -> Extractor:
     def value(record: ConversationRecord) -> bool | None:
-        return judged(record.judgement, criterion)
+        return None if record.error else judged(record.judgement, criterion)
 
     return value
 
