@@ -41,6 +41,12 @@ def test_the_checker_reads_whether_a_message_says_what_was_decided():
     assert says(Decision("insist", ""), "please just cancel it")
     assert says(Decision("pick_order", "", order="000000101"), "it's #101, the shoes")
     assert not says(Decision("pick_order", "", order="000000101"), "the other one")
+    # the agent's own words sent back (a 1.5B model did this) say nothing for the customer
+    agent = (
+        "I understand that you want to cancel your order 000000114. The order is currently in the processing status."
+    )
+    assert says(Decision("repeat_request", "", order="000000114"), "I want to cancel my order 000000114.", agent)
+    assert not says(Decision("repeat_request", "", order="000000114"), agent, agent)
 
 
 def test_a_contrary_customer_model_is_caught_regenerated_or_replaced_and_counted():

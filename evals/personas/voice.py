@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cache
 
 from langchain_core.language_models import BaseChatModel
@@ -70,10 +71,21 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def says(decision: Decision, text: str) -> bool:
-    """Whether `text` says what `decision` decided, as the customer-intent reader reads it."""
+ECHO_RATIO = 0.8  # a message this close to the agent's last reply is the agent's words, not the customer's
+
+
+def says(decision: Decision, text: str, agent_said: str = "") -> bool:
+    """Whether `text` says what `decision` decided, as the customer-intent reader reads it, in the customer's own
+    words (a weak model sometimes sends the agent's reply back)."""
+    if not text.strip() or _echoes(text, agent_said):
+        return False
     check = CHECKS.get(decision.kind)
-    return bool(text.strip()) and (check is None or check(default_rules().read(text), decision))
+    return check is None or check(default_rules().read(text), decision)
+
+
+def _echoes(text: str, agent_said: str) -> bool:
+    mine, theirs = " ".join(text.lower().split()), " ".join(agent_said.lower().split())
+    return bool(theirs) and (mine in theirs or SequenceMatcher(None, mine, theirs).ratio() >= ECHO_RATIO)
 
 
 @cache
@@ -99,9 +111,10 @@ class CustomerVoice:
             messages.append(HumanMessage(text) if role == "agent" else AIMessage(text))
         if not history or history[-1][0] != "agent":
             messages.append(HumanMessage("(the chat opens; write the customer's first message)"))
+        agent_said = next((text for role, text in reversed(history) if role == "agent"), "")
         for attempt, label in enumerate(("model", "regenerated")):
             text = self._ask(messages if attempt == 0 else [*messages, HumanMessage(self._retry_note(decision))])
-            if says(decision, text):
+            if says(decision, text, agent_said):
                 return text, label
         return decision.example, "deviation"
 
