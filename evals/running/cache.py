@@ -7,17 +7,18 @@ import json
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.load import Serializable, dumps, loads
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 
+T = TypeVar("T")
 CACHED_TYPES: list[type[Serializable]] = [ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
 
 
@@ -35,6 +36,17 @@ def counting_misses() -> Iterator[list[int]]:
         yield box
     finally:
         _MISSES.reset(token)
+
+
+def not_counted(func: Callable[..., T]) -> Callable[..., T]:
+    """`func` with its cache misses left out of the conversation's count: the reader, judge and customer-voice calls
+    run in worker threads that inherit the conversation's context, and `model_calls` counts the agent's calls."""
+
+    def call(*args: Any, **kwargs: Any) -> T:
+        _MISSES.set(None)  # in the worker's copy of the context only
+        return func(*args, **kwargs)
+
+    return call
 
 
 def request_identity(prompt: str) -> str:

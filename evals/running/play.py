@@ -27,7 +27,7 @@ from evals.reading.model import ModelReader
 from evals.reading.readers import judging_model, make_reader
 from evals.reading.reading import ReplyReader
 from evals.reading.rules import RulesReader
-from evals.running.cache import DiskCache, counting_misses
+from evals.running.cache import DiskCache, counting_misses, not_counted
 from evals.running.config import RunConfig
 from evals.running.driver import Holder
 from evals.running.limits import TrafficLimits
@@ -115,11 +115,12 @@ async def aplay(
     # a model that reads replies or voices the customer must not block the loop
     slow_customer = helpers.voice is not None or not isinstance(helpers.reader, RulesReader)
     with counting_misses() as misses:
-        message: str | None = await asyncio.to_thread(sim.first_message) if slow_customer else sim.first_message()
+        first = sim.first_message
+        message: str | None = await asyncio.to_thread(not_counted(first)) if slow_customer else first()
         while message is not None:
             turn = await convo.asend(message)
             if slow_customer:
-                message = await asyncio.to_thread(sim.next_message, turn.reply, turn.tool_calls)
+                message = await asyncio.to_thread(not_counted(sim.next_message), turn.reply, turn.tool_calls)
             else:
                 message = sim.next_message(turn.reply, turn.tool_calls)
         record = build_record(job, config, convo, sim, fixtures)
@@ -130,7 +131,7 @@ async def judged(record: ConversationRecord, helpers: RunHelpers) -> Conversatio
     """The soft-criteria judge's verdicts on a finished conversation: outside its wall-clock limit, since a slow
     judge must not turn a finished conversation into an error. A conversation that ended in an error is not judged."""
     if helpers.judge is not None and record.error is None:
-        record.judgement = await asyncio.to_thread(helpers.judge.judge, record.transcript)
+        record.judgement = await asyncio.to_thread(not_counted(helpers.judge.judge), record.transcript)
     return record
 
 
