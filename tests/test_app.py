@@ -197,3 +197,14 @@ def test_model_and_tool_text_is_escaped_where_the_page_uses_markdown():
     assert "\\<img" in escaped  # a backslash-escaped "<" is shown, never parsed
     kept = reply_markdown("1. 10% off this order\n2. **free** shipping ![x](http://example.invalid/x.png) <b>")
     assert kept.startswith("1. 10% off this order\n2. **free** shipping") and "![" not in kept and "<b>" not in kept
+
+
+def test_each_agent_reply_shows_what_the_customer_and_the_scorers_read_in_it(app):
+    app.sidebar.selectbox(key="policy").select("retention_offers.md").run()
+    app.sidebar.selectbox(key="customer").select(7).run()
+    say(app, "Hi, I want to cancel my order")
+    say(app, "Yes, I'll take the 10% discount")
+    captions = [c.value for c in app.caption if c.value.startswith("Read as:")]
+    assert len(captions) == 2
+    assert "offers discount 10%" in captions[0] and "shipping upgrade" in captions[0]
+    assert "claims discount applied (10%, total 112.10)" in captions[1].replace("\\", "")
