@@ -6,24 +6,12 @@ from __future__ import annotations
 from functools import cache
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, Field
 
 from agent.datafiles import DEFAULT_FIXTURES
-from evals.reading.reading import CannotReason, Claim, OfferMention, Reading
+from evals.reading.reading import Reading, ReadingAnswer
 from evals.reading.structured import structured_call
 
 PROMPT_FILE = DEFAULT_FIXTURES / "reading" / "model_prompt.md"
-
-
-class ReadingAnswer(BaseModel):
-    """What the model returns: a Reading without the bookkeeping fields."""
-
-    offers: list[OfferMention] = Field(default_factory=list)
-    asks_which_order: bool = False
-    cannot_proceed: bool = False
-    cannot_proceed_reason: CannotReason | None = None
-    questions: list[str] = Field(default_factory=list)
-    claims: list[Claim] = Field(default_factory=list)
 
 
 @cache

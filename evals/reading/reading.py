@@ -40,13 +40,20 @@ class Claim(BaseModel):
     sentence: str = Field(default="", description="the sentence that makes the claim, as evidence")
 
 
-class Reading(BaseModel):
+class ReadingAnswer(BaseModel):
+    """What the model returns: a Reading without the bookkeeping fields."""
+
     offers: list[OfferMention] = Field(default_factory=list)
     asks_which_order: bool = False
     cannot_proceed: bool = False
     cannot_proceed_reason: CannotReason | None = None
     questions: list[str] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
+
+
+class Reading(ReadingAnswer):
+    """A reply's reading, with who read it and, for a model reader that could not, why."""
+
     reader: str = Field(default="rules", description="which reader produced this: 'rules' or a model spec")
     error: str | None = Field(default=None, description="why the reader could not read the reply (model readers)")
 
