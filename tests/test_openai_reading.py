@@ -83,3 +83,16 @@ def test_a_valid_structured_answer_from_the_server_is_read_exactly():
     with OpenAIStub([text_reply(json.dumps(answer))]) as stub:
         reading = make_reader(ModelSettings(spec="openai:stub", base_url=stub.base_url, max_retries=0)).read("10%?")
     assert reading.error is None and [(o.kind.value, o.percent) for o in reading.offers] == [("discount", 10)]
+
+
+def test_a_cached_structured_answer_is_read_again_exactly_without_calling_the_model(tmp_path):
+    from evals.running.cache import DiskCache
+
+    answer = {"offers": [{"kind": "future_coupon", "percent": 20}], "asks_which_order": False,
+              "cannot_proceed": False, "questions": [], "claims": []}  # fmt: skip
+    with OpenAIStub([text_reply(json.dumps(answer))]) as stub:
+        settings = ModelSettings(spec="openai:stub", base_url=stub.base_url, max_retries=0)
+        first = make_reader(settings, DiskCache(tmp_path / "cache.sqlite")).read("A 20% coupon for next time?")
+        again = make_reader(settings, DiskCache(tmp_path / "cache.sqlite")).read("A 20% coupon for next time?")
+        calls = len(stub.requests)
+    assert first.error is None and again == first and calls == 1

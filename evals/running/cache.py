@@ -17,6 +17,7 @@ from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.load import Serializable, dumps, loads
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
+from pydantic import BaseModel
 
 T = TypeVar("T")
 CACHED_TYPES: list[type[Serializable]] = [ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
@@ -93,10 +94,23 @@ class DiskCache(BaseCache):
             self.hits += 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # loads() is marked beta
-            return loads(row[0], allowed_objects=CACHED_TYPES)
+            try:
+                return loads(row[0], allowed_objects=CACHED_TYPES)
+            except (NotImplementedError, ValueError, TypeError, KeyError):
+                return None  # an entry this version cannot read is a miss: the model answers again
+
+    @staticmethod
+    def _storable(generation: Any) -> Any:
+        """A structured-output answer keeps its parsed object as a dict (LangChain rebuilds the object from it)."""
+        message = getattr(generation, "message", None)
+        parsed = message.additional_kwargs.get("parsed") if message is not None else None
+        if not isinstance(parsed, BaseModel):
+            return generation
+        kwargs = {**message.additional_kwargs, "parsed": parsed.model_dump(mode="json")}
+        return generation.model_copy(update={"message": message.model_copy(update={"additional_kwargs": kwargs})})
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        value = dumps(list(return_val))
+        value = dumps([self._storable(g) for g in return_val])
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)", (self._key(prompt, llm_string), value)
