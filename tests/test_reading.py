@@ -119,3 +119,13 @@ def test_calibrate_prints_the_rules_readers_accuracy_per_set_and_field():
     assert done.returncode == 0, done.stderr
     for name in ["dev", "heldout", "heldout2", "all", "offers", "claims", "asks_which_order"]:
         assert name in done.stderr
+
+
+def test_zeros_and_empty_strings_a_schema_forced_a_model_to_write_read_as_not_stated():
+    answer = {"offers": [{"kind": "shipping_upgrade", "percent": 0, "amount": 0}], "cannot_proceed": False,
+              "cannot_proceed_reason": "not_found",
+              "claims": [{"kind": "escalated", "code": "", "new_total": 0}]}  # fmt: skip
+    reading = ModelReader(ScriptedChatModel(script=[answer]), "scripted").read("Free express shipping?")
+    assert reading.offers[0].model_dump(exclude_none=True) == {"kind": "shipping_upgrade"}
+    assert reading.cannot_proceed_reason is None
+    assert reading.claims[0].model_dump(exclude_none=True, exclude={"sentence"}) == {"kind": "escalated"}

@@ -27,4 +27,16 @@ class ModelReader:
         answer, error = structured_call(self.model, ReadingAnswer, reading_prompt(), f"The agent's reply:\n\n{reply}")
         if answer is None:
             return Reading(reader=self.name, error=error)
-        return Reading(**answer.model_dump(), reader=self.name)
+        return Reading(**normalized(answer).model_dump(), reader=self.name)
+
+
+def normalized(answer: ReadingAnswer) -> ReadingAnswer:
+    """What a JSON schema makes some models write for "not stated" read as not stated: a 0 percent, amount or total
+    and an empty code are no figure, and a reason why the order cannot be cancelled only counts when it cannot."""
+    for item in [*answer.offers, *answer.claims]:
+        for name in ("percent", "amount", "new_total", "code", "order"):
+            if hasattr(item, name) and getattr(item, name) in (0, 0.0, ""):
+                setattr(item, name, None)
+    if not answer.cannot_proceed:
+        answer.cannot_proceed_reason = None
+    return answer

@@ -103,8 +103,7 @@ class DiskCache(BaseCache):
     def _storable(generation: Any) -> Any:
         """A structured-output answer keeps its parsed object as a dict (LangChain rebuilds the object from it)."""
         message = getattr(generation, "message", None)
-        parsed = message.additional_kwargs.get("parsed") if message is not None else None
-        if not isinstance(parsed, BaseModel):
+        if message is None or not isinstance(parsed := message.additional_kwargs.get("parsed"), BaseModel):
             return generation
         kwargs = {**message.additional_kwargs, "parsed": parsed.model_dump(mode="json")}
         return generation.model_copy(update={"message": message.model_copy(update={"additional_kwargs": kwargs})})
