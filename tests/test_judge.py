@@ -96,6 +96,7 @@ def test_kappa_is_one_for_a_judge_that_agrees_with_every_label_and_low_for_one_t
 
 
 def test_reports_and_the_ab_comparison_show_the_judge_in_its_own_section(tmp_path, monkeypatch):
+    import evals.running.planning as planning
     import evals.running.runner as runner
     from evals.running.service import compare_existing, run_eval
 
@@ -107,6 +108,7 @@ def test_reports_and_the_ab_comparison_show_the_judge_in_its_own_section(tmp_pat
         return RunHelpers(RulesReader(), Judge(ScriptedChatModel(script=script), "scripted"))
 
     monkeypatch.setattr(runner, "build_helpers", scripted_judges)
+    monkeypatch.setattr(planning, "build_helpers", scripted_judges)
     runs = []
     for policy in ("retention_offers.md", "cancel_without_retention.md"):
         personas = ["declines_everything", "discount_at_once"]

@@ -36,8 +36,8 @@ class ConversationWorker:
         from agent.store.fixtures import default_fixtures
         from evals.running.cache import DiskCache
         from evals.running.limits import TrafficLimits
+        from evals.running.planning import plan_jobs
         from evals.running.play import build_helpers, build_model
-        from evals.running.runner import plan_jobs
 
         self.config = RunConfig.model_validate_json(config_json)
         self.fixtures = default_fixtures()

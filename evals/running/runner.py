@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -17,93 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.datafiles import DEFAULT_FIXTURES
 from agent.errors import InputFileError
-from agent.models.offline.flow import replies
-from agent.models.offline.intents import default_rules
-from agent.policy.compiled import CompiledPolicy, compile_policy_file
-from agent.policy.lint import errors_only, lint_paths
+from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet, default_fixtures
-from evals.personas.loader import load_personas
 from evals.personas.schema import Persona
-from evals.personas.simulator import phrases
-from evals.reading.rules import reading_rules
 from evals.running.cache import DiskCache
-from evals.running.config import RunConfig, trial_seed
+from evals.running.config import RunConfig
 from evals.running.driver import Driver, DriverLimits
 from evals.running.limits import TrafficLimits
 from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
+from evals.running.planning import inputs_sha, plan_jobs
 from evals.running.play import Job, aplay, build_helpers, build_model, failed, judged, over_time
-from evals.running.pricing import PRICING_FILE, cost_usd, prices
 from evals.running.records import RESULTS, ConversationRecord, iter_results
-
-
-def check_data_files() -> None:
-    """Read every data file a conversation reads (each is cached), so a broken one stops the run before it starts."""
-    for read in (default_rules, replies, phrases, reading_rules, prices):
-        read()
-
-
-def _refuse_lint_errors(config: RunConfig) -> None:
-    for path in config.policies:
-        errors = errors_only(lint_paths([path]))
-        if errors and not config.allow_lint_errors:
-            listed = "; ".join(f"line {e.line}: {e.message}" for e in errors[:3])
-            raise InputFileError(
-                errors[0].path, "--policy", f"{len(errors)} lint error(s): {listed}",
-                "fix the policy (python -m agent lint), or pass --allow-lint-errors",
-            )  # fmt: skip
-
-
-# Every data file that changes what a conversation does or how it is scored, beside the policies and personas.
-BEHAVIOUR_FILES = ("magento/*.json", "gorgias/*.json", "reference_model/*", "simulator/*", "reading/*", "judge/*",
-                   "policy_reader/*", "pricing.yaml")  # fmt: skip
-
-
-def inputs_sha(policies: list[CompiledPolicy], personas_dir: Path, fixtures_root: Path = DEFAULT_FIXTURES) -> str:
-    """One hash of everything a run reads: policy texts, persona files, store fixtures, the rules of the offline
-    model, the simulator, the reader and the judge (for --resume: a run never mixes two versions of them)."""
-    digest = hashlib.sha256()
-    for policy in policies:
-        digest.update(policy.sha.encode())
-    files = sorted(personas_dir.glob("*.yaml"))
-    for pattern in BEHAVIOUR_FILES:
-        files += sorted(p for p in fixtures_root.glob(pattern) if p.is_file())
-    for path in files:
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:
-    check_data_files()
-    _refuse_lint_errors(config)
-    build_helpers(config, None)  # an unusable --reader or --judge-model stops the run before anything is written
-    if config.max_cost_usd is not None and cost_usd(config.model.spec, 1, 1) is None:
-        raise InputFileError(
-            PRICING_FILE, "--max-cost", f"no price for {config.model.spec}, so the budget could never be reached",
-            f"add '{config.model.spec}: [input, output]' (USD per million tokens) to it, or drop --max-cost",
-        )  # fmt: skip
-    if config.executor == "ray":
-        from evals.running.ray_executor import import_ray
-
-        import_ray()  # without the extra: one line saying how to install it
-    policies = [compile_policy_file(path) for path in config.policies]
-    stems = [p.main.path.stem for p in policies]
-    if len(set(stems)) != len(stems):
-        raise InputFileError(
-            ", ".join(map(str, config.policies)),
-            "--policy",
-            "two policies share a file name",
-            "rename one, since results are keyed by file name",
-        )
-    personas = load_personas(config.personas_dir, config.persona_ids, fixtures)
-    jobs = [
-        Job(policy, persona, trial, trial_seed(config.seed, persona.id, trial))
-        for policy in policies
-        for persona in personas
-        for trial in range(config.trials)
-    ]
-    return jobs, policies, personas
 
 
 def _rewrite_clean(out: Path) -> list[ConversationRecord]:
@@ -184,6 +108,10 @@ def execute_run(
     `ConversationRecord.light`): the full records are in out/results.jsonl."""
     fixtures = fixtures or default_fixtures()
     jobs, policies, personas = plan_jobs(config, fixtures)
+    if config.executor == "ray":
+        from evals.running.ray_executor import import_ray
+
+        import_ray()  # without the extra: one line saying how to install it, before anything is written
     with run_lock(config.out):
         return _execute(config, fixtures, jobs, policies, personas, on_result, controls or RunControls())
 
