@@ -4,7 +4,9 @@ calibration, from the terminal."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -307,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # a shell starts background jobs with SIGINT ignored, and children inherit that: `kill -INT` on a run started with
+    # `nohup ... &` must still stop it cleanly and leave it resumable
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
