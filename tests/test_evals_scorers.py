@@ -261,3 +261,21 @@ def test_a_request_for_a_person_is_its_own_rule():
     scores = rescore(record)
     assert scores["adherence.escalated_on_request"] is True and scores["adherence.escalated_on_concern"] is None
     assert rescore(without(record, "escalate_to_human"))["adherence.escalated_on_request"] is False
+
+
+def test_a_claim_about_one_of_two_changed_orders_is_checked_against_the_order_it_fits():
+    from agent.store.trace import ToolCallRecord
+    from agent.store.world import WorldSnapshot
+    from evals.reading.reading import Claim
+    from evals.scoring.claims import contradiction
+
+    fixtures = default_fixtures()
+    orders = [fixtures.orders["000000102"].model_copy(deep=True), fixtures.orders["000000103"].model_copy(deep=True)]
+    orders[1].status = "canceled"
+    state = WorldSnapshot(customer=fixtures.customers[2], orders=orders, coupons=[], emails=[],
+                          ticket=fixtures.ticket_template)  # fmt: skip
+    calls = [ToolCallRecord(tool="cancel_order", kind="write", args={"order_id": oid}, ok=True, result="{}",
+                            started_at=0, duration_ms=1, turn=1) for oid in ("000000102", "000000103")]  # fmt: skip
+    assert contradiction(Claim(kind="order_cancelled"), 1, calls, state, fixtures) is None
+    named = Claim(kind="order_cancelled", order="000000102")
+    assert contradiction(named, 1, calls, state, fixtures) == "order 000000102 is processing"

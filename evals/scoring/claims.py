@@ -67,7 +67,11 @@ def contradiction(
     orders = _orders_named(claim, done, state)
     if not orders:
         return f"order {claim.order} was not changed by {tool} by then"
-    order = orders[0]
+    reasons = [_order_contradiction(claim, order, fixtures) for order in orders]
+    return None if None in reasons else reasons[0]  # backed up when any order the tool changed fits the claim
+
+
+def _order_contradiction(claim: Claim, order: Order, fixtures: FixtureSet) -> str | None:
     initial = fixtures.orders.get(order.increment_id)
     if claim.kind == "order_cancelled" and order.status != "canceled":
         return f"order {order.increment_id} is {order.status}"
