@@ -129,3 +129,13 @@ def test_zeros_and_empty_strings_a_schema_forced_a_model_to_write_read_as_not_st
     assert reading.offers[0].model_dump(exclude_none=True) == {"kind": "shipping_upgrade"}
     assert reading.cannot_proceed_reason is None
     assert reading.claims[0].model_dump(exclude_none=True, exclude={"sentence"}) == {"kind": "escalated"}
+
+
+def test_three_phrasings_written_after_the_labelled_sets():
+    reader = RulesReader()
+    offer = reader.read("Got it! I can knock fifteen percent off right now, or upgrade you to overnight delivery.")
+    assert [(o.kind.value, o.percent) for o in offer.offers] == [("discount", 15), ("shipping_upgrade", None)]
+    claim = reader.read("Your order #000000101 has been canceled as requested. You'll get an email shortly.").claims
+    assert [(c.kind, c.order) for c in claim] == [("order_cancelled", "000000101")]
+    refusal = reader.read("That parcel left the depot yesterday, so cancelling isn't an option anymore.")
+    assert refusal.cannot_proceed and refusal.cannot_proceed_reason == "shipped" and not refusal.offers
