@@ -8,39 +8,28 @@ turn.reply, turn.tool_calls, convo.world.snapshot(), convo.world.trace
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel, Field
 
+from agent.agent_graph import AgentGraph, build_agent_graph
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.policy.compiled import CompiledPolicy
-from agent.policy.offers import OfferPlan
 from agent.redact import redact
 from agent.store.fixtures import FixtureSet, default_fixtures
 from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
 from agent.store.world import World, WorldSnapshot
-from agent.tools.langchain import build_tools
-from agent.tools.middleware import TraceEveryCall
+from agent.tools.context import ConversationContext
 from agent.tools.results import ToolError, observation
 
 DEFAULT_STEP_LIMIT = 24
 GENERIC_FAILURE = "Sorry, something went wrong on our side, so I couldn't answer. Please try again in a moment."
-
-
-@runtime_checkable
-class FollowsOfferPlan(Protocol):
-    """A model that is told the policy's offer plan by the agent factory (the offline reference model)."""
-
-    def for_policy(self, plan: OfferPlan, max_discount_percent: float) -> BaseChatModel: ...
 
 
 class PolicyVersion(BaseModel):
@@ -75,25 +64,23 @@ class StreamEvent:
 
 @dataclass
 class Conversation:
+    """One customer's chat with the agent: its world, its message history and its turns. The agent graph may be
+    shared with other conversations (`AgentGraphs`); the conversation passes its world to it with every call."""
+
     policy: CompiledPolicy
     world: World
     model: BaseChatModel
     model_label: str
     step_limit: int = DEFAULT_STEP_LIMIT
     turns: list[TurnResult] = field(default_factory=list)
-    thread_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    agent: AgentGraph = None
+    messages: list[BaseMessage] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.system_prompt = self.policy.system_prompt(self.world.customer, self.world.gorgias.ticket.id)
-        if isinstance(self.model, FollowsOfferPlan):
-            self.model = self.model.for_policy(self.policy.offer_plan, self.policy.max_discount_percent)
-        self.agent = create_agent(
-            self.model,
-            build_tools(self.world),
-            system_prompt=self.system_prompt,
-            middleware=[TraceEveryCall(self.world)],
-            checkpointer=InMemorySaver(),
-        )
+        if self.agent is None:
+            self.agent = build_agent_graph(self.policy, self.model)
+        self.context = ConversationContext(self.world, self.system_prompt)
 
     @classmethod
     def start(
@@ -105,8 +92,10 @@ class Conversation:
         fault_rate: float = 0.0,
         seed: int = 0,
         step_limit: int = DEFAULT_STEP_LIMIT,
+        agent: AgentGraph = None,
     ) -> Conversation:
-        """A fresh world for `customer_id` and an agent that follows `policy`."""
+        """A fresh world for `customer_id` and an agent that follows `policy` (`agent`: a graph built for this policy
+        and model by `build_agent_graph`, to share it; built here if not given)."""
         world = World(
             fixtures or default_fixtures(),
             customer_id,
@@ -121,16 +110,19 @@ class Conversation:
         else:
             settings = model if isinstance(model, ModelSettings) else ModelSettings(spec=model)
             chat_model, label = make_chat_model(settings), settings.spec
-        return cls(policy, world, chat_model, label, step_limit)
+        return cls(policy, world, chat_model, label, step_limit, agent=agent)
 
     def _config(self) -> RunnableConfig:
-        return RunnableConfig(configurable={"thread_id": self.thread_id}, recursion_limit=self.step_limit)
+        return RunnableConfig(recursion_limit=self.step_limit)
 
     def send(self, text: str) -> TurnResult:
         """Play one customer message and return the agent's reply with the tool calls it made (no streaming)."""
         before, start = self._begin_turn(text)
         try:
-            self.agent.invoke(self._input(text), self._config())
+            for state in self.agent.stream(
+                self._input(text), self._config(), context=self.context, stream_mode="values"
+            ):
+                self.messages = state["messages"]
             error = None
         except Exception as exc:  # a model or transport fault must not lose the conversation so far
             error = self._describe(exc)
@@ -141,7 +133,10 @@ class Conversation:
         Cancelling it (a wall-clock limit, Ctrl+C) leaves the turns already played intact."""
         before, start = self._begin_turn(text)
         try:
-            await self.agent.ainvoke(self._input(text), self._config())
+            async for state in self.agent.astream(
+                self._input(text), self._config(), context=self.context, stream_mode="values"
+            ):
+                self.messages = state["messages"]
             error = None
         except Exception as exc:  # a model or transport fault must not lose the conversation so far
             error = self._describe(exc)
@@ -152,7 +147,13 @@ class Conversation:
         before, start = self._begin_turn(text)
         seen_calls, error = len(self.world.trace), None
         try:
-            for chunk, _meta in self.agent.stream(self._input(text), self._config(), stream_mode="messages"):
+            for mode, payload in self.agent.stream(
+                self._input(text), self._config(), context=self.context, stream_mode=["values", "messages"]
+            ):
+                if mode == "values":
+                    self.messages = payload["messages"]
+                    continue
+                chunk = payload[0]
                 if isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content:
                     yield StreamEvent("text", text=chunk.content)
                 elif isinstance(chunk, ToolMessage):
@@ -163,14 +164,15 @@ class Conversation:
             error = self._describe(exc)
         yield StreamEvent("done", turn=self._finish_turn(text, before, start, error))
 
-    @staticmethod
-    def _input(text: str) -> Any:
-        return {"messages": [HumanMessage(text)]}
+    def _input(self, text: str) -> Any:
+        """The whole history and the new message: the graph keeps no state between calls (the state after each
+        step streams back into `self.messages`, so a turn cut short keeps the steps it finished)."""
+        return {"messages": [*self.messages, HumanMessage(text)]}
 
     def _begin_turn(self, text: str) -> tuple[int, float]:
         self.world.turn += 1
         self.world.gorgias.post_chat_message(text, from_agent=False)
-        return len(self._messages()), time.perf_counter()
+        return len(self.messages), time.perf_counter()
 
     def _describe(self, exc: Exception) -> str:
         if isinstance(exc, GraphRecursionError):
@@ -179,7 +181,7 @@ class Conversation:
 
     def _close_dangling_tool_calls(self) -> None:
         """After an interrupted turn, answer tool calls left without a result, so the next request is valid."""
-        messages = self._messages()
+        messages = self.messages
         answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
         dangling = [c for m in messages if isinstance(m, AIMessage) for c in m.tool_calls if c["id"] not in answered]
         if dangling:
@@ -192,12 +194,12 @@ class Conversation:
                 )
                 for c in dangling
             ]
-            self.agent.update_state(self._config(), {"messages": closing}, as_node="tools")
+            self.messages = [*messages, *closing]
 
     def _finish_turn(self, text: str, before: int, start: float, error: str | None) -> TurnResult:
         if error:
             self._close_dangling_tool_calls()
-        new = self._messages()[before:]
+        new = self.messages[before:]
         replies = [m for m in new if isinstance(m, AIMessage) and not m.tool_calls and m.content]
         reply = str(replies[-1].content) if replies and not error else ""
         why = str(replies[-1].response_metadata.get("why", "")) if replies and not error else ""
@@ -220,8 +222,7 @@ class Conversation:
         return turn
 
     def _messages(self) -> list[BaseMessage]:
-        state = self.agent.get_state(self._config())
-        return list(state.values.get("messages", [])) if state and state.values else []
+        return list(self.messages)
 
     @property
     def transcript(self) -> list[TranscriptLine]:

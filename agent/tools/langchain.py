@@ -6,7 +6,6 @@ than an exception, so the model can explain it or choose something else.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import time
 from collections.abc import Callable
@@ -15,12 +14,14 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.tools.base import create_schema_from_function
+from langgraph.runtime import get_runtime
 from pydantic import BaseModel, ValidationError
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from agent.errors import BackendError
 from agent.store.trace import ToolCallRecord
 from agent.store.world import World
+from agent.tools.context import ConversationContext
 from agent.tools.results import ToolError, observation
 from agent.tools.toolkit import Toolkit, ToolSpec, tool_specs
 
@@ -36,36 +37,53 @@ def tool_schema(name: str) -> tuple[str, type[BaseModel]]:
     return description.split("\n\nArgs:", 1)[0].strip(), schema  # type: ignore[return-value]
 
 
-def _traced(world: World, spec: ToolSpec, method: Callable[..., Any]) -> Callable[..., str]:
-    """Run a tool method (retrying transient backend errors), record it in the trace, and turn backend errors
-    into observations."""
+def _traced_call(world: World, spec: ToolSpec, kwargs: dict[str, Any]) -> str:
+    """Run one tool method on `world` (retrying transient backend errors), record it in the trace, and turn
+    backend errors into observations."""
+    method = getattr(Toolkit(world), spec.name)
+    start, attempts = time.perf_counter(), [1]
 
-    @functools.wraps(method)
-    def call(**kwargs: Any) -> str:
-        start, attempts = time.perf_counter(), [1]
+    def count_retry() -> None:
+        attempts[0] += 1
 
-        def count_retry() -> None:
-            attempts[0] += 1
-
-        try:
-            result, error_kind = observation(world.backend_retry.call(lambda: method(**kwargs), count_retry)), None
-        except BackendError as exc:
-            result, error_kind = observation(ToolError(kind=exc.kind, message=str(exc))), exc.kind
-        world.trace.append(
-            ToolCallRecord(
-                tool=spec.name,
-                kind=spec.kind,
-                args=dict(kwargs),
-                ok=error_kind is None,
-                result=result,
-                error_kind=error_kind,
-                attempts=attempts[0],
-                started_at=start - world.created,
-                duration_ms=(time.perf_counter() - start) * 1000,
-                turn=world.turn,
-            )
+    try:
+        result, error_kind = observation(world.backend_retry.call(lambda: method(**kwargs), count_retry)), None
+    except BackendError as exc:
+        result, error_kind = observation(ToolError(kind=exc.kind, message=str(exc))), exc.kind
+    world.trace.append(
+        ToolCallRecord(
+            tool=spec.name,
+            kind=spec.kind,
+            args=dict(kwargs),
+            ok=error_kind is None,
+            result=result,
+            error_kind=error_kind,
+            attempts=attempts[0],
+            started_at=start - world.created,
+            duration_ms=(time.perf_counter() - start) * 1000,
+            turn=world.turn,
         )
-        return result
+    )
+    return result
+
+
+def _on_context_world(spec: ToolSpec) -> Callable[..., str]:
+    """The tool body of a shared agent graph: the world comes with each call, as the runtime context."""
+
+    def call(**kwargs: Any) -> str:
+        context = get_runtime().context  # LangGraph's runtime of the call this tool body runs in
+        if not isinstance(context, ConversationContext):
+            raise TypeError("the agent graph must be called with context=ConversationContext(world, system_prompt)")
+        return _traced_call(context.world, spec, kwargs)
+
+    return call
+
+
+def _on_world(world: World, spec: ToolSpec) -> Callable[..., str]:
+    """The tool body bound to one world (direct calls, outside an agent graph)."""
+
+    def call(**kwargs: Any) -> str:
+        return _traced_call(world, spec, kwargs)
 
     return call
 
@@ -76,9 +94,10 @@ def _invalid_arguments(error: ValidationError | ValidationErrorV1) -> str:
     return observation(ToolError(kind="invalid", message=f"invalid arguments: {problems}"))
 
 
-def build_tools(world: World) -> list[BaseTool]:
-    """The LangChain tools for one conversation, traced into `world.trace`."""
-    toolkit = Toolkit(world)
+def build_tools(world: World | None = None) -> list[BaseTool]:
+    """The LangChain tools, traced into the world's trace. Without `world` they serve every conversation of a shared
+    agent graph, which passes each conversation's world as the runtime context (`ConversationContext`); with one
+    they are bound to it, for direct calls."""
     tools: list[BaseTool] = []
     for spec in tool_specs():
         description, schema = tool_schema(spec.name)
@@ -87,7 +106,7 @@ def build_tools(world: World) -> list[BaseTool]:
                 name=spec.name,
                 description=description,
                 args_schema=schema,
-                func=_traced(world, spec, getattr(toolkit, spec.name)),
+                func=_on_context_world(spec) if world is None else _on_world(world, spec),
                 metadata={"kind": spec.kind, "offer": spec.offer.value if spec.offer else None},
                 tags=[spec.kind],
                 handle_validation_error=_invalid_arguments,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.agent_graph import AgentGraphs
 from agent.conversation import Conversation
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.policy.compiled import CompiledPolicy
@@ -87,10 +88,10 @@ def run_conversation(
     helpers: RunHelpers | None = None,
 ) -> ConversationRecord:
     """Play one persona against one policy, score and judge it, from synchronous code."""
-    helpers = helpers or RunHelpers(RulesReader())
+    helpers, agents = helpers or RunHelpers(RulesReader()), AgentGraphs(model)
 
     async def play_and_judge() -> ConversationRecord:
-        return await judged(await aplay(job, config, fixtures, model, cache, helpers, Holder()), helpers)
+        return await judged(await aplay(job, config, fixtures, agents, cache, helpers, Holder()), helpers)
 
     return asyncio.run(play_and_judge())
 
@@ -99,16 +100,17 @@ async def aplay(
     job: Job,
     config: RunConfig,
     fixtures: FixtureSet,
-    model: BaseChatModel,
+    agents: AgentGraphs,
     cache: DiskCache | None,
     helpers: RunHelpers,
     holder: Holder,
 ) -> ConversationRecord:
-    """Play one persona against one policy and score it (the judge comes after: `judged`). Model and backend faults
-    end up in the record."""
+    """Play one persona against one policy and score it (the judge comes after: `judged`), on the run's agent graph
+    for the policy. Model and backend faults end up in the record."""
     convo = Conversation.start(
-        job.policy, job.persona.customer_id, model, fixtures, config.fault_rate, job.seed, config.step_limit
-    )
+        job.policy, job.persona.customer_id, agents.model, fixtures, config.fault_rate, job.seed, config.step_limit,
+        agent=agents.for_policy(job.policy),
+    )  # fmt: skip
     convo.model_label = config.model.spec
     sim = PersonaSimulator(job.persona, job.seed, helpers.reader, helpers.voice)
     holder.parts.update(convo=convo, sim=sim, start=time.perf_counter())

@@ -33,6 +33,7 @@ class ConversationWorker:
     """One Ray actor: plays the conversations it is sent and returns their records as JSON."""
 
     def __init__(self, config_json: str) -> None:
+        from agent.agent_graph import AgentGraphs
         from agent.store.fixtures import default_fixtures
         from evals.running.cache import DiskCache
         from evals.running.limits import TrafficLimits
@@ -46,7 +47,7 @@ class ConversationWorker:
         self.cache = DiskCache(self.config.cache_path) if self.config.cache_path else None
         traffic = TrafficLimits(self.config.rpm, self.config.tpm)
         self.helpers = build_helpers(self.config, self.cache, traffic)
-        self.model = traffic.apply(build_model(self.config.model, self.cache))
+        self.agents = AgentGraphs(traffic.apply(build_model(self.config.model, self.cache)))
 
     async def play(self, key: str) -> str:
         from evals.running.play import aplay, judged, over_time
@@ -54,7 +55,7 @@ class ConversationWorker:
         job, holder = self.jobs[key], Holder()
         timeout = self.config.conversation_timeout_s
         try:
-            coroutine = aplay(job, self.config, self.fixtures, self.model, self.cache, self.helpers, holder)
+            coroutine = aplay(job, self.config, self.fixtures, self.agents, self.cache, self.helpers, holder)
             record = await judged(await asyncio.wait_for(coroutine, timeout), self.helpers)
         except TimeoutError:
             record = over_time(job, self.config, self.fixtures, holder, timeout or 0)

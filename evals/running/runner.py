@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.agent_graph import AgentGraphs
 from agent.errors import InputFileError
 from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet, default_fixtures
@@ -181,7 +182,7 @@ def _execute(
 
             traffic = TrafficLimits(config.rpm, config.tpm)
             helpers = build_helpers(config, cache, traffic)
-            model = traffic.apply(build_model(config.model, cache))
+            agents = AgentGraphs(traffic.apply(build_model(config.model, cache)))
             limits = DriverLimits(
                 concurrency=config.concurrency,
                 conversation_timeout_s=config.conversation_timeout_s,
@@ -193,7 +194,7 @@ def _execute(
                 limits.conversation_timeout_s = None  # the Ray workers hold each conversation to its limit and judge it
             driver: Driver[Job, ConversationRecord] = Driver(
                 play=lambda job, holder: (
-                    pool.play(job.key) if pool else aplay(job, config, fixtures, model, cache, helpers, holder)
+                    pool.play(job.key) if pool else aplay(job, config, fixtures, agents, cache, helpers, holder)
                 ),
                 over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
                 failed=lambda job, holder, exc: failed(job, config, fixtures, holder, exc),

@@ -1,0 +1,62 @@
+"""The agent graph: `create_agent` with the policy's model, the tools and the middleware, built once per policy and
+model and shared by every conversation that uses them.
+
+Nothing in the graph belongs to one conversation: each call passes the conversation's world and system prompt as
+LangGraph's runtime context (`ConversationContext`), and the conversation keeps its own message history, so the graph
+needs no checkpointer. An eval builds one graph per policy for thousands of conversations (`AgentGraphs`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol, runtime_checkable
+
+from langchain.agents import create_agent
+from langchain_core.language_models import BaseChatModel
+
+from agent.policy.compiled import CompiledPolicy
+from agent.policy.offers import OfferPlan
+from agent.tools.context import ConversationContext
+from agent.tools.langchain import build_tools
+from agent.tools.middleware import SystemPromptFromContext, TraceEveryCall
+
+AgentGraph = Any  # langgraph's CompiledStateGraph, whose generic parameters say nothing useful here
+
+
+@runtime_checkable
+class FollowsOfferPlan(Protocol):
+    """A model that is told the policy's offer plan by the agent factory (the offline reference model)."""
+
+    def for_policy(self, plan: OfferPlan, max_discount_percent: float) -> BaseChatModel: ...
+
+
+def policy_model(policy: CompiledPolicy, model: BaseChatModel) -> BaseChatModel:
+    """The model as it serves `policy`: the offline reference model is given the offer plan; others as they are."""
+    if isinstance(model, FollowsOfferPlan):
+        return model.for_policy(policy.offer_plan, policy.max_discount_percent)
+    return model
+
+
+def build_agent_graph(policy: CompiledPolicy, model: BaseChatModel) -> AgentGraph:
+    """The agent for `policy` on `model`, to be called with `context=ConversationContext(...)`."""
+    return create_agent(
+        policy_model(policy, model),
+        build_tools(),
+        middleware=[SystemPromptFromContext(), TraceEveryCall()],
+        context_schema=ConversationContext,
+    )
+
+
+class AgentGraphs:
+    """One agent graph per policy for a run's model, built on first use (thread-safe)."""
+
+    def __init__(self, model: BaseChatModel) -> None:
+        self.model = model
+        self._graphs: dict[str, AgentGraph] = {}
+        self._lock = threading.Lock()
+
+    def for_policy(self, policy: CompiledPolicy) -> AgentGraph:
+        with self._lock:
+            if policy.sha not in self._graphs:
+                self._graphs[policy.sha] = build_agent_graph(policy, self.model)
+            return self._graphs[policy.sha]
