@@ -191,3 +191,25 @@ def test_an_escalation_is_atomic_and_a_retry_completes_it(make_world):
         if done:
             notes = [m for m in ticket.messages if m.channel == "internal-note"]
             assert ticket.assignee_team and [t.name for t in ticket.tags].count("escalated") == 1 and len(notes) == 1
+
+
+def test_a_world_copies_only_what_it_touches_and_never_changes_the_fixtures(make_world, fixtures):
+    """Worlds copy records on first use (for speed); what one world changes reaches neither the fixtures nor another
+    world, a swap's stock change stays in its world, and a changed order of another customer is still caught."""
+    world = make_world(customer_id=1, cap=20, allow_stacking=True)
+    world.magento.set_discount("000000101", 10)
+    world.magento.swap_item("000000101", "SHOE-TRAIL-42", "SHOE-TRAIL-PRO-42")
+    assert world.magento.orders["000000101"].discount_percent == 10
+    assert fixtures.orders["000000101"].discount_percent == 0
+    assert fixtures.orders["000000101"].items[0].sku == "SHOE-TRAIL-42"
+    stock = fixtures.products["SHOE-TRAIL-PRO-42"].extension_attributes.stock_item.qty
+    assert world.magento.products["SHOE-TRAIL-PRO-42"].extension_attributes.stock_item.qty == stock - 1
+    other = make_world(customer_id=1, cap=20)
+    assert other.magento.orders["000000101"].discount_percent == 0
+    assert other.magento.products["SHOE-TRAIL-PRO-42"].extension_attributes.stock_item.qty == stock
+    assert len(world.magento.orders.copied()) < len(fixtures.orders)
+    assert world.foreign_orders_changed() == []
+    foreign = next(k for k, o in fixtures.orders.items() if o.customer_id != 1)
+    world.magento.orders[foreign].status = "canceled"
+    assert world.foreign_orders_changed() == [foreign]
+    assert make_world(customer_id=1).magento.orders[foreign] == fixtures.orders[foreign]

@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime
 
 from agent.errors import NotFound, RuleViolation
+from agent.store.copies import CopiedOnFirstUse
 from agent.store.domain import Coupon, Email, EmailKind, Order, Product, ShippingMethod, StatusHistory
 from agent.store.faults import FaultInjector
 from agent.store.fixtures import FixtureSet
@@ -32,9 +33,9 @@ class MagentoStore:
         max_coupon_percent: float = 100.0,
         allow_stacking: bool = False,
     ) -> None:
-        self.orders: dict[str, Order] = {k: o.model_copy(deep=True) for k, o in fixtures.orders.items()}
+        self.orders: CopiedOnFirstUse[Order] = CopiedOnFirstUse(fixtures.orders)
         self.customers = fixtures.customers
-        self.products: dict[str, Product] = {k: p.model_copy(deep=True) for k, p in fixtures.products.items()}
+        self.products: CopiedOnFirstUse[Product] = CopiedOnFirstUse(fixtures.products)
         self.shipping_methods: dict[str, ShippingMethod] = dict(fixtures.shipping_methods)
         self.max_discount_percent = max_discount_percent
         self.max_coupon_percent = max_coupon_percent
@@ -56,21 +57,21 @@ class MagentoStore:
 
     def list_orders(self, customer_id: int) -> list[Order]:
         self.faults.check("GET /V1/orders?customer_id")
-        return [o for o in self.orders.values() if o.customer_id == customer_id]
+        return self.orders.where(lambda o: o.customer_id == customer_id)
 
     def swap_options(self, increment_id: str, sku: str) -> list[Product]:
         """In-stock products in the same category at the same or a higher price than the ordered item."""
         order = self.get_order(increment_id)
         item = self._item(order, sku)
         current = self.products[item.sku]
-        return [
-            p
-            for p in self.products.values()
-            if p.sku != item.sku
-            and p.in_stock
-            and p.price >= item.price
-            and set(p.category_ids) & set(current.category_ids)
-        ]
+        return self.products.where(
+            lambda p: (
+                p.sku != item.sku
+                and p.in_stock
+                and p.price >= item.price
+                and bool(set(p.category_ids) & set(current.category_ids))
+            )
+        )
 
     # -- writes ----------------------------------------------------------------------------------------
     def cancel_order(self, increment_id: str, reason: str) -> Order:

@@ -81,7 +81,7 @@ class World:
         """The customer's slice of the world, as a deep copy (later changes do not reach it)."""
         return WorldSnapshot(
             customer=self.customer,
-            orders=[o for o in self.magento.orders.values() if o.customer_id == self.customer.id],
+            orders=self.magento.orders.where(lambda o: o.customer_id == self.customer.id),
             coupons=self.magento.coupons,
             emails=self.magento.emails,
             ticket=self.gorgias.ticket,
@@ -92,6 +92,6 @@ class World:
         """Orders of other customers whose state differs from the fixtures (must always be empty)."""
         return [
             k
-            for k, o in self.magento.orders.items()
+            for k, o in self.magento.orders.copied().items()
             if o.customer_id != self.customer.id and o != self.fixtures.orders[k]
         ]
