@@ -57,6 +57,6 @@ class AgentGraphs:
 
     def for_policy(self, policy: CompiledPolicy) -> AgentGraph:
         with self._lock:
-            if policy.sha not in self._graphs:
-                self._graphs[policy.sha] = build_agent_graph(policy, self.model)
-            return self._graphs[policy.sha]
+            if policy.cache_key not in self._graphs:
+                self._graphs[policy.cache_key] = build_agent_graph(policy, self.model)
+            return self._graphs[policy.cache_key]

@@ -81,6 +81,12 @@ class CompiledPolicy:
         """A short hash of every text this policy is made of: the version actually in use."""
         return hashlib.sha256("\x00".join(p.text for p in self.documents).encode()).hexdigest()[:16]
 
+    @cached_property
+    def cache_key(self) -> str:
+        """The version and the files it was read from: what is computed from a policy (its plan, whose lines name
+        the files) is the same for two compiled policies with the same key."""
+        return ":".join([self.sha, *(str(p.path) for p in self.documents)])
+
     def system_prompt(self, customer: Customer, ticket_id: int) -> str:
         return _TEMPLATES.get_template("system_prompt.md.j2").render(
             policy=self.main, included=self.included, customer=customer, ticket_id=ticket_id

@@ -64,8 +64,20 @@ def _cap_line(policy: CompiledPolicy) -> PolicyLine:
     return PolicyLine(policy.main.path.name, number, "limits.max_discount_percent")
 
 
+_STATED_BY_VERSION: dict[str, dict[str, PolicyLine]] = {}
+
+
 def stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
-    """Each adherence rule this policy states, with the line that states it. Rules it does not state are not scored."""
+    """Each adherence rule this policy states, with the line that states it. Rules it does not state are not scored.
+    Read once per policy version (every conversation of a run asks); callers must not change the answer."""
+    if policy.cache_key not in _STATED_BY_VERSION:
+        if len(_STATED_BY_VERSION) > 256:
+            _STATED_BY_VERSION.clear()
+        _STATED_BY_VERSION[policy.cache_key] = _read_stated_rules(policy)
+    return _STATED_BY_VERSION[policy.cache_key]
+
+
+def _read_stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
     plan, rules = policy.offer_plan, {}
     first = plan.options[0] if plan.options else None
     if first:
