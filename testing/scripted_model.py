@@ -21,6 +21,7 @@ class ScriptedChatModel(BaseChatModel):
     responder: Any = None  # a function of the messages that returns an answer, used when there is no script
     prompts: list[list[BaseMessage]] = Field(default_factory=list)
     tool_name: str = "answer"
+    usage: tuple[int, int] | None = None  # (input, output) tokens reported with every answer, as servers do
 
     @property
     def _llm_type(self) -> str:
@@ -52,4 +53,7 @@ class ScriptedChatModel(BaseChatModel):
             message = AIMessage(content="", tool_calls=[call])
         else:
             message = AIMessage(content=str(answer))
+        if self.usage is not None:
+            message.usage_metadata = {"input_tokens": self.usage[0], "output_tokens": self.usage[1],
+                                      "total_tokens": sum(self.usage)}  # fmt: skip
         return ChatResult(generations=[ChatGeneration(message=message)])

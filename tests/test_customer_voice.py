@@ -89,3 +89,16 @@ def test_a_faithful_customer_model_words_every_message_and_the_outcome_holds():
     assert voiced.customer_voice == {"model": len(voiced.sim_events)}
     assert all(e.text.startswith("Well... ") for e in voiced.sim_events)
     assert (voiced.outcome, voiced.retained_offer) == (scripted.outcome, scripted.retained_offer)
+
+
+def test_the_customer_voice_tokens_are_priced_with_the_conversation():
+    """A model voicing the customer costs money: its tokens are kept by model and priced into the conversation's cost
+    (the offline agent costs nothing), so --max-cost counts them."""
+    from evals.running.pricing import cost_usd
+
+    model = ScriptedChatModel(responder=example_of, usage=(1000, 100))
+    record = play("discount_at_once", CustomerVoice(model, "openai:gpt-4o-mini"))
+    calls = len(model.prompts)
+    assert calls >= len(record.sim_events) > 0
+    assert record.economics.helper_tokens == {"openai:gpt-4o-mini": [1000 * calls, 100 * calls]}
+    assert record.economics.cost_usd == cost_usd("openai:gpt-4o-mini", 1000 * calls, 100 * calls) > 0

@@ -127,3 +127,25 @@ def test_reports_and_the_ab_comparison_show_the_judge_in_its_own_section(tmp_pat
     assert "## Soft criteria (LLM judge" in compare_md
     verdict_table = compare_md.split("## Soft criteria")[0]
     assert "judge.tone" not in verdict_table  # the judge never mixes into the verdicts on outcomes and rules
+
+
+def test_the_judges_tokens_are_priced_with_the_conversation_and_an_unpriced_judge_is_refused_a_budget(monkeypatch):
+    import pytest
+
+    from agent.errors import InputFileError
+    from evals.running.pricing import cost_usd
+
+    config = RunConfig(policies=[POLICIES / "retention_offers.md"], persona_ids=["declines_everything"], trials=1,
+                       cache_path=None)  # fmt: skip
+    fixtures = default_fixtures()
+    jobs, _, _ = plan_jobs(config, fixtures)
+    passing = answer(**dict.fromkeys(load_rubric().names, "pass"))
+    judge = Judge(ScriptedChatModel(script=[passing], usage=(3000, 200)), "openai:gpt-4o")
+    record = run_conversation(jobs[0], config, fixtures, build_model(config.model, None), None,
+                              RunHelpers(RulesReader(), judge))  # fmt: skip
+    assert record.economics.helper_tokens == {"openai:gpt-4o": [3000, 200]}
+    assert record.economics.cost_usd == cost_usd("openai:gpt-4o", 3000, 200)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")  # building the judge's client needs one
+    unpriced = config.model_copy(update={"judge_model": "openai:a-model-with-no-price", "max_cost_usd": 1.0})
+    with pytest.raises(InputFileError, match="no price for openai:a-model-with-no-price"):
+        plan_jobs(unpriced, fixtures)

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml
+from agent.models.usage import TokenCount, tokens_used
 from agent.store.trace import ToolCallRecord
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of
@@ -41,6 +42,7 @@ class PersonaSimulator:
     rng: random.Random = field(init=False)
     accepts: dict[str, bool] = field(init=False)
     events: list[SimEvent] = field(default_factory=list)
+    helper_tokens: dict[str, list[int]] = field(default_factory=dict)  # model spec -> [input, output], reader and voice
     stop_reason: str = ""
     refusals: int = 0
     _off_topic: list[str] = field(init=False)
@@ -67,7 +69,7 @@ class PersonaSimulator:
         """The customer's next line, or None when the conversation is over (see `stop_reason`).
 
         Every reply is read once, here, and the reading is kept (`readings`) for the scorers."""
-        reading = self.reader.read(agent_text) if agent_text else Reading(reader=self.reader.name)
+        reading = self._read(agent_text) if agent_text else Reading(reader=self.reader.name)
         if reading.error:  # a model reader failed on this reply: the rules read it, and the error is kept to count
             reading = read_with_rules(agent_text).model_copy(update={"error": reading.error, "reader": "rules"})
         self.readings.append(reading)
@@ -156,13 +158,29 @@ class PersonaSimulator:
         text = self.rng.choice(options).format(order=self.persona.order, percent=percent)
         return self._say(kind, text, offer)
 
+    def _read(self, agent_text: str) -> Reading:
+        if isinstance(self.reader, RulesReader):
+            return self.reader.read(agent_text)
+        with tokens_used() as used:  # a model reader: its tokens are priced with the conversation
+            reading = self.reader.read(agent_text)
+        self._charge(self.reader.name, used)
+        return reading
+
+    def _charge(self, model: str, used: TokenCount) -> None:
+        if used.input or used.output:
+            spent = self.helper_tokens.setdefault(model, [0, 0])
+            spent[0] += used.input
+            spent[1] += used.output
+
     def _say(self, kind: str, text: str, offer: OfferMention | None = None) -> str:
         """Send the decided line: as scripted, or in the persona's voice when a customer model writes it."""
         voiced = None
         if self.voice is not None:
             decision = Decision(kind, text, offer.kind if offer else None, offer.percent if offer else None,
                                 self.persona.order)  # fmt: skip
-            text, voiced = self.voice.write(self.persona, decision, self.history)
+            with tokens_used() as used:
+                text, voiced = self.voice.write(self.persona, decision, self.history)
+            self._charge(self.voice.name, used)
         self.history.append(("customer", text))
         self.events.append(
             SimEvent(

@@ -59,14 +59,21 @@ def inputs_sha(policies: list[CompiledPolicy], personas_dir: Path, fixtures_root
     return digest.hexdigest()[:16]
 
 
+def _priced_models(config: RunConfig) -> list[str]:
+    """Every model whose calls count toward --max-cost: the agent's, and the reader, judge and voice when models."""
+    helpers = [config.reader if config.reader != "rules" else None, config.judge_model, config.customer_model]
+    return [config.model.spec, *(m for m in helpers if m)]
+
+
 def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:
     check_data_files()
     _refuse_lint_errors(config)
     build_helpers(config, None)  # an unusable --reader or --judge-model stops the run before anything is written
-    if config.max_cost_usd is not None and cost_usd(config.model.spec, 1, 1) is None:
+    unpriced = next((m for m in _priced_models(config) if cost_usd(m, 1, 1) is None), None)
+    if config.max_cost_usd is not None and unpriced is not None:
         raise InputFileError(
-            PRICING_FILE, "--max-cost", f"no price for {config.model.spec}, so the budget could never be reached",
-            f"add '{config.model.spec}: [input, output]' (USD per million tokens) to it, or drop --max-cost",
+            PRICING_FILE, "--max-cost", f"no price for {unpriced}, so the run's spend could never be counted",
+            f"add '{unpriced}: [input, output]' (USD per million tokens) to it, or drop --max-cost",
         )  # fmt: skip
     policies = [compile_policy_file(path) for path in config.policies]
     stems = [p.main.path.stem for p in policies]

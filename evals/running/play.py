@@ -17,10 +17,12 @@ from langchain_core.language_models import BaseChatModel
 from agent.agent_graph import AgentGraphs
 from agent.conversation import Conversation
 from agent.models.settings import ModelSettings, make_chat_model
+from agent.models.usage import TokenCount, tokens_used
 from agent.policy.compiled import CompiledPolicy
 from agent.redact import redact
 from agent.store.fixtures import FixtureSet
 from evals.judging.judge import Judge
+from evals.judging.judgement import ConversationJudgement
 from evals.personas.schema import Persona
 from evals.personas.simulator import PersonaSimulator
 from evals.personas.voice import CustomerVoice
@@ -32,7 +34,7 @@ from evals.running.cache import DiskCache, counting_misses, not_counted
 from evals.running.config import RunConfig
 from evals.running.driver import Holder
 from evals.running.limits import TrafficLimits
-from evals.running.pricing import cost_usd
+from evals.running.pricing import conversation_cost
 from evals.running.records import ConversationRecord, Economics, fingerprint
 from evals.scoring.context import ScoringContext
 from evals.scoring.oracle import expected_outcome
@@ -132,9 +134,27 @@ async def aplay(
 async def judged(record: ConversationRecord, helpers: RunHelpers) -> ConversationRecord:
     """The soft-criteria judge's verdicts on a finished conversation: outside its wall-clock limit, since a slow
     judge must not turn a finished conversation into an error. A conversation that ended in an error is not judged."""
-    if helpers.judge is not None and record.error is None:
-        record.judgement = await asyncio.to_thread(not_counted(helpers.judge.judge), record.transcript)
+    judge = helpers.judge
+    if judge is not None and record.error is None:
+
+        def judge_and_count() -> tuple[ConversationJudgement, TokenCount]:
+            with tokens_used() as used:
+                return judge.judge(record.transcript), used
+
+        record.judgement, used = await asyncio.to_thread(not_counted(judge_and_count))
+        _charge_helper(record, judge.name, used)
     return record
+
+
+def _charge_helper(record: ConversationRecord, model: str, used: TokenCount) -> None:
+    """Add a helper model's tokens to the record and price the conversation again."""
+    if not (used.input or used.output):
+        return
+    economics = record.economics
+    spent = economics.helper_tokens.setdefault(model, [0, 0])
+    spent[0], spent[1] = spent[0] + used.input, spent[1] + used.output
+    economics.cost_usd = conversation_cost(record.model, economics.tokens_in, economics.tokens_out,
+                                           economics.helper_tokens)  # fmt: skip
 
 
 def _timed(record: ConversationRecord, holder: Holder, convo: Conversation, misses: int | None) -> ConversationRecord:
@@ -222,7 +242,8 @@ def build_record(
         offer_cost=offer_cost(exported.final_state, fixtures, job.persona.order),
         tokens_in=tokens_in,
         tokens_out=tokens_out,
-        cost_usd=cost_usd(config.model.spec, tokens_in, tokens_out),
+        helper_tokens=dict(sim.helper_tokens),
+        cost_usd=conversation_cost(config.model.spec, tokens_in, tokens_out, sim.helper_tokens),
         turns=len(turns),
         agent_ms=round(sum(t.latency_ms for t in turns), 2),
     )

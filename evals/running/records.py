@@ -32,7 +32,12 @@ class Economics(BaseModel):
     offer_cost: float = 0.0
     tokens_in: int = 0
     tokens_out: int = 0
-    cost_usd: float | None = None
+    helper_tokens: dict[str, list[int]] = Field(
+        default_factory=dict, description="model -> [input, output] tokens of the reader, judge and voice models"
+    )
+    cost_usd: float | None = Field(
+        default=None, description="USD for the agent's and the helper models' calls; None when one has no price"
+    )
     turns: int = 0
     agent_ms: float = 0.0
 
