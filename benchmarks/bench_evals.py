@@ -42,6 +42,7 @@ from agent.tools.langchain import build_tools  # noqa: E402
 from evals.running.config import RunConfig  # noqa: E402
 from evals.running.records import read_results  # noqa: E402
 from evals.running.runner import execute_run  # noqa: E402
+from evals.running.scheduling import LongestFirst  # noqa: E402
 
 POLICY = ROOT / "policies" / "retention_offers.md"
 PYTHON = sys.executable
@@ -138,13 +139,20 @@ def stub_run(
 
 def schedule_bound(records: list, concurrency: int, per_call_s: float) -> float:
     """Seconds the run would take at `concurrency` if every call took as long as it does at concurrency 1 (no
-    contention for the client's CPU or the server's): conversations start in plan order as slots free up (`records`
-    from a --concurrency 1 run are in plan order), and each takes its model calls times `per_call_s`. Conversations
+    contention for the client's CPU or the server's), with the runner's own order of starting conversations
+    (`LongestFirst`, fed each finished conversation's time). `records` come from a --concurrency 1 run. Conversations
     of different lengths leave slots idle at the end, so this bounds the speed-up on this mix of conversations."""
-    slots = [0.0] * concurrency
-    for record in records:
-        heapq.heappush(slots, heapq.heappop(slots) + record.model_calls * per_call_s)
-    return max(slots)
+    queue = LongestFirst(records, group=lambda r: (r.policy, r.persona))
+    running: list[tuple[float, int, object]] = []
+    now, started = 0.0, 0
+    while True:
+        while len(running) < concurrency and (record := queue.pop()) is not None:
+            started += 1
+            heapq.heappush(running, (now + record.model_calls * per_call_s, started, record))
+        if not running:
+            return now
+        now, _, record = heapq.heappop(running)
+        queue.finished(record, record.model_calls * per_call_s)
 
 
 def concurrency_and_cache(run_cache: bool) -> None:

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -42,6 +42,26 @@ async def _as_is(record: Any) -> Any:
     return record
 
 
+@runtime_checkable
+class JobQueue(Protocol[J]):
+    """Picks the next job to start (`pop`, None when none is left) and hears how long each finished one took."""
+
+    def pop(self) -> J | None: ...
+
+    def finished(self, job: J, seconds: float) -> None: ...
+
+
+class _InOrder(Generic[J]):
+    def __init__(self, jobs: Iterable[J]) -> None:
+        self._jobs = iter(jobs)
+
+    def pop(self) -> J | None:
+        return next(self._jobs, None)
+
+    def finished(self, job: J, seconds: float) -> None:
+        return None
+
+
 @dataclass
 class Driver(Generic[J, R]):
     play: Callable[[J, Holder], Awaitable[R]]  # the part held to the wall-clock limit
@@ -54,15 +74,17 @@ class Driver(Generic[J, R]):
     notify: Callable[[R], None] = lambda record: None
     should_stop: Callable[[], bool] = lambda: False
     on_tick: Callable[[float], None] = lambda spent: None
+    seconds: Callable[[R], float] = lambda record: 0.0  # how long a finished conversation took, for a JobQueue
     stop_reason: str | None = None
 
-    async def run(self, jobs: Iterable[J]) -> str | None:
-        """Play every job (or until a stop); returns why it stopped early (BUDGET, STOPPED) or None."""
+    async def run(self, jobs: Iterable[J] | JobQueue[J]) -> str | None:
+        """Play every job (or until a stop), in the order of `jobs` or as a `JobQueue` picks them; returns why it
+        stopped early (BUDGET, STOPPED) or None."""
         # the run's own threads for the sync parts (tools, the cache, helper models): the loop's default pool has
         # only a few, and a slow judge must not starve the agent's tool calls
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=max(8, self.limits.concurrency * 3)))
-        queue = iter(jobs)
+        queue = jobs if isinstance(jobs, JobQueue) else _InOrder(jobs)
         running: dict[asyncio.Task[R], tuple[J, Holder]] = {}
         spent = self.limits.spent_usd
         try:
@@ -71,11 +93,16 @@ class Driver(Generic[J, R]):
                 if not running:
                     return self.stop_reason
                 done, _ = await asyncio.wait(running, timeout=self.limits.heartbeat_s, return_when="FIRST_COMPLETED")
-                batch = [self._result(task, *running.pop(task)) for task in done]
-                for record in batch:
+                finished = []
+                for task in done:
+                    job, holder = running.pop(task)
+                    finished.append((job, self._result(task, job, holder)))
+                for _job, record in finished:
                     spent += self.cost(record)
                     self.sink(record)
-                for record in batch:
+                for job, record in finished:
+                    queue.finished(job, self.seconds(record))
+                for _job, record in finished:
                     self.notify(record)
                 if self.should_stop():
                     self.stop_reason = STOPPED
@@ -85,12 +112,12 @@ class Driver(Generic[J, R]):
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
 
-    def _top_up(self, queue: Any, running: dict[asyncio.Task[R], tuple[J, Holder]], spent: float) -> None:
+    def _top_up(self, queue: JobQueue[J], running: dict[asyncio.Task[R], tuple[J, Holder]], spent: float) -> None:
         budget = self.limits.max_cost_usd
         if budget is not None and spent >= budget:
             self.stop_reason = BUDGET
         while self.stop_reason is None and len(running) < self.limits.concurrency:
-            job = next(queue, None)
+            job = queue.pop()
             if job is None:
                 return
             holder = Holder()

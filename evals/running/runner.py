@@ -29,6 +29,7 @@ from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_
 from evals.running.planning import inputs_sha, plan_jobs
 from evals.running.play import Job, aplay, build_helpers, build_model, failed, judged, over_time
 from evals.running.records import RESULTS, ConversationRecord, iter_results
+from evals.running.scheduling import LongestFirst
 
 
 def _rewrite_clean(out: Path) -> list[ConversationRecord]:
@@ -141,6 +142,10 @@ def run_lock(out: Path) -> Iterator[None]:
         handle.close()
 
 
+def _persona_of(job: Job) -> tuple[str, str]:
+    return (job.policy.main.path.stem, job.persona.id)
+
+
 def _ray_pool(config: RunConfig) -> Any:
     if config.executor != "ray":
         return None
@@ -200,6 +205,7 @@ def _execute(
                 failed=lambda job, holder, exc: failed(job, config, fixtures, holder, exc),
                 finish=(lambda record: judged(record, helpers)) if pool is None else _as_is,
                 cost=lambda record: record.economics.cost_usd or 0.0,
+                seconds=lambda record: record.latency_ms / 1000,
                 sink=keep,
                 notify=notify,
                 limits=limits,
@@ -207,7 +213,7 @@ def _execute(
                 on_tick=lambda spent: controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None,
             )
             try:
-                controls.stop_reason = asyncio.run(driver.run(pending))
+                controls.stop_reason = asyncio.run(driver.run(LongestFirst(pending, group=_persona_of)))
             finally:
                 if pool is not None:
                     pool.close()
