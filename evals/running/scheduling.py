@@ -8,6 +8,7 @@ finished yet come first. Nothing is known before the run, and every job is start
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
@@ -17,31 +18,33 @@ J = TypeVar("J")
 class LongestFirst(Generic[J]):
     def __init__(self, jobs: Iterable[J], group: Callable[[J], Hashable]) -> None:
         self.group = group
-        self._pending: list[J] = list(jobs)
+        self._pending: dict[Hashable, deque[J]] = {}  # groups in the plan order of their first job
+        for job in jobs:
+            self._pending.setdefault(group(job), deque()).append(job)
         self._started: set[Hashable] = set()
-        self._seconds: dict[Hashable, list[float]] = {}
+        self._seconds: dict[Hashable, tuple[float, int]] = {}  # group -> (total seconds, conversations)
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return sum(len(jobs) for jobs in self._pending.values())
 
     def pop(self) -> J | None:
         """The next conversation to start, or None when every one has been started."""
-        if not self._pending:
+        waiting = [(self._rank(key), order, key) for order, (key, jobs) in enumerate(self._pending.items()) if jobs]
+        if not waiting:
             return None
-        index = min(range(len(self._pending)), key=lambda i: (self._rank(self._pending[i]), i))
-        job = self._pending.pop(index)
-        self._started.add(self.group(job))
-        return job
+        key = min(waiting)[2]
+        self._started.add(key)
+        return self._pending[key].popleft()
 
     def finished(self, job: J, seconds: float) -> None:
         """A conversation of `job`'s group took `seconds`: pending ones of its group move by that."""
-        self._seconds.setdefault(self.group(job), []).append(seconds)
+        total, count = self._seconds.get(self.group(job), (0.0, 0))
+        self._seconds[self.group(job)] = (total + seconds, count + 1)
 
-    def _rank(self, job: J) -> tuple[int, float]:
-        key = self.group(job)
+    def _rank(self, key: Hashable) -> tuple[int, float]:
         if key not in self._started:
             return (0, 0.0)  # one of each group first
-        times = self._seconds.get(key)
-        if not times:
+        if key not in self._seconds:
             return (1, 0.0)  # started, none finished: maybe long
-        return (2, -sum(times) / len(times))  # then the longest so far
+        total, count = self._seconds[key]
+        return (2, -total / count)  # then the longest so far
