@@ -206,9 +206,11 @@ def judge_note(summaries: dict[str, PolicySummary], manifest: RunManifest) -> st
     return " ".join(parts)
 
 
-def write_report(out: Path) -> list[Path]:
-    """Write report.html, report.md and results.csv into the run folder; returns their paths."""
-    manifest, records = load_run(out)
+def write_report(out: Path, records: list[ConversationRecord] | None = None) -> list[Path]:
+    """Write report.html, report.md and results.csv into the run folder; returns their paths. `records`: the run's
+    light records in file order when the caller holds them already (read from results.jsonl otherwise), so a big run
+    is not held in memory twice."""
+    manifest, records = (load_manifest(out), records) if records is not None else load_run(out)
     if not records:
         raise InputFileError(out / "results.jsonl", "", "holds no finished conversations", "run the eval first")
     context = render_context(manifest, records)

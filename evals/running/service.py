@@ -88,7 +88,7 @@ def run_eval(
     except BaseException:  # Ctrl+C, the app's Stop, or a crash: keep what finished readable
         write_partial_report(config.out)
         raise
-    return RunSummary(config.out, records, write_report(config.out), controls.stop_reason)
+    return RunSummary(config.out, records, write_report(config.out, records), controls.stop_reason)
 
 
 def write_partial_report(out: Path) -> None:
