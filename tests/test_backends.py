@@ -213,3 +213,36 @@ def test_a_world_copies_only_what_it_touches_and_never_changes_the_fixtures(make
     world.magento.orders[foreign].status = "canceled"
     assert world.foreign_orders_changed() == [foreign]
     assert make_world(customer_id=1).magento.orders[foreign] == fixtures.orders[foreign]
+
+
+def test_two_tool_calls_using_a_record_for_the_first_time_at_once_share_one_copy(make_world):
+    """Parallel tool calls run on threads: the first use of a record from two of them must give both the same copy,
+    or one of them writes to a copy that is then thrown away."""
+    import sys
+    import threading
+
+    lost = 0
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # make the threads interleave as often as they can
+    try:
+        for _ in range(200):
+            world = make_world(customer_id=1)
+            barrier = threading.Barrier(2)
+
+            def cancel(w=world, b=barrier) -> None:
+                b.wait()
+                w.magento.orders["000000101"].status = "canceled"
+
+            def read(w=world, b=barrier) -> None:
+                b.wait()
+                _ = w.magento.orders["000000101"].status
+
+            threads = [threading.Thread(target=cancel), threading.Thread(target=read)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            lost += world.magento.orders["000000101"].status != "canceled"
+    finally:
+        sys.setswitchinterval(switch)
+    assert lost == 0

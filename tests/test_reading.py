@@ -139,3 +139,17 @@ def test_three_phrasings_written_after_the_labelled_sets():
     assert [(c.kind, c.order) for c in claim] == [("order_cancelled", "000000101")]
     refusal = reader.read("That parcel left the depot yesterday, so cancelling isn't an option anymore.")
     assert refusal.cannot_proceed and refusal.cannot_proceed_reason == "shipped" and not refusal.offers
+
+
+def test_cue_lists_that_joining_could_change_are_searched_one_pattern_at_a_time():
+    """A rules file may hold backreferences, named groups or inline flags: such a list is never joined into one
+    regex, and reads as it did pattern by pattern."""
+    import re
+
+    from evals.reading.rules import Cues, _any
+
+    for patterns in ([r"(a)\1", r"(b)\1"], [r"(?P<x>no)", r"(?P<x>nope)"], [r"(?s)a.b", r"zzz"]):
+        cues = Cues([re.compile(p, re.IGNORECASE) for p in patterns])
+        assert cues.combined is None
+    assert _any(Cues([re.compile(r"(a)\1"), re.compile(r"(b)\1")]), "bb")
+    assert Cues([re.compile("cancel", re.I), re.compile(r"(?<!not )refund", re.I)]).combined is not None

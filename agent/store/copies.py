@@ -24,7 +24,8 @@ class CopiedOnFirstUse(Mapping[str, R], Generic[R]):
     def __getitem__(self, key: str) -> R:
         copy = self._copies.get(key)
         if copy is None:
-            copy = self._copies[key] = self._source[key].model_copy(deep=True)
+            # setdefault is atomic: two tool calls running at once on their first use of a record get the same copy
+            copy = self._copies.setdefault(key, self._source[key].model_copy(deep=True))
         return copy
 
     def __contains__(self, key: object) -> bool:

@@ -42,10 +42,22 @@ class Cues(list[re.Pattern[str]]):
 
     def __init__(self, patterns: list[re.Pattern[str]]) -> None:
         super().__init__(patterns)
-        flags = {p.flags for p in patterns}
-        self.combined = (
-            re.compile("|".join(f"(?:{p.pattern})" for p in patterns), flags.pop()) if len(flags) == 1 else None
-        )
+        self.combined = _alternation(patterns)
+
+
+SEARCHED_ALONE = re.compile(r"\\[1-9]|\(\?P=|\(\?[aiLmsux-]+[):]|^\(\?[aiLmsux]+\)")
+
+
+def _alternation(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """The patterns as one regex, or None when joining them could change what they match: different flags, named
+    groups, backreferences or inline flags (an edited rules file may hold any of these)."""
+    flags = {p.flags for p in patterns}
+    if len(flags) != 1 or any(p.groupindex or SEARCHED_ALONE.search(p.pattern) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), flags.pop())
+    except re.error:
+        return None
 
 
 def _compile(patterns: list[str]) -> Cues:

@@ -151,8 +151,8 @@ def _charge_helper(record: ConversationRecord, model: str, used: TokenCount) -> 
     if not (used.input or used.output):
         return
     economics = record.economics
-    spent = economics.helper_tokens.setdefault(model, [0, 0])
-    spent[0], spent[1] = spent[0] + used.input, spent[1] + used.output
+    spent = economics.helper_tokens.get(model, [0, 0])
+    economics.helper_tokens = {**economics.helper_tokens, model: [spent[0] + used.input, spent[1] + used.output]}
     economics.cost_usd = conversation_cost(record.model, economics.tokens_in, economics.tokens_out,
                                            economics.helper_tokens)  # fmt: skip
 
@@ -242,7 +242,7 @@ def build_record(
         offer_cost=offer_cost(exported.final_state, fixtures, job.persona.order),
         tokens_in=tokens_in,
         tokens_out=tokens_out,
-        helper_tokens=dict(sim.helper_tokens),
+        helper_tokens={model: list(used) for model, used in sim.helper_tokens.items()},  # the record's own
         cost_usd=conversation_cost(config.model.spec, tokens_in, tokens_out, sim.helper_tokens),
         turns=len(turns),
         agent_ms=round(sum(t.latency_ms for t in turns), 2),

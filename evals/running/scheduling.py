@@ -1,9 +1,10 @@
 """The order in which a run starts its conversations: longest expected first, learned from the run itself.
 
-Conversations of one persona tend to be alike in length, and a run that starts its longest conversations last ends
-with a few slots working alone. So a run first starts one conversation of each persona (in plan order), then always
-starts a pending conversation of the persona whose finished conversations took longest so far; personas with none
-finished yet come first. Nothing is known before the run, and every job is started exactly once.
+Conversations of one persona under one policy tend to be alike in length, and a run that starts its longest
+conversations last ends with a few slots working alone. So a run first starts one conversation of each group (a
+persona under a policy, in plan order), then always starts a pending conversation of the group whose finished
+conversations took longest so far; groups with none finished yet come first. Nothing is known before the run, and
+every job is started exactly once.
 """
 
 from __future__ import annotations

@@ -70,11 +70,12 @@ _STATED_BY_VERSION: dict[str, dict[str, PolicyLine]] = {}
 def stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
     """Each adherence rule this policy states, with the line that states it. Rules it does not state are not scored.
     Read once per policy version (every conversation of a run asks); callers must not change the answer."""
-    if policy.cache_key not in _STATED_BY_VERSION:
+    stated = _STATED_BY_VERSION.get(policy.cache_key)
+    if stated is None:
         if len(_STATED_BY_VERSION) > 256:
             _STATED_BY_VERSION.clear()
-        _STATED_BY_VERSION[policy.cache_key] = _read_stated_rules(policy)
-    return _STATED_BY_VERSION[policy.cache_key]
+        stated = _STATED_BY_VERSION[policy.cache_key] = _read_stated_rules(policy)
+    return stated
 
 
 def _read_stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
