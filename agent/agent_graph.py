@@ -8,9 +8,12 @@ needs no checkpointer. An eval builds one graph per policy for thousands of conv
 
 from __future__ import annotations
 
+import contextvars
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
+import langsmith
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 
@@ -37,8 +40,31 @@ def policy_model(policy: CompiledPolicy, model: BaseChatModel) -> BaseChatModel:
     return model
 
 
+async def _inline_unless_tracing(
+    default: Callable[..., Awaitable[Any]], ctx: contextvars.Context, func: Callable[..., Any], /, *args: Any, **kw: Any
+) -> Any:
+    """LangSmith's step around each middleware hook, on the event loop when nothing is traced.
+
+    `create_agent` wraps every middleware hook in LangSmith's `traceable`, which hands its set-up and its end to a
+    worker thread on each call (in case they send a trace). With tracing off there is nothing to send, and two thread
+    hand-offs per model and tool call cost the runner more CPU than the hooks; with tracing on, LangSmith's own way."""
+    if ctx.run(langsmith.utils.tracing_is_enabled):
+        return await default(ctx, func, *args, **kw)
+    return ctx.run(func, *args, **kw)
+
+
+def _hooks_inline_unless_tracing() -> None:
+    try:
+        from langsmith._runtime_overrides import get_runtime_overrides
+    except ImportError:  # a LangSmith without runtime overrides keeps its own way
+        return
+    if get_runtime_overrides().aio_to_thread is None:  # an override the user installed is kept
+        langsmith.set_runtime_overrides(aio_to_thread=_inline_unless_tracing)
+
+
 def build_agent_graph(policy: CompiledPolicy, model: BaseChatModel) -> AgentGraph:
     """The agent for `policy` on `model`, to be called with `context=ConversationContext(...)`."""
+    _hooks_inline_unless_tracing()
     return create_agent(
         policy_model(policy, model),
         build_tools(),

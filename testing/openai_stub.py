@@ -18,6 +18,13 @@ from typing import Any
 Reply = dict[str, Any]
 
 
+class _Server(ThreadingHTTPServer):
+    """socketserver listens with a backlog of 5: the 6th of many clients connecting at once has its connection
+    dropped and retried by the kernel a second later, which a real API server does not do."""
+
+    request_queue_size = 128
+
+
 def tool_call_reply(name: str, arguments: dict[str, Any], content: str | None = None, call_id: str = "call_1") -> Reply:
     return {
         "role": "assistant",
@@ -52,7 +59,7 @@ class OpenAIStub:
         self.hang_s = hang_s  # accept, then say nothing for this long (a server that hangs)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -48,3 +48,71 @@ def test_a_graph_is_built_per_policy_version_and_file():
     others = [p for p in sorted(POLICIES.glob("*.md")) if p.name != "retention_offers.md"]
     other = compile_policy_file(others[0])
     assert agents.for_policy(retention) is not agents.for_policy(other)
+
+
+def test_on_a_shared_graph_tool_bodies_run_on_the_event_loop_and_retry_without_blocking_it():
+    import threading
+
+    from agent.errors import TransientBackendError
+    from agent.store.faults import FaultInjector
+    from agent.store.retry import BackendRetry
+
+    class FailsFirstCalls(FaultInjector):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.left, self.threads = n, set()
+
+        def check(self, operation: str) -> None:
+            self.threads.add(threading.get_ident())
+            if self.left:
+                self.left -= 1
+                raise TransientBackendError(f"{operation}: timed out")
+
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = compile_policy_file(POLICIES / "retention_offers.md")
+    agents = AgentGraphs(ReferenceChatModel())
+    convo = Conversation.start(policy, 1, agents.model, agent=agents.for_policy(policy))
+    faults = FailsFirstCalls(2)
+    convo.world.faults = convo.world.magento.faults = convo.world.gorgias.faults = faults
+    convo.world.backend_retry = BackendRetry(sleep=lambda s: (_ for _ in ()).throw(AssertionError("blocking sleep")),
+                                             async_sleep=wait)  # fmt: skip
+
+    async def play() -> int:
+        await convo.asend("I want to cancel my order")
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(play())
+    assert faults.threads == {loop_thread}
+    first = convo.world.trace[0]
+    assert first.ok and first.attempts == 3 and len(waits) == 2
+
+
+def test_langsmith_steps_around_middleware_hooks_stay_on_the_loop_unless_tracing_is_on():
+    import contextvars
+    import threading
+
+    import langsmith
+
+    from agent.agent_graph import _inline_unless_tracing
+
+    handed_off: list[bool] = []
+
+    async def default(ctx, func, *args, **kwargs):  # LangSmith's own: a worker thread
+        handed_off.append(True)
+        return await asyncio.to_thread(ctx.run, func, *args, **kwargs)
+
+    async def step_thread(ctx: contextvars.Context) -> int:
+        return await _inline_unless_tracing(default, ctx, threading.get_ident)
+
+    async def both() -> tuple[int, int, int]:
+        untraced = await step_thread(contextvars.copy_context())
+        with langsmith.tracing_context(enabled=True):
+            traced = await step_thread(contextvars.copy_context())
+        return threading.get_ident(), untraced, traced
+
+    loop, untraced, traced = asyncio.run(both())
+    assert untraced == loop and traced != loop and handed_off == [True]

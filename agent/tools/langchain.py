@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -37,19 +37,42 @@ def tool_schema(name: str) -> tuple[str, type[BaseModel]]:
     return description.split("\n\nArgs:", 1)[0].strip(), schema  # type: ignore[return-value]
 
 
+class _Attempts:
+    def __init__(self) -> None:
+        self.count = 1
+
+    def retried(self) -> None:
+        self.count += 1
+
+
 def _traced_call(world: World, spec: ToolSpec, kwargs: dict[str, Any]) -> str:
     """Run one tool method on `world` (retrying transient backend errors), record it in the trace, and turn
     backend errors into observations."""
     method = getattr(Toolkit(world), spec.name)
-    start, attempts = time.perf_counter(), [1]
-
-    def count_retry() -> None:
-        attempts[0] += 1
-
+    start, attempts = time.perf_counter(), _Attempts()
     try:
-        result, error_kind = observation(world.backend_retry.call(lambda: method(**kwargs), count_retry)), None
+        outcome = world.backend_retry.call(lambda: method(**kwargs), attempts.retried)
     except BackendError as exc:
-        result, error_kind = observation(ToolError(kind=exc.kind, message=str(exc))), exc.kind
+        outcome = exc
+    return _recorded(world, spec, kwargs, outcome, attempts.count, start)
+
+
+async def _atraced_call(world: World, spec: ToolSpec, kwargs: dict[str, Any]) -> str:
+    """`_traced_call` on the event loop: the store's methods are quick, so an agent graph called with `ainvoke` runs
+    them without a worker thread (a thread per call costs more CPU than the call), and waits between retries."""
+    method = getattr(Toolkit(world), spec.name)
+    start, attempts = time.perf_counter(), _Attempts()
+    try:
+        outcome = await world.backend_retry.acall(lambda: method(**kwargs), attempts.retried)
+    except BackendError as exc:
+        outcome = exc
+    return _recorded(world, spec, kwargs, outcome, attempts.count, start)
+
+
+def _recorded(world: World, spec: ToolSpec, kwargs: dict[str, Any], outcome: Any, attempts: int, start: float) -> str:
+    """The call in the trace, and its observation for the model (a backend error is an observation too)."""
+    error_kind = outcome.kind if isinstance(outcome, BackendError) else None
+    result = observation(ToolError(kind=outcome.kind, message=str(outcome)) if error_kind else outcome)
     world.trace.append(
         ToolCallRecord(
             tool=spec.name,
@@ -58,7 +81,7 @@ def _traced_call(world: World, spec: ToolSpec, kwargs: dict[str, Any]) -> str:
             ok=error_kind is None,
             result=result,
             error_kind=error_kind,
-            attempts=attempts[0],
+            attempts=attempts,
             started_at=start - world.created,
             duration_ms=(time.perf_counter() - start) * 1000,
             turn=world.turn,
@@ -67,14 +90,25 @@ def _traced_call(world: World, spec: ToolSpec, kwargs: dict[str, Any]) -> str:
     return result
 
 
+def _context_world() -> World:
+    context = get_runtime().context  # LangGraph's runtime of the call this tool body runs in
+    if not isinstance(context, ConversationContext):
+        raise TypeError("the agent graph must be called with context=ConversationContext(world, system_prompt)")
+    return context.world
+
+
 def _on_context_world(spec: ToolSpec) -> Callable[..., str]:
     """The tool body of a shared agent graph: the world comes with each call, as the runtime context."""
 
     def call(**kwargs: Any) -> str:
-        context = get_runtime().context  # LangGraph's runtime of the call this tool body runs in
-        if not isinstance(context, ConversationContext):
-            raise TypeError("the agent graph must be called with context=ConversationContext(world, system_prompt)")
-        return _traced_call(context.world, spec, kwargs)
+        return _traced_call(_context_world(), spec, kwargs)
+
+    return call
+
+
+def _on_context_world_async(spec: ToolSpec) -> Callable[..., Awaitable[str]]:
+    async def call(**kwargs: Any) -> str:
+        return await _atraced_call(_context_world(), spec, kwargs)
 
     return call
 
@@ -107,6 +141,7 @@ def build_tools(world: World | None = None) -> list[BaseTool]:
                 description=description,
                 args_schema=schema,
                 func=_on_context_world(spec) if world is None else _on_world(world, spec),
+                coroutine=_on_context_world_async(spec) if world is None else None,
                 metadata={"kind": spec.kind, "offer": spec.offer.value if spec.offer else None},
                 tags=[spec.kind],
                 handle_validation_error=_invalid_arguments,

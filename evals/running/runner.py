@@ -24,6 +24,7 @@ from evals.personas.schema import Persona
 from evals.running.cache import DiskCache
 from evals.running.config import RunConfig
 from evals.running.driver import Driver, DriverLimits
+from evals.running.heap import long_lived_objects_frozen
 from evals.running.limits import TrafficLimits
 from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
 from evals.running.planning import inputs_sha, plan_jobs
@@ -213,7 +214,8 @@ def _execute(
                 on_tick=lambda spent: controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None,
             )
             try:
-                controls.stop_reason = asyncio.run(driver.run(LongestFirst(pending, group=_persona_of)))
+                with long_lived_objects_frozen():
+                    controls.stop_reason = asyncio.run(driver.run(LongestFirst(pending, group=_persona_of)))
             finally:
                 if pool is not None:
                     pool.close()

@@ -151,7 +151,7 @@ def escalated_on_concern(ctx: ScoringContext) -> Score:
 @scorer("adherence.escalated_on_request")
 def escalated_on_request(ctx: ScoringContext) -> Score:
     rules = default_rules()
-    raised = [e for e in ctx.record.sim_events if e.kind != "concern" and rules.read(e.text).has("human")]
+    raised = [e for e in ctx.record.sim_events if e.kind != "concern" and rules.says(e.text, "human")]
     return _escalated(ctx, "adherence.escalated_on_request", "asked for a person", raised)
 
 

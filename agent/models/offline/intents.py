@@ -199,6 +199,13 @@ class IntentRules:
                 return value
         return None
 
+    def says(self, text: str, intent: str) -> bool:
+        """Whether `text` has `intent`: `read(text).has(intent)` without reading the rest ("keep" only drops
+        "cancel" and "insist")."""
+        if intent in ("cancel", "insist"):
+            return self.read(text).has(intent)
+        return any(p.search(text) for p in self.intents.get(intent, ()))
+
     def read(self, text: str) -> Reading:
         intents = []
         matched = []
