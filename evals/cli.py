@@ -195,11 +195,6 @@ def _compare(args: argparse.Namespace) -> int:
     if args.runs:
         result = compare_existing(args.runs[0], args.runs[1], args.out)
     elif args.a and args.b:
-        if args.max_cost is not None:
-            raise RetentionLabError(
-                "--max-cost: not for compare (a budget could stop one arm and leave the pairs unmatched); run each "
-                "arm with `evals run --max-cost`, then `evals compare --runs A B`"
-            )
         template = run_config(args, [args.a], args.out)
         with progress_bar(console) as progress:
             status = StatusLine(console, "conversations")
@@ -207,6 +202,12 @@ def _compare(args: argparse.Namespace) -> int:
             result = run_ab(ab, status.wrap(show_progress(progress, {})))
     else:
         raise InputFileError("compare", "--a/--b", "both policies are needed", "pass --a FILE --b FILE, or --runs A B")
+    if result.comparison is None:
+        console.print(f"[bold]stopped at the --max-cost budget (${args.max_cost:g}; half for each arm)[/]: arm A "
+                      f"{result.done[0]}, arm B {result.done[1]} conversation(s) done, so no comparison yet; rerun "
+                      "the same command with --resume and a higher --max-cost to finish both arms",
+                      highlight=False)  # fmt: skip
+        return 3
     for line in result.comparison.summary:
         console.print(line, highlight=False)
     for metric in result.comparison.metrics:

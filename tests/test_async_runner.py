@@ -176,3 +176,34 @@ def test_a_callback_that_raises_loses_no_finished_record(tmp_path):
     written = read_results(config.out)
     keys = [r.key for r in written]
     assert written and len(keys) == len(set(keys))
+
+
+def test_compare_with_a_budget_stops_both_arms_unpaired_and_resume_finishes_the_comparison(tmp_path):
+    from evals.running.service import ABConfig, run_ab
+
+    other = POLICIES / "retention_offers_lean.md"
+    with OpenAIStub(reference_brain(RETENTION)) as stub:
+        template = stub_config(stub, tmp_path, max_cost_usd=0.00002, concurrency=1)
+        ab = ABConfig(a=RETENTION, b=other, out=tmp_path / "ab", template=template)
+        stopped = run_ab(ab)
+        assert stopped.stopped == "budget" and stopped.comparison is None and stopped.reports == []
+        assert 1 <= stopped.done[0] < 3 and stopped.done[1] < 3  # each arm kept to its share
+        finished = run_ab(ab.model_copy(update={"template": template.model_copy(
+            update={"resume": True, "max_cost_usd": 1.0})}))  # fmt: skip
+    assert finished.stopped is None and finished.comparison is not None and finished.comparison.pairs == 3
+    for arm in finished.arms:
+        keys = [r.key for r in read_results(arm)]
+        assert len(keys) == len(set(keys)) == 3
+
+
+def test_compare_with_a_budget_from_the_command_line_exits_3_saying_how_to_finish(tmp_path):
+    with OpenAIStub(reference_brain(RETENTION)) as stub:
+        argv = [sys.executable, "-m", "evals", "compare", "--a", str(RETENTION),
+                "--b", str(POLICIES / "retention_offers_lean.md"), "--trials", "1", "--no-cache",
+                "--persona", "declines_everything", "--persona", "discount_at_once",
+                "--model", "openai:gpt-4o-mini", "--base-url", stub.base_url, "--concurrency", "1",
+                "--max-cost", "0.00001", "--out", str(tmp_path / "ab")]  # fmt: skip
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "arm A 1, arm B" in done.stderr and "--resume" in done.stderr and "Traceback" not in done.stderr

@@ -8,6 +8,7 @@ results.jsonl, so resume, de-duplication and the reports work as with the local 
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import math
 import os
@@ -48,6 +49,8 @@ class ConversationWorker:
         traffic = TrafficLimits(self.config.rpm, self.config.tpm)
         self.helpers = build_helpers(self.config, self.cache, traffic)
         self.agents = AgentGraphs(traffic.apply(build_model(self.config.model, self.cache)))
+        gc.collect()
+        gc.freeze()  # the actor lives for one run: what it holds now stays out of the collector's walks (heap.py)
 
     async def play(self, key: str) -> str:
         from evals.running.play import aplay, judged, over_time

@@ -46,9 +46,11 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class ABResult:
-    comparison: Comparison
+    comparison: Comparison | None  # None when the budget stopped an arm: unfinished arms are not pairs
     arms: tuple[Path, Path]
     reports: list[Path]
+    stopped: str | None = None  # "budget" when --max-cost stopped an arm before it finished
+    done: tuple[int, int] = (0, 0)  # conversations finished in each arm
 
 
 class ABConfig(BaseModel):
@@ -124,13 +126,34 @@ def resume_eval(
 
 
 def run_ab(config: ABConfig, progress: ProgressCallback | None = None) -> ABResult:
-    """Run both arms (each its own resumable, cached run), then compare them pair by pair."""
-    arms = []
+    """Run both arms (each its own resumable, cached run), then compare them pair by pair.
+
+    With a budget (`--max-cost`), arm A may spend half of it and arm B what A left, so neither arm spends the other's
+    share. An arm stopped by its share is not compared (its conversations would have no pairs); the same command with
+    `--resume` and a higher budget finishes both arms, and the budget counts what each arm spent before."""
+    budget = config.template.max_cost_usd
+    arms: list[Path] = []
+    done: list[int] = []
+    spent, stopped = 0.0, None
     for name, policy in (("a", config.a), ("b", config.b)):
         arm = config.arm(name)
-        run_eval(arm, progress, label=f"arm {name.upper()}: {policy.name}")
+        if budget is not None:
+            share = budget / 2 if name == "a" else budget - spent
+            if share <= 0:
+                arms.append(arm.out)
+                done.append(0)
+                stopped = "budget"
+                continue
+            arm = arm.model_copy(update={"max_cost_usd": share})
+        summary = run_eval(arm, progress, label=f"arm {name.upper()}: {policy.name}")
+        spent += sum(r.economics.cost_usd or 0 for r in summary.records)
+        stopped = stopped or summary.stopped
         arms.append(arm.out)
-    return compare_existing(arms[0], arms[1], config.out)
+        done.append(len(summary.records))
+    if stopped:
+        return ABResult(None, (arms[0], arms[1]), [], stopped, (done[0], done[1]))
+    result = compare_existing(arms[0], arms[1], config.out)
+    return ABResult(result.comparison, result.arms, result.reports, None, (done[0], done[1]))
 
 
 def compare_existing(a_run: Path, b_run: Path, out: Path) -> ABResult:
