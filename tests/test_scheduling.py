@@ -26,3 +26,34 @@ def test_a_group_started_but_not_yet_finished_goes_before_groups_known_to_be_sho
     assert queue.pop() == ("b", 1)
     assert queue.pop() == ("a", 1)
     assert b0 == ("b", 0)
+
+
+def test_the_first_wave_starts_on_a_ramp_and_later_conversations_start_as_others_end():
+    import asyncio
+    import time
+
+    from evals.running.driver import Driver, DriverLimits
+
+    started: dict[int, float] = {}
+    written: list[int] = []
+
+    async def play(job: int, holder) -> int:
+        started[job] = time.monotonic()
+        await asyncio.sleep(0.3)
+        return job
+
+    driver: Driver[int, int] = Driver(
+        play=play,
+        over_time=lambda job, holder, limit: -job,
+        failed=lambda job, holder, exc: -job,
+        cost=lambda record: 0.0,
+        sink=written.append,
+        limits=DriverLimits(concurrency=4, ramp_s=0.05),
+    )
+    begin = time.monotonic()
+    asyncio.run(driver.run(range(6)))
+    offsets = [started[j] - begin for j in range(6)]
+    assert sorted(written) == list(range(6))
+    gaps = [b - a for a, b in zip(offsets[:4], offsets[1:4], strict=False)]
+    assert all(gap >= 0.045 for gap in gaps), offsets  # the first wave: 50 ms apart
+    assert offsets[4] >= offsets[0] + 0.3 and offsets[5] >= offsets[1] + 0.3  # then one as each ends
