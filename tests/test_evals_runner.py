@@ -160,3 +160,14 @@ def test_bad_cli_arguments_get_one_line_errors(tmp_path):
             env=env,
         )
         assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_run_freezes_what_exists_out_of_the_collector_and_gives_it_back_after():
+    import gc
+
+    from evals.running.heap import long_lived_objects_frozen
+
+    before = gc.get_freeze_count()
+    with long_lived_objects_frozen():
+        assert gc.get_freeze_count() > before  # the modules, fixtures and graphs that exist are out of its walks
+    assert gc.get_freeze_count() == 0  # and collected as usual after the run (the app runs evals one after another)

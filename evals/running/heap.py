@@ -15,8 +15,8 @@ from contextlib import contextmanager
 @contextmanager
 def long_lived_objects_frozen() -> Iterator[None]:
     """Freeze what exists now out of the collector's walks for the block, and give it back afterwards (a process that
-    runs evals one after another, like the app, collects the earlier runs' garbage as usual)."""
-    gc.collect()  # garbage that exists now is freed, not frozen
+    runs evals one after another, like the app, collects the earlier runs' garbage as usual). Garbage that exists now
+    is frozen too and collected after the block: a full collection first would cost the run about 0.1 s."""
     gc.freeze()
     try:
         yield

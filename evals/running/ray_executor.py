@@ -49,7 +49,6 @@ class ConversationWorker:
         traffic = TrafficLimits(self.config.rpm, self.config.tpm)
         self.helpers = build_helpers(self.config, self.cache, traffic)
         self.agents = AgentGraphs(traffic.apply(build_model(self.config.model, self.cache)))
-        gc.collect()
         gc.freeze()  # the actor lives for one run: what it holds now stays out of the collector's walks (heap.py)
 
     async def play(self, key: str) -> str:
