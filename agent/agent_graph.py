@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import langsmith
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
+from langsmith.utils import tracing_is_enabled
 
 from agent.policy.compiled import CompiledPolicy
 from agent.policy.offers import OfferPlan
@@ -48,7 +49,7 @@ async def _inline_unless_tracing(
     `create_agent` wraps every middleware hook in LangSmith's `traceable`, which hands its set-up and its end to a
     worker thread on each call (in case they send a trace). With tracing off there is nothing to send, and two thread
     hand-offs per model and tool call cost the runner more CPU than the hooks; with tracing on, LangSmith's own way."""
-    if ctx.run(langsmith.utils.tracing_is_enabled):
+    if ctx.run(tracing_is_enabled):
         return await default(ctx, func, *args, **kw)
     return ctx.run(func, *args, **kw)
 

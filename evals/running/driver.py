@@ -81,7 +81,7 @@ class Driver(Generic[J, R]):
     on_tick: Callable[[float], None] = lambda spent: None
     seconds: Callable[[R], float] = lambda record: 0.0  # how long a finished conversation took, for a JobQueue
     stop_reason: str | None = None
-    _started: int = 0
+    _started: int = field(default=0, init=False)  # conversations started so far, for the ramp
 
     async def run(self, jobs: Iterable[J] | JobQueue[J]) -> str | None:
         """Play every job (or until a stop), in the order of `jobs` or as a `JobQueue` picks them; returns why it

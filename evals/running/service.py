@@ -18,7 +18,7 @@ from evals.reports.compare_report import write_comparison
 from evals.reports.report import write_report
 from evals.running.config import RunConfig
 from evals.running.manifest import load_manifest
-from evals.running.records import RESULTS, ConversationRecord
+from evals.running.records import RESULTS, ConversationRecord, iter_results
 from evals.running.runner import RunControls, execute_run
 from evals.stats.comparison import Comparison, compare_runs
 
@@ -139,9 +139,9 @@ def run_ab(config: ABConfig, progress: ProgressCallback | None = None) -> ABResu
         arm = config.arm(name)
         if budget is not None:
             share = budget / 2 if name == "a" else budget - spent
-            if share <= 0:
+            if share <= 0:  # A spent the whole budget: B starts nothing
                 arms.append(arm.out)
-                done.append(0)
+                done.append(sum(1 for _ in iter_results(arm.out)))
                 stopped = "budget"
                 continue
             arm = arm.model_copy(update={"max_cost_usd": share})
