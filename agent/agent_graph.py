@@ -9,6 +9,7 @@ needs no checkpointer. An eval builds one graph per policy for thousands of conv
 from __future__ import annotations
 
 import contextvars
+import functools
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
@@ -24,6 +25,7 @@ from agent.tools.context import ConversationContext
 from agent.tools.langchain import build_tools
 from agent.tools.middleware import SystemPromptFromContext, TraceEveryCall
 
+TRACE_STEPS = "langsmith.run_helpers"  # the module of `traceable`'s steps (`_setup_run`, `_handle_container_end`)
 AgentGraph = Any  # langgraph's CompiledStateGraph, whose generic parameters say nothing useful here
 
 
@@ -48,9 +50,12 @@ async def _inline_unless_tracing(
 
     `create_agent` wraps every middleware hook in LangSmith's `traceable`, which hands its set-up and its end to a
     worker thread on each call (in case they send a trace). With tracing off there is nothing to send, and two thread
-    hand-offs per model and tool call cost the runner more CPU than the hooks; with tracing on, LangSmith's own way."""
-    if ctx.run(tracing_is_enabled):
-        return await default(ctx, func, *args, **kw)
+    hand-offs per model and tool call cost the runner more CPU than the hooks; with tracing on, LangSmith's own way.
+    The override is process-wide: anything else LangSmith hands to a thread (its client's HTTP calls) keeps the
+    thread."""
+    step = func.func if isinstance(func, functools.partial) else func
+    if getattr(step, "__module__", None) != TRACE_STEPS or ctx.run(tracing_is_enabled):
+        return await default(ctx, func, *args, **kw)  # LangSmith's other work (its client's calls) keeps its thread
     return ctx.run(func, *args, **kw)
 
 

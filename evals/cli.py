@@ -203,10 +203,10 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         raise InputFileError("compare", "--a/--b", "both policies are needed", "pass --a FILE --b FILE, or --runs A B")
     if result.comparison is None:  # only a budget stops a compare without raising (Ctrl+C raises)
-        console.print(f"[bold]stopped at the --max-cost budget (${args.max_cost:g}; half for each arm)[/]: arm A "
-                      f"{result.done[0]}, arm B {result.done[1]} conversation(s) done, so no comparison yet; rerun "
-                      "the same command with --resume and a higher --max-cost to finish both arms",
-                      highlight=False)  # fmt: skip
+        console.print(f"[bold]stopped at the --max-cost budget (${args.max_cost:g}: arm A may spend half, arm B "
+                      f"what A left)[/]: arm A {result.done[0]}, arm B {result.done[1]} conversation(s) done, so no "
+                      "comparison yet; rerun the same command with --resume and a higher --max-cost to finish both "
+                      "arms", highlight=False)  # fmt: skip
         return 3
     for line in result.comparison.summary:
         console.print(line, highlight=False)

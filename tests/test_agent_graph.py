@@ -93,26 +93,60 @@ def test_on_a_shared_graph_tool_bodies_run_on_the_event_loop_and_retry_without_b
 
 def test_langsmith_steps_around_middleware_hooks_stay_on_the_loop_unless_tracing_is_on():
     import contextvars
+    import functools
     import threading
 
     import langsmith
 
-    from agent.agent_graph import _inline_unless_tracing
+    from agent.agent_graph import TRACE_STEPS, _inline_unless_tracing
 
-    handed_off: list[bool] = []
+    handed_off: list[str] = []
 
     async def default(ctx, func, *args, **kwargs):  # LangSmith's own: a worker thread
-        handed_off.append(True)
+        handed_off.append(getattr(func, "__name__", "partial"))
         return await asyncio.to_thread(ctx.run, func, *args, **kwargs)
 
-    async def step_thread(ctx: contextvars.Context) -> int:
-        return await _inline_unless_tracing(default, ctx, threading.get_ident)
+    def trace_step(_container=None) -> int:  # stands for traceable's _setup_run / _handle_container_end
+        return threading.get_ident()
 
-    async def both() -> tuple[int, int, int]:
-        untraced = await step_thread(contextvars.copy_context())
+    trace_step.__module__ = TRACE_STEPS
+
+    def client_call() -> int:  # anything else LangSmith hands to a thread, e.g. its HTTP client
+        return threading.get_ident()
+
+    async def thread_of(func) -> int:
+        return await _inline_unless_tracing(default, contextvars.copy_context(), func)
+
+    async def calls() -> tuple[int, list[int]]:
+        untraced = [await thread_of(trace_step), await thread_of(functools.partial(trace_step, None))]
+        other = await thread_of(client_call)
         with langsmith.tracing_context(enabled=True):
-            traced = await step_thread(contextvars.copy_context())
-        return threading.get_ident(), untraced, traced
+            traced = await thread_of(trace_step)
+        return threading.get_ident(), [*untraced, other, traced]
 
-    loop, untraced, traced = asyncio.run(both())
-    assert untraced == loop and traced != loop and handed_off == [True]
+    loop, (step, partial_step, other, traced) = asyncio.run(calls())
+    assert step == partial_step == loop  # untraced trace steps: on the loop
+    assert other != loop and traced != loop and handed_off == ["client_call", "trace_step"]
+
+
+def test_building_a_graph_installs_the_override_and_keeps_one_the_user_installed():
+    import langsmith
+    from langsmith._runtime_overrides import get_runtime_overrides
+
+    from agent.agent_graph import _inline_unless_tracing
+
+    policy = compile_policy_file(POLICIES / "retention_offers.md")
+
+    async def users_own(default, ctx, func, *args, **kwargs):
+        return await default(ctx, func, *args, **kwargs)
+
+    saved = get_runtime_overrides().aio_to_thread
+    try:
+        langsmith.set_runtime_overrides()
+        AgentGraphs(ReferenceChatModel()).for_policy(policy)
+        assert get_runtime_overrides().aio_to_thread is _inline_unless_tracing
+        langsmith.set_runtime_overrides(aio_to_thread=users_own)
+        AgentGraphs(ReferenceChatModel()).for_policy(policy)
+        assert get_runtime_overrides().aio_to_thread is users_own
+    finally:
+        langsmith.set_runtime_overrides(aio_to_thread=saved)

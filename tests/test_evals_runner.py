@@ -167,7 +167,11 @@ def test_a_run_freezes_what_exists_out_of_the_collector_and_gives_it_back_after(
 
     from evals.running.heap import long_lived_objects_frozen
 
-    before = gc.get_freeze_count()
+    assert gc.get_freeze_count() == 0
     with long_lived_objects_frozen():
-        assert gc.get_freeze_count() > before  # the modules, fixtures and graphs that exist are out of its walks
-    assert gc.get_freeze_count() == 0  # and collected as usual after the run (the app runs evals one after another)
+        frozen = gc.get_freeze_count()
+        assert frozen > 0  # the modules, fixtures and graphs that exist are out of its walks
+        with long_lived_objects_frozen():  # a second run at once (the app's sessions run on threads)
+            pass
+        assert gc.get_freeze_count() >= frozen  # the first run's objects stay frozen until it ends too
+    assert gc.get_freeze_count() == 0  # collected as usual once no run is active

@@ -57,3 +57,47 @@ def test_the_first_wave_starts_on_a_ramp_and_later_conversations_start_as_others
     gaps = [b - a for a, b in zip(offsets[:4], offsets[1:4], strict=False)]
     assert all(gap >= 0.045 for gap in gaps), offsets  # the first wave: 50 ms apart
     assert offsets[4] >= offsets[0] + 0.3 and offsets[5] >= offsets[1] + 0.3  # then one as each ends
+
+
+def _driver(play, written, **limits):
+    from evals.running.driver import Driver, DriverLimits
+
+    return Driver(
+        play=play,
+        over_time=lambda job, holder, limit: ("over_time", job),
+        failed=lambda job, holder, exc: ("failed", job),
+        cost=lambda record: 1.0,
+        sink=written.append,
+        limits=DriverLimits(**limits),
+    )
+
+
+def test_the_ramp_counts_toward_neither_the_wall_clock_limit_nor_the_conversation():
+    import asyncio
+
+    async def play(job: int, holder) -> tuple[str, int]:
+        await asyncio.sleep(0.1)
+        return ("done", job)
+
+    written: list = []
+    asyncio.run(_driver(play, written, concurrency=3, ramp_s=0.4, conversation_timeout_s=0.3).run(range(3)))
+    assert sorted(written) == [("done", 0), ("done", 1), ("done", 2)]  # the last waited 0.8 s, then played 0.1 s
+
+
+def test_a_budget_reached_by_the_last_conversations_is_not_a_stop():
+    import asyncio
+
+    from evals.running.driver import BUDGET
+
+    async def play(job: int, holder) -> int:
+        await asyncio.sleep(0.01)
+        return job
+
+    written: list = []
+    everything = _driver(play, written, concurrency=2, max_cost_usd=1.5)  # both start, both cost 1.0
+    assert asyncio.run(everything.run(range(2))) is None and sorted(written) == [0, 1]
+    resumed = _driver(play, [], concurrency=2, max_cost_usd=1.5, spent_usd=2.0)  # a finished run, resumed
+    assert asyncio.run(resumed.run([])) is None
+    written = []
+    cut = _driver(play, written, concurrency=1, max_cost_usd=1.5)  # the third is left unstarted
+    assert asyncio.run(cut.run(range(3))) == BUDGET and written == [0, 1]

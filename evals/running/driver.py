@@ -121,8 +121,10 @@ class Driver(Generic[J, R]):
 
     def _top_up(self, queue: JobQueue[J], running: dict[asyncio.Task[R], tuple[J, Holder]], spent: float) -> None:
         budget = self.limits.max_cost_usd
-        if budget is not None and spent >= budget:
-            self.stop_reason = BUDGET
+        if budget is not None and spent >= budget and self.stop_reason is None:
+            if queue.pop() is None:
+                return  # every conversation has started: the budget stopped nothing
+            self.stop_reason = BUDGET  # the job just taken is left for --resume, with the others not started
         while self.stop_reason is None and len(running) < self.limits.concurrency:
             job = queue.pop()
             if job is None:

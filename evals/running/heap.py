@@ -8,17 +8,29 @@ full collection; frozen for the run's length, it walks only what the run itself 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+_active = 0  # runs in this process inside the block (the app can run evals on several sessions' threads at once)
 
 
 @contextmanager
 def long_lived_objects_frozen() -> Iterator[None]:
-    """Freeze what exists now out of the collector's walks for the block, and give it back afterwards (a process that
-    runs evals one after another, like the app, collects the earlier runs' garbage as usual). Garbage that exists now
-    is frozen too and collected after the block: a full collection first would cost the run about 0.1 s."""
-    gc.freeze()
+    """Freeze what exists now out of the collector's walks while any run is active, and give it back when the last one
+    ends (a process that runs evals one after another, like the app, collects the earlier runs' garbage as usual).
+    Garbage that exists when the first run starts is frozen too and collected afterwards: a full collection first
+    would hold the run for about 0.1 s, longer in a process that has run evals before."""
+    global _active
+    with _lock:
+        if _active == 0:
+            gc.freeze()
+        _active += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                gc.unfreeze()
