@@ -34,6 +34,14 @@ def stub_config(stub: OpenAIStub, tmp_path, **update) -> RunConfig:
     return RunConfig(**{**fields, **update})
 
 
+def evals_cli(stub: OpenAIStub, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m evals ARGS` against the stub, one conversation at a time, no cache."""
+    argv = [sys.executable, "-m", "evals", *args, "--trials", "1", "--no-cache", "--model", "openai:gpt-4o-mini",
+            "--base-url", stub.base_url, "--concurrency", "1"]  # fmt: skip
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+
+
 def test_a_429_with_retry_after_is_retried_and_the_run_finishes(tmp_path):
     with OpenAIStub(reference_brain(RETENTION), errors=[(429, {"Retry-After": "1"})]) as stub:
         start = time.monotonic()
@@ -77,11 +85,8 @@ def test_max_cost_stops_starting_conversations_and_resume_finishes_the_run(tmp_p
 
 def test_max_cost_from_the_command_line_exits_3_with_one_line_saying_how_to_finish(tmp_path):
     with OpenAIStub(reference_brain(RETENTION)) as stub:
-        argv = [sys.executable, "-m", "evals", "run", "--policy", str(RETENTION), "--trials", "1", "--no-cache",
-                "--model", "openai:gpt-4o-mini", "--base-url", stub.base_url, "--concurrency", "1",
-                "--max-cost", "0.00001", "--out", str(tmp_path / "run")]  # fmt: skip
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+        done = evals_cli(stub, "run", "--policy", str(RETENTION), "--max-cost", "0.00001",
+                         "--out", str(tmp_path / "run"))  # fmt: skip
     assert done.returncode == 3, done.stderr[-2000:]
     assert "--max-cost" in done.stderr and "--resume" in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / "run" / "report.html").exists()
@@ -89,12 +94,8 @@ def test_max_cost_from_the_command_line_exits_3_with_one_line_saying_how_to_fini
 
 def test_progress_is_a_line_every_few_seconds_when_output_is_not_a_terminal(tmp_path):
     with OpenAIStub(reference_brain(RETENTION), latency_s=0.3) as stub:
-        argv = [sys.executable, "-m", "evals", "run", "--policy", str(RETENTION), "--trials", "1", "--no-cache",
-                "--model", "openai:gpt-4o-mini", "--base-url", stub.base_url, "--concurrency", "1",
-                "--persona", "declines_everything", "--persona", "discount_at_once",
-                "--out", str(tmp_path / "run")]  # fmt: skip
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+        done = evals_cli(stub, "run", "--policy", str(RETENTION), "--persona", "declines_everything",
+                         "--persona", "discount_at_once", "--out", str(tmp_path / "run"))  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith("conversations: ")]
     assert lines and "done" in lines[0] and "ETA" in lines[0] and "spent $" in lines[0]
@@ -198,12 +199,8 @@ def test_compare_with_a_budget_stops_both_arms_unpaired_and_resume_finishes_the_
 
 def test_compare_with_a_budget_from_the_command_line_exits_3_saying_how_to_finish(tmp_path):
     with OpenAIStub(reference_brain(RETENTION)) as stub:
-        argv = [sys.executable, "-m", "evals", "compare", "--a", str(RETENTION),
-                "--b", str(POLICIES / "retention_offers_lean.md"), "--trials", "1", "--no-cache",
-                "--persona", "declines_everything", "--persona", "discount_at_once",
-                "--model", "openai:gpt-4o-mini", "--base-url", stub.base_url, "--concurrency", "1",
-                "--max-cost", "0.00001", "--out", str(tmp_path / "ab")]  # fmt: skip
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "OPENAI_API_KEY": "sk-test"})  # fmt: skip
+        done = evals_cli(stub, "compare", "--a", str(RETENTION), "--b", str(POLICIES / "retention_offers_lean.md"),
+                         "--persona", "declines_everything", "--persona", "discount_at_once",
+                         "--max-cost", "0.00001", "--out", str(tmp_path / "ab"))  # fmt: skip
     assert done.returncode == 3, done.stderr[-2000:]
     assert "arm A 1, arm B" in done.stderr and "--resume" in done.stderr and "Traceback" not in done.stderr
