@@ -1,4 +1,5 @@
-"""`--executor ray`: the same records as the local executor for the same seed, written by the driver alone."""
+"""`--executor ray`: the same records as the local executor for the same seed, written by the driver alone; actors
+kept between the clean runs of one process, and never kept after an abandoned one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 
 import pytest
 
+from agent.errors import RetentionLabError
+from evals.running import ray_executor
 from evals.running.config import RunConfig
 from evals.running.records import read_results
 from evals.running.runner import execute_run
@@ -37,6 +40,63 @@ def test_a_ray_run_writes_the_same_records_as_a_local_run_of_the_same_seed(tmp_p
         assert [(s.name, s.passed) for s in other.scores] == [(s.name, s.passed) for s in record.scores]
     lines = (tmp_path / "ray" / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 8  # one writer: no lost or doubled line
+
+
+PERSONAS = ["declines_everything", "discount_at_once"]
+
+
+def _kept_pids() -> list[int]:
+    return [pid for pool in ray_executor._kept for pid in pool.pids]
+
+
+def _ray_config(tmp_path, name: str) -> RunConfig:
+    return RunConfig(policies=[RETENTION], persona_ids=PERSONAS, trials=2, seed=3, cache_path=None, concurrency=4,
+                     out=tmp_path / name, executor="ray")  # fmt: skip
+
+
+def test_a_clean_run_gives_its_actors_to_the_next_run_which_writes_the_same_records(tmp_path, local_ray):
+    ray_executor.close_kept_pool()
+    first = {r.key: r.fingerprint for r in execute_run(_ray_config(tmp_path, "first"))}
+    pids = _kept_pids()
+    assert len(pids) == 2 and all(ray_executor._kept[0].pids)
+    second = {r.key: r.fingerprint for r in execute_run(_ray_config(tmp_path, "second"))}
+    assert _kept_pids() == pids  # the same two worker processes played the second run
+    assert second == first and len(first) == 4
+
+
+def test_an_abandoned_run_kills_its_actors_and_the_next_run_starts_new_ones(tmp_path, local_ray):
+    execute_run(_ray_config(tmp_path, "warm"))
+    before = _kept_pids()
+    assert before
+
+    def stop_button(record, done, total):
+        raise KeyboardInterrupt  # Ctrl+C, or Streamlit's Stop, raised from a callback with conversations in flight
+
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(_ray_config(tmp_path, "abandoned"), on_result=stop_button)
+    assert ray_executor._kept == []  # not given back: a conversation may still be playing on those actors
+    records = execute_run(_ray_config(tmp_path, "abandoned").model_copy(update={"resume": True}))
+    assert len(records) == 4 and not any(r.error for r in records)
+    assert set(_kept_pids()).isdisjoint(before)
+
+
+def test_a_kept_pool_with_a_dead_actor_is_replaced(tmp_path, local_ray):
+    execute_run(_ray_config(tmp_path, "warm"))
+    ray.kill(ray_executor._kept[0].actors[0])  # a node lost, or an actor out of memory, while kept
+    records = execute_run(_ray_config(tmp_path, "after"))
+    assert len(records) == 4 and not any(r.error for r in records)
+
+
+def test_actors_that_cannot_start_give_one_line_and_no_record(tmp_path, local_ray, monkeypatch):
+    ray_executor.close_kept_pool()
+
+    def broken(self, config):
+        raise RuntimeError("Traceback ...\nModuleNotFoundError: No module named 'langchain'")
+
+    monkeypatch.setattr(ray_executor.RayPool, "prepare", broken)
+    with pytest.raises(RetentionLabError, match=r"the actors could not start \(ModuleNotFoundError: No module named"):
+        execute_run(_ray_config(tmp_path, "broken"))
+    assert not (tmp_path / "broken" / "results.jsonl").read_text(encoding="utf-8")
 
 
 def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path):

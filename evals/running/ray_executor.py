@@ -3,15 +3,23 @@
 Each actor holds one model client, the run's reader, judge and customer voice, and plays many conversations at once
 on its own event loop, each under the run's wall-clock limit. Records come back to the driver, which alone writes
 results.jsonl, so resume, de-duplication and the reports work as with the local executor. Ray is an optional extra.
+
+An actor costs a worker process and about 2-3 s of imports per core. A run that ends cleanly gives its actors back
+(`lease_pool`, `give_back`), and the next run of the same process on the same cluster and shape gets them: compare's
+arm B, the app's next run. One whose conversations were abandoned (Ctrl+C, Stop, an error) kills its actors, so no
+later run meets a conversation still playing on them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import math
 import os
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 from agent.errors import RetentionLabError
@@ -30,66 +38,165 @@ def import_ray() -> Any:
     return ray
 
 
-class ConversationWorker:
-    """One Ray actor: plays the conversations it is sent and returns their records as JSON."""
+@dataclass
+class _RunState:
+    """What an actor holds for the run it is lent to."""
 
-    def __init__(self, config_json: str) -> None:
-        from agent.agent_graph import AgentGraphs
+    config: RunConfig
+    jobs: dict[str, Any]
+    cache: Any
+    helpers: Any
+    agents: Any
+
+
+class ConversationWorker:
+    """One Ray actor: plays the conversations of the run it is prepared for and returns their records as JSON."""
+
+    def __init__(self) -> None:
         from agent.store.fixtures import default_fixtures
+        from evals.running import play  # noqa: F401  (the imports, once per actor rather than once per run)
+
+        self.fixtures = default_fixtures()
+        self.run: _RunState | None = None
+
+    def prepare(self, config_json: str) -> int:
+        """Build the run's jobs, model client and helpers; returns this actor's pid (the pool's tests use it)."""
+        from agent.agent_graph import AgentGraphs
         from evals.running.cache import DiskCache
         from evals.running.limits import TrafficLimits
         from evals.running.planning import plan_jobs
         from evals.running.play import build_helpers, build_model
 
-        self.config = RunConfig.model_validate_json(config_json)
-        self.fixtures = default_fixtures()
-        jobs, _, _ = plan_jobs(self.config, self.fixtures)
-        self.jobs = {job.key: job for job in jobs}
-        self.cache = DiskCache(self.config.cache_path) if self.config.cache_path else None
-        traffic = TrafficLimits(self.config.rpm, self.config.tpm)
-        self.helpers = build_helpers(self.config, self.cache, traffic)
-        self.agents = AgentGraphs(traffic.apply(build_model(self.config.model, self.cache)))
-        gc.freeze()  # the actor lives for one run: what it holds now stays out of the collector's walks (heap.py)
+        self.finish()
+        config = RunConfig.model_validate_json(config_json)
+        jobs, _, _ = plan_jobs(config, self.fixtures)
+        cache = DiskCache(config.cache_path) if config.cache_path else None
+        traffic = TrafficLimits(config.rpm, config.tpm)
+        helpers = build_helpers(config, cache, traffic)
+        agents = AgentGraphs(traffic.apply(build_model(config.model, cache)))
+        self.run = _RunState(config, {job.key: job for job in jobs}, cache, helpers, agents)
+        gc.freeze()  # what the run holds stays out of the collector's walks until it ends (heap.py)
+        return os.getpid()
+
+    def finish(self) -> None:
+        """Drop the run's state (and close its cache), so the actor can serve the next run."""
+        if self.run is None:
+            return
+        if self.run.cache is not None:
+            self.run.cache.close()
+        self.run = None
+        gc.unfreeze()
 
     async def play(self, key: str) -> str:
         from evals.running.play import aplay, judged, over_time
 
-        job, holder = self.jobs[key], Holder()
-        timeout = self.config.conversation_timeout_s
+        run = self.run
+        if run is None:
+            raise RuntimeError("the actor was not prepared for a run")
+        job, holder = run.jobs[key], Holder()
+        timeout = run.config.conversation_timeout_s
         try:
-            coroutine = aplay(job, self.config, self.fixtures, self.agents, self.cache, self.helpers, holder)
-            record = await judged(await asyncio.wait_for(coroutine, timeout), self.helpers)
+            coroutine = aplay(job, run.config, self.fixtures, run.agents, run.cache, run.helpers, holder)
+            record = await judged(await asyncio.wait_for(coroutine, timeout), run.helpers)
         except TimeoutError:
-            record = over_time(job, self.config, self.fixtures, holder, timeout or 0)
+            record = over_time(job, run.config, self.fixtures, holder, timeout or 0)
         return record.model_dump_json()
 
 
-class RayPool:
-    """Actors spread over the cluster's CPUs, fed round-robin by the driver."""
+def _connect(address: str | None) -> Any:
+    ray = import_ray()
+    if not ray.is_initialized():
+        # workers need the key and the server the driver uses; nothing else of the environment is sent
+        env = {k: v for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL") if (v := os.environ.get(k))}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": env} if env else None)  # fmt: skip
+    return ray
 
-    def __init__(self, config: RunConfig, address: str | None) -> None:
+
+class RayPool:
+    """One actor per CPU of the cluster, fed round-robin by the driver."""
+
+    def __init__(self, shape: tuple[str, int, int]) -> None:
         ray = import_ray()
-        if not ray.is_initialized():
-            # workers need the key and the server the driver uses; nothing else of the environment is sent
-            env = {k: v for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL") if (v := os.environ.get(k))}
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     runtime_env={"env_vars": env} if env else None)  # fmt: skip
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        per_actor = max(1, math.ceil(config.concurrency / cpus))
+        self.shape = shape
+        _, cpus, per_actor = shape
         remote = ray.remote(num_cpus=1, max_concurrency=per_actor)(ConversationWorker)
-        # --rpm and --tpm are the run's: each of the actors gets its share
-        shared = {key: value / cpus for key in ("rpm", "tpm") if (value := getattr(config, key))}
-        actor_config = config.model_copy(update=shared).model_dump_json()
-        # the driver's cache file is not the workers' to share across machines: each actor opens the path locally
-        self.actors = [remote.remote(actor_config) for _ in range(cpus)]
+        self.actors = [remote.remote() for _ in range(cpus)]
         self._next = itertools.cycle(self.actors)
         self.cpus = cpus
+        self.pids: list[int] = []
+
+    def prepare(self, config: RunConfig) -> None:
+        """Ready every actor for the run (waits for new actors to start)."""
+        ray = import_ray()
+        # --rpm and --tpm are the run's: each of the actors gets its share
+        shared = {key: value / self.cpus for key in ("rpm", "tpm") if (value := getattr(config, key))}
+        # the driver's cache file is not the workers' to share across machines: each actor opens the path locally
+        actor_config = config.model_copy(update=shared).model_dump_json()
+        self.pids = ray.get([actor.prepare.remote(actor_config) for actor in self.actors])
 
     async def play(self, key: str) -> ConversationRecord:
         actor = next(self._next)
         return ConversationRecord.model_validate_json(await actor.play.remote(key))
 
+    def finish(self) -> None:
+        import_ray().get([actor.finish.remote() for actor in self.actors])
+
     def close(self) -> None:
         ray = import_ray()
         for actor in self.actors:
-            ray.kill(actor)
+            with contextlib.suppress(Exception):  # an actor of a cluster this process has left
+                ray.kill(actor)
+
+
+_kept: list[RayPool] = []  # at most one: a kept pool holds its CPUs, which another shape of pool may need
+_kept_lock = threading.Lock()
+
+
+def lease_pool(config: RunConfig) -> RayPool:
+    """A pool ready for `config`: the one the last clean run of the same shape gave back, or a new one."""
+    ray = _connect(config.ray_address)
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    shape = (ray.get_runtime_context().get_job_id(), cpus, max(1, math.ceil(config.concurrency / cpus)))
+    with _kept_lock:
+        kept = _kept.pop() if _kept else None
+    if kept is not None and kept.shape == shape:
+        try:
+            kept.prepare(config)
+            return kept
+        except Exception:  # an actor died while kept (a node lost, out of memory): start afresh
+            kept.close()
+    elif kept is not None:
+        kept.close()
+    pool = RayPool(shape)
+    try:
+        pool.prepare(config)
+    except Exception as exc:  # e.g. a node without the project's packages: one line, not a record per conversation
+        pool.close()
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise RetentionLabError(f"--executor ray: the actors could not start ({reason})") from exc
+    return pool
+
+
+def give_back(pool: RayPool, clean: bool) -> None:
+    """Keep the actors of a run that ended with nothing in flight for the next run; kill the others'."""
+    if clean:
+        try:
+            pool.finish()
+        except Exception:
+            clean = False
+    if not clean:
+        pool.close()
+        return
+    with _kept_lock:
+        for other in _kept:
+            other.close()
+        _kept[:] = [pool]
+
+
+def close_kept_pool() -> None:
+    """Kill the actors kept from the last clean run (their CPUs go back to the cluster)."""
+    with _kept_lock:
+        for pool in _kept:
+            pool.close()
+        _kept.clear()

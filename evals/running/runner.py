@@ -150,9 +150,15 @@ def _persona_of(job: Job) -> tuple[str, str]:
 def _ray_pool(config: RunConfig) -> Any:
     if config.executor != "ray":
         return None
-    from evals.running.ray_executor import RayPool  # imported here: Ray workers import this module
+    from evals.running.ray_executor import lease_pool  # imported here: Ray workers import this module
 
-    return RayPool(config, config.ray_address)
+    return lease_pool(config)
+
+
+def _give_back(pool: Any, clean: bool) -> None:
+    from evals.running.ray_executor import give_back
+
+    give_back(pool, clean)
 
 
 async def _as_is(record: ConversationRecord) -> ConversationRecord:
@@ -195,7 +201,7 @@ def _execute(
                 max_cost_usd=config.max_cost_usd,
                 spent_usd=sum(r.economics.cost_usd or 0 for r in done),
             )
-            pool = _ray_pool(config)
+            pool = _ray_pool(config) if pending else None
             if pool is not None:
                 limits.conversation_timeout_s = None  # the Ray workers hold each conversation to its limit and judge it
             driver: Driver[Job, ConversationRecord] = Driver(
@@ -213,12 +219,14 @@ def _execute(
                 should_stop=controls.should_stop,
                 on_tick=lambda spent: controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None,
             )
+            clean = False  # nothing left in flight: a Ray pool may serve the next run
             try:
                 with long_lived_objects_frozen():
                     controls.stop_reason = asyncio.run(driver.run(LongestFirst(pending, group=_persona_of)))
+                clean = True
             finally:
                 if pool is not None:
-                    pool.close()
+                    _give_back(pool, clean)
     finally:
         if cache is not None:
             cache.close()

@@ -12,6 +12,7 @@ history always gives the same reply, in process or behind an OpenAI-compatible w
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -31,6 +32,13 @@ from agent.tools.results import ToolError, read_observation
 
 def _text(message: BaseMessage) -> str:
     return message.content if isinstance(message.content, str) else str(message.content)
+
+
+@lru_cache(maxsize=4096)
+def _reading(text: str) -> Reading:
+    """The rules' reading of one customer message. The model replays every earlier turn on each call, so without this
+    a conversation of n turns reads its first message n times. A reading is a frozen value of the text alone."""
+    return default_rules().read(text)
 
 
 def split_turns(messages: list[BaseMessage]) -> list[tuple[HumanMessage, list[BaseMessage]]]:
@@ -104,17 +112,16 @@ class ReferenceChatModel(BaseChatModel):
 
     def situation(self, messages: list[BaseMessage]) -> Situation:
         """What the model sees now, with its notes rebuilt by replaying its decisions over the earlier turns."""
-        rules = default_rules()
         turns = split_turns(messages)
         memory = Memory()
         for human, rest in turns[:-1]:
             steps = tool_steps(rest)
             if any(isinstance(x.result, ToolError) and x.result.kind == "interrupted" for x in steps):
                 continue  # the turn never finished: it left no notes
-            step = decide(Situation(self.brief, memory, rules.read(_text(human)), steps))
+            step = decide(Situation(self.brief, memory, _reading(_text(human)), steps))
             if isinstance(step, Say):
                 memory = step.memory
         if not turns:
             return Situation(self.brief, memory, Reading("", ()))
         human, rest = turns[-1]
-        return Situation(self.brief, memory, rules.read(_text(human)), tool_steps(rest))
+        return Situation(self.brief, memory, _reading(_text(human)), tool_steps(rest))
