@@ -238,7 +238,7 @@ def ray_speedup() -> None:
                 f"--executor ray ({cpus} CPUs) --concurrency 32: {cold:.1f} s starting Ray ({sequential / cold:.1f}x), "
                 f"{fresh:.1f} s on Ray already running with new actors, as a new command with --ray-address "
                 f"({sequential / fresh:.1f}x), {kept:.1f} s on the actors the last run of the process gave back, as "
-                f"compare's arm B and the app's next run ({sequential / kept:.1f}x) (target >= 24x); ceiling with no "
+                f"compare's arm B does ({sequential / kept:.1f}x) (target >= 24x); ceiling with no "
                 f"contention {sequential / bound:.1f}x; same records: {same}"
             )
     finally:

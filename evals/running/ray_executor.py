@@ -4,10 +4,10 @@ Each actor holds one model client, the run's reader, judge and customer voice, a
 on its own event loop, each under the run's wall-clock limit. Records come back to the driver, which alone writes
 results.jsonl, so resume, de-duplication and the reports work as with the local executor. Ray is an optional extra.
 
-An actor costs a worker process and about 2-3 s of imports per core. A run that ends cleanly gives its actors back
-(`lease_pool`, `give_back`), and the next run of the same process on the same cluster and shape gets them: compare's
-arm B, the app's next run. One whose conversations were abandoned (Ctrl+C, Stop, an error) kills its actors, so no
-later run meets a conversation still playing on them.
+An actor costs a worker process and the agent stack's imports, 3-4 s of CPU per core. A run that ends cleanly gives
+its actors back (`lease_pool`, `give_back`), and the next run of the same process on the same cluster and shape gets
+them: compare's arm B, or a later `run_eval`. A run whose conversations were abandoned (Ctrl+C, Stop, an error) kills
+its actors, so no later run meets a conversation still playing on them.
 """
 
 from __future__ import annotations
