@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import types
 
 import pytest
 
@@ -62,6 +64,53 @@ def test_a_clean_run_gives_its_actors_to_the_next_run_which_writes_the_same_reco
     second = {r.key: r.fingerprint for r in execute_run(_ray_config(tmp_path, "second"))}
     assert _kept_pids() == pids  # the same two worker processes played the second run
     assert second == first and len(first) == 4
+
+
+def test_kept_actors_unused_for_the_idle_time_are_killed(tmp_path, local_ray, monkeypatch):
+    monkeypatch.setattr(ray_executor, "KEEP_IDLE_S", 0.2)
+    execute_run(_ray_config(tmp_path, "run"))
+    actors = ray_executor._kept[0].actors
+    deadline = time.monotonic() + 30
+    while ray_executor._kept and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ray_executor._kept == []  # their CPUs go back to the cluster
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(actors[0].finish.remote(), timeout=30)
+
+
+class _TimersHeld:
+    """threading.Timer for ray_executor, held instead of started: the test fires each when it chooses."""
+
+    def __init__(self):
+        self.held = []
+
+    def __call__(self, interval, function, args):
+        timer = types.SimpleNamespace(fire=lambda: function(*args), daemon=False, start=lambda: None)
+        self.held.append(timer)
+        return timer
+
+
+def test_the_idle_timer_of_an_earlier_give_back_spares_a_pool_kept_again(monkeypatch):
+    class Pool:
+        times_given_back, closed = 0, False
+
+        def finish(self):
+            return None
+
+        def close(self):
+            self.closed = True
+
+    timers = _TimersHeld()
+    monkeypatch.setattr(ray_executor, "Timer", timers)
+    ray_executor.close_kept_pool()
+    pool = Pool()
+    ray_executor.give_back(pool, clean=True)
+    ray_executor._kept.pop()  # leased by the next run, as lease_pool does
+    ray_executor.give_back(pool, clean=True)  # that run gives it back in turn
+    timers.held[0].fire()  # the first idle time is up, but the pool has been unused only since the second give_back
+    assert not pool.closed and ray_executor._kept == [pool]
+    timers.held[1].fire()
+    assert pool.closed and ray_executor._kept == []
 
 
 def test_an_abandoned_run_kills_its_actors_and_the_next_run_starts_new_ones(tmp_path, local_ray):

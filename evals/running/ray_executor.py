@@ -6,8 +6,9 @@ results.jsonl, so resume, de-duplication and the reports work as with the local 
 
 An actor costs a worker process and the agent stack's imports, 3-4 s of CPU per core. A run that ends cleanly gives
 its actors back (`lease_pool`, `give_back`), and the next run of the same process on the same cluster and shape gets
-them: compare's arm B, or a later `run_eval`. A run whose conversations were abandoned (Ctrl+C, Stop, an error) kills
-its actors, so no later run meets a conversation still playing on them.
+them: compare's arm B, or a later `run_eval` within `KEEP_IDLE_S` (then they are killed, and their CPUs go back to the
+cluster). A run whose conversations were abandoned (Ctrl+C, Stop, an error) kills its actors, so no later run meets a
+conversation still playing on them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import gc
 import itertools
 import math
 import os
-import threading
 from dataclasses import dataclass
+from threading import Lock, Timer
 from typing import Any
 
 from agent.errors import RetentionLabError
@@ -125,6 +126,7 @@ class RayPool:
         self._next = itertools.cycle(self.actors)
         self.cpus = cpus
         self.pids: list[int] = []
+        self.times_given_back = 0  # the idle timer of an earlier give_back must not kill the pool kept again since
 
     def prepare(self, config: RunConfig) -> None:
         """Ready every actor for the run (waits for new actors to start)."""
@@ -150,7 +152,10 @@ class RayPool:
 
 
 _kept: list[RayPool] = []  # at most one: a kept pool holds its CPUs, which another shape of pool may need
-_kept_lock = threading.Lock()
+_kept_lock = Lock()
+# A kept pool holds one CPU per actor on the cluster, which other jobs may be waiting for: it is killed after this long
+# unused. Long enough for compare's arm B, or a script's next run; not so long that an idle notebook holds a cluster.
+KEEP_IDLE_S = 60.0
 
 
 def lease_pool(config: RunConfig) -> RayPool:
@@ -192,6 +197,18 @@ def give_back(pool: RayPool, clean: bool) -> None:
         for other in _kept:
             other.close()
         _kept[:] = [pool]
+        pool.times_given_back += 1
+    timer = Timer(KEEP_IDLE_S, _expire, args=(pool, pool.times_given_back))
+    timer.daemon = True
+    timer.start()
+
+
+def _expire(pool: RayPool, given_back: int) -> None:
+    with _kept_lock:
+        if pool not in _kept or pool.times_given_back != given_back:
+            return  # leased since (its next give_back started its own timer), or closed
+        _kept.remove(pool)
+    pool.close()
 
 
 def close_kept_pool() -> None:
