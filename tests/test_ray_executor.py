@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 import types
 
@@ -85,21 +86,27 @@ class _TimersHeld:
         self.held = []
 
     def __call__(self, interval, function, args):
-        timer = types.SimpleNamespace(fire=lambda: function(*args), daemon=False, start=lambda: None)
+        timer = types.SimpleNamespace(
+            fire=lambda: function(*args), daemon=False, start=lambda: None, cancel=lambda: None
+        )
         self.held.append(timer)
         return timer
 
 
+class _Pool:
+    """Stands in for a RayPool where only the keeping rules are tested."""
+
+    times_given_back, closed, idle_timer = 0, False, None
+
+    def finish(self):
+        return None
+
+    def close(self):
+        self.closed = True
+
+
 def test_the_idle_timer_of_an_earlier_give_back_spares_a_pool_kept_again(monkeypatch):
-    class Pool:
-        times_given_back, closed = 0, False
-
-        def finish(self):
-            return None
-
-        def close(self):
-            self.closed = True
-
+    Pool = _Pool
     timers = _TimersHeld()
     monkeypatch.setattr(ray_executor, "Timer", timers)
     ray_executor.close_kept_pool()
@@ -111,6 +118,80 @@ def test_the_idle_timer_of_an_earlier_give_back_spares_a_pool_kept_again(monkeyp
     assert not pool.closed and ray_executor._kept == [pool]
     timers.held[1].fire()
     assert pool.closed and ray_executor._kept == []
+
+
+def test_a_pool_given_back_while_another_run_is_starting_is_killed_to_free_its_cpus(monkeypatch):
+    ray_executor.close_kept_pool()
+    monkeypatch.setattr(ray_executor, "_leasing", 1)  # a run of another thread is inside lease_pool
+    pool = _Pool()
+    ray_executor.give_back(pool, clean=True)
+    assert pool.closed and ray_executor._kept == []
+
+
+def test_a_run_started_while_another_holds_every_cpu_goes_ahead_when_that_run_ends(tmp_path, local_ray, monkeypatch):
+    monkeypatch.setattr(ray_executor, "KEEP_IDLE_S", 600.0)  # were the first run's actors kept, the second would wait
+    ray_executor.close_kept_pool()
+    second: dict[str, object] = {}
+
+    def play_second():
+        second["records"] = execute_run(_ray_config(tmp_path, "second"))
+
+    thread = threading.Thread(target=play_second, daemon=True)
+
+    def start_second_once(record, done, total):
+        if not thread.is_alive() and "records" not in second:
+            thread.start()  # its actors wait for the CPUs the first run's actors hold
+
+    first = execute_run(_ray_config(tmp_path, "first"), on_result=start_second_once)
+    thread.join(timeout=180)
+    assert not thread.is_alive(), "the second run waited for the first run's kept actors"
+    assert len(first) == 4 and len(second["records"]) == 4
+
+
+def _assert_killed(pool) -> None:
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(pool.actors[0].finish.remote(), timeout=30)  # killed: its CPU is free for the next run
+
+
+def test_ctrl_c_while_actors_are_prepared_or_finish_leaves_none_holding_a_cpu(tmp_path, local_ray, monkeypatch):
+    execute_run(_ray_config(tmp_path, "warm"))
+    kept = ray_executor._kept[0]
+    interrupted = []
+
+    def interrupt(self, *args):
+        interrupted.append(self)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ray_executor.RayPool, "prepare", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            execute_run(_ray_config(tmp_path, "kept"))
+        assert interrupted == [kept] and ray_executor._kept == []
+        _assert_killed(kept)
+        with pytest.raises(KeyboardInterrupt):
+            execute_run(_ray_config(tmp_path, "new"))  # none kept now: a new pool, interrupted while it starts
+        assert len(interrupted) == 2
+        _assert_killed(interrupted[1])
+    execute_run(_ray_config(tmp_path, "clean"))
+    running = ray_executor._kept[0]
+    with monkeypatch.context() as patch:
+        patch.setattr(ray_executor.RayPool, "finish", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            execute_run(_ray_config(tmp_path, "interrupted-finish"))
+    assert ray_executor._kept == [] and interrupted[2] is running
+    _assert_killed(running)
+    assert len(execute_run(_ray_config(tmp_path, "after"))) == 4  # and a run still finds CPUs
+
+
+def test_a_pool_kept_from_an_earlier_ray_session_is_not_tried(tmp_path, local_ray, monkeypatch):
+    execute_run(_ray_config(tmp_path, "before"))
+    stale = ray_executor._kept[0]
+    ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    tried = []
+    monkeypatch.setattr(ray_executor, "_prepared", lambda pool, config: tried.append(pool) or True)
+    records = execute_run(_ray_config(tmp_path, "after"))
+    assert len(records) == 4 and tried == [] and ray_executor._kept[0] is not stale
 
 
 def test_an_abandoned_run_kills_its_actors_and_the_next_run_starts_new_ones(tmp_path, local_ray):

@@ -21,7 +21,7 @@ import math
 import os
 from dataclasses import dataclass
 from threading import Lock, Timer
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.errors import RetentionLabError
 from evals.running.config import RunConfig
@@ -87,6 +87,7 @@ class ConversationWorker:
             self.run.cache.close()
         self.run = None
         gc.unfreeze()
+        gc.collect()  # the run's own cycles, before the next run freezes what exists
 
     async def play(self, key: str) -> str:
         from evals.running.play import aplay, judged, over_time
@@ -114,19 +115,28 @@ def _connect(address: str | None) -> Any:
     return ray
 
 
+class PoolShape(NamedTuple):
+    """What a kept pool must match to serve a run: the same Ray session and job, and the same actors."""
+
+    job_id: str
+    node_id: str  # the driver's node: a new local cluster after ray.shutdown() reuses the first job id
+    cpus: int
+    per_actor: int  # conversations at once on each actor (Ray fixes it when the actor starts)
+
+
 class RayPool:
     """One actor per CPU of the cluster, fed round-robin by the driver."""
 
-    def __init__(self, shape: tuple[str, int, int]) -> None:
+    def __init__(self, shape: PoolShape) -> None:
         ray = import_ray()
         self.shape = shape
-        _, cpus, per_actor = shape
-        remote = ray.remote(num_cpus=1, max_concurrency=per_actor)(ConversationWorker)
-        self.actors = [remote.remote() for _ in range(cpus)]
+        remote = ray.remote(num_cpus=1, max_concurrency=shape.per_actor)(ConversationWorker)
+        self.actors = [remote.remote() for _ in range(shape.cpus)]
         self._next = itertools.cycle(self.actors)
-        self.cpus = cpus
+        self.cpus = shape.cpus
         self.pids: list[int] = []
         self.times_given_back = 0  # the idle timer of an earlier give_back must not kill the pool kept again since
+        self.idle_timer: Timer | None = None
 
     def prepare(self, config: RunConfig) -> None:
         """Ready every actor for the run (waits for new actors to start)."""
@@ -144,7 +154,13 @@ class RayPool:
     def finish(self) -> None:
         import_ray().get([actor.finish.remote() for actor in self.actors])
 
+    def stop_idle_timer(self) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+
     def close(self) -> None:
+        self.stop_idle_timer()
         ray = import_ray()
         for actor in self.actors:
             with contextlib.suppress(Exception):  # an actor of a cluster this process has left
@@ -153,6 +169,7 @@ class RayPool:
 
 _kept: list[RayPool] = []  # at most one: a kept pool holds its CPUs, which another shape of pool may need
 _kept_lock = Lock()
+_leasing = 0  # runs of this process inside lease_pool: one may be waiting for the CPUs of a pool given back meanwhile
 # A kept pool holds one CPU per actor on the cluster, which other jobs may be waiting for: it is killed after this long
 # unused. Long enough for compare's arm B, or a script's next run; not so long that an idle notebook holds a cluster.
 KEEP_IDLE_S = 60.0
@@ -160,47 +177,76 @@ KEEP_IDLE_S = 60.0
 
 def lease_pool(config: RunConfig) -> RayPool:
     """A pool ready for `config`: the one the last clean run of the same shape gave back, or a new one."""
+    global _leasing
+    with _kept_lock:
+        _leasing += 1
+    try:
+        return _lease(config)
+    finally:
+        with _kept_lock:
+            _leasing -= 1
+
+
+def _lease(config: RunConfig) -> RayPool:
     ray = _connect(config.ray_address)
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    shape = (ray.get_runtime_context().get_job_id(), cpus, max(1, math.ceil(config.concurrency / cpus)))
+    context = ray.get_runtime_context()
+    shape = PoolShape(context.get_job_id(), context.get_node_id(), cpus, max(1, math.ceil(config.concurrency / cpus)))
     with _kept_lock:
         kept = _kept.pop() if _kept else None
-    if kept is not None and kept.shape == shape:
-        try:
-            kept.prepare(config)
+    if kept is not None:
+        kept.stop_idle_timer()
+        if kept.shape == shape and _prepared(kept, config):
             return kept
-        except Exception:  # an actor died while kept (a node lost, out of memory): start afresh
-            kept.close()
-    elif kept is not None:
         kept.close()
     pool = RayPool(shape)
     try:
         pool.prepare(config)
-    except Exception as exc:  # e.g. a node without the project's packages: one line, not a record per conversation
+    except BaseException as exc:  # Ctrl+C while the actors start included: no actor is left holding a CPU
         pool.close()
+        if not isinstance(exc, Exception):
+            raise
+        # e.g. a node without the project's packages: one line, not a record per conversation
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise RetentionLabError(f"--executor ray: the actors could not start ({reason})") from exc
     return pool
 
 
+def _prepared(pool: RayPool, config: RunConfig) -> bool:
+    """Ready a kept pool for the run; False if one of its actors died while kept (a node lost, out of memory)."""
+    try:
+        pool.prepare(config)
+    except Exception:
+        return False
+    except BaseException:
+        pool.close()
+        raise
+    return True
+
+
 def give_back(pool: RayPool, clean: bool) -> None:
     """Keep the actors of a run that ended with nothing in flight for the next run; kill the others'."""
-    if clean:
-        try:
+    keep = clean
+    try:
+        if keep:
             pool.finish()
-        except Exception:
-            clean = False
-    if not clean:
+    except Exception:  # an actor died during the run
+        keep = False
+    except BaseException:
         pool.close()
-        return
+        raise
     with _kept_lock:
-        for other in _kept:
-            other.close()
-        _kept[:] = [pool]
-        pool.times_given_back += 1
-    timer = Timer(KEEP_IDLE_S, _expire, args=(pool, pool.times_given_back))
-    timer.daemon = True
-    timer.start()
+        keep = keep and _leasing == 0  # a run starting meanwhile may be waiting for these CPUs: free them
+        if keep:
+            for other in _kept:
+                other.close()
+            _kept[:] = [pool]
+            pool.times_given_back += 1
+            pool.idle_timer = Timer(KEEP_IDLE_S, _expire, args=(pool, pool.times_given_back))
+            pool.idle_timer.daemon = True
+            pool.idle_timer.start()
+    if not keep:
+        pool.close()
 
 
 def _expire(pool: RayPool, given_back: int) -> None:

@@ -201,26 +201,28 @@ def _execute(
                 max_cost_usd=config.max_cost_usd,
                 spent_usd=sum(r.economics.cost_usd or 0 for r in done),
             )
-            pool = _ray_pool(config) if pending else None
-            if pool is not None:
-                limits.conversation_timeout_s = None  # the Ray workers hold each conversation to its limit and judge it
-            driver: Driver[Job, ConversationRecord] = Driver(
-                play=lambda job, holder: (
-                    pool.play(job.key) if pool else aplay(job, config, fixtures, agents, cache, helpers, holder)
-                ),
-                over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
-                failed=lambda job, holder, exc: failed(job, config, fixtures, holder, exc),
-                finish=(lambda record: judged(record, helpers)) if pool is None else _as_is,
-                cost=lambda record: record.economics.cost_usd or 0.0,
-                seconds=lambda record: record.latency_ms / 1000,
-                sink=keep,
-                notify=notify,
-                limits=limits,
-                should_stop=controls.should_stop,
-                on_tick=lambda spent: controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None,
-            )
-            clean = False  # nothing left in flight: a Ray pool may serve the next run
+            pool, clean = None, False  # clean: nothing left in flight, so a Ray pool may serve the next run
             try:
+                pool = _ray_pool(config) if pending else None
+                if pool is not None:  # the Ray workers hold each conversation to its limit and judge it
+                    limits.conversation_timeout_s = None
+                driver: Driver[Job, ConversationRecord] = Driver(
+                    play=lambda job, holder: (
+                        pool.play(job.key) if pool else aplay(job, config, fixtures, agents, cache, helpers, holder)
+                    ),
+                    over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
+                    failed=lambda job, holder, exc: failed(job, config, fixtures, holder, exc),
+                    finish=(lambda record: judged(record, helpers)) if pool is None else _as_is,
+                    cost=lambda record: record.economics.cost_usd or 0.0,
+                    seconds=lambda record: record.latency_ms / 1000,
+                    sink=keep,
+                    notify=notify,
+                    limits=limits,
+                    should_stop=controls.should_stop,
+                    on_tick=lambda spent: (
+                        controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None
+                    ),
+                )
                 with long_lived_objects_frozen():
                     controls.stop_reason = asyncio.run(driver.run(LongestFirst(pending, group=_persona_of)))
                 clean = True
