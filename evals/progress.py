@@ -37,7 +37,7 @@ class StatusLine:
 
     def __init__(self, out: Console, label: str, every_s: float = 5.0) -> None:
         self.out, self.label, self.every_s = out, label, every_s
-        self.start = self.last = time.monotonic()
+        self.began = self.start = self.last = time.monotonic()  # began: the command's start; start: the rate's
         self.started_at_done: int | None = None
         self.done = self.total = self.errors = 0
         self.spent = 0.0
@@ -46,7 +46,8 @@ class StatusLine:
         def update(event: Any) -> None:
             inner(event)
             if self.started_at_done is None or event.done <= self.started_at_done:  # the first record, or a new arm
-                self.started_at_done, self.start = event.done - 1, time.monotonic()
+                # the rate counts from here: the records after this one, over the time since it came
+                self.started_at_done, self.start = event.done, time.monotonic()
             self.done, self.total = event.done, event.total
             self.errors += event.record.error is not None
             self.spent += event.record.economics.cost_usd or 0.0
@@ -65,12 +66,16 @@ class StatusLine:
         if self.out.is_terminal or (not force and time.monotonic() - self.last < self.every_s):
             return
         self.last = time.monotonic()
-        elapsed = max(self.last - self.start, 1e-9)
-        rate = (self.done - (self.started_at_done or 0)) / elapsed
-        eta = f"{(self.total - self.done) / rate:,.0f} s" if rate > 0 else "unknown"
+        elapsed = self.last - self.start
+        counted = self.done - (self.started_at_done or 0)
+        if counted > 0 and elapsed >= 1.0:
+            rate = counted / elapsed
+            pace = f"{rate * 60:.1f}/min, ETA {(self.total - self.done) / rate:,.0f} s"
+        else:  # one record in no time is not a rate
+            pace = "rate not known yet, ETA unknown"
         self.out.print(
-            f"{self.label}: {self.done}/{self.total} done, {self.errors} errors, {rate * 60:.1f}/min, "
-            f"ETA {eta}, spent ${self.spent:.4f}, {elapsed:,.0f} s elapsed",
+            f"{self.label}: {self.done}/{self.total} done, {self.errors} errors, {pace}, "
+            f"spent ${self.spent:.4f}, {self.last - self.began:,.0f} s elapsed",
             highlight=False,
         )
 

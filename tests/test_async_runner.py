@@ -4,14 +4,18 @@ server that hangs, a conversation over its wall-clock limit, a budget, and traff
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import subprocess
 import sys
 import time
+import types
 
 import pytest
+from rich.console import Console
 
 from agent.models.settings import ModelSettings, make_chat_model
+from evals import progress
 from evals.running.config import RunConfig
 from evals.running.limits import TrafficLimits
 from evals.running.records import read_results
@@ -99,6 +103,29 @@ def test_progress_is_a_line_every_few_seconds_when_output_is_not_a_terminal(tmp_
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith("conversations: ")]
     assert lines and "done" in lines[0] and "ETA" in lines[0] and "spent $" in lines[0]
+
+
+def test_the_status_line_gives_no_rate_for_one_record_and_then_the_rate_since_it(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    out = Console(file=io.StringIO(), force_terminal=False, width=200)
+    line = progress.StatusLine(out, "conversations", every_s=5.0)
+    update = line.wrap(lambda event: None)
+
+    def finished(done: int) -> None:
+        record = types.SimpleNamespace(error=None, economics=types.SimpleNamespace(cost_usd=0.0))
+        update(types.SimpleNamespace(done=done, total=31, record=record))
+
+    clock[0] = 106.0  # the first record, 6 s in (Ray's actors took that long to start)
+    finished(1)
+    for done in range(2, 22):  # then 20 more in 10 s, one every half second: 120 a minute, 10 left, 5 s to go
+        clock[0] += 0.5
+        finished(done)
+    lines = out.file.getvalue().splitlines()  # one line every 5 s
+    first, last = lines[0], lines[-1]
+    assert len(lines) == 3
+    assert "1/31 done" in first and "rate not known yet, ETA unknown" in first and "6 s elapsed" in first
+    assert "21/31 done" in last and "120.0/min, ETA 5 s" in last and "16 s elapsed" in last
 
 
 def test_requests_per_minute_and_tokens_per_minute_hold_calls_back():
