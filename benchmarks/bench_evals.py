@@ -40,9 +40,9 @@ from agent.store.fixtures import default_fixtures  # noqa: E402
 from agent.store.world import World  # noqa: E402
 from agent.tools.langchain import build_tools  # noqa: E402
 from evals.running.config import RunConfig  # noqa: E402
-from evals.running.records import read_results  # noqa: E402
 from evals.running.runner import execute_run  # noqa: E402
 from evals.running.scheduling import LongestFirst  # noqa: E402
+from evals.schema.records import read_results  # noqa: E402
 
 POLICY = ROOT / "policies" / "retention_offers.md"
 PYTHON = sys.executable

@@ -7,7 +7,7 @@ import streamlit as st
 from agent.errors import RetentionLabError
 from evals.running.config import RunConfig
 from evals.running.runs import list_runs, new_run_dir, run_progress
-from evals.running.service import resume_eval, run_eval
+from evals.service import resume_eval, run_eval
 from ui.lab import policy_files
 from ui.model_picker import model_picker
 from ui.widgets import pick_run, progress_bars, run_controls, run_settings, show_run

@@ -10,7 +10,7 @@ from agent.errors import RetentionLabError
 from agent.policy.lint import lint_text
 from evals.running.config import RunConfig
 from evals.running.runs import list_comparisons, new_run_dir
-from evals.running.service import ABConfig, run_ab
+from evals.service import ABConfig, run_ab
 from ui.lab import policy_files
 from ui.model_picker import model_picker
 from ui.widgets import embed_report, progress_bars, run_settings

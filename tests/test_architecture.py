@@ -1,97 +1,79 @@
-"""The layout keeps its promises: no import circles (imports inside functions count), no module over 400 lines,
-UI code stays out of `agent/` and `evals/`, and the test doubles stay out of the product."""
+"""The layout keeps its promises. The layers and the absence of import circles are import-linter contracts in
+pyproject.toml ([tool.importlinter]); these tests run them, show that they catch an upward import, and keep modules
+short."""
 
 from __future__ import annotations
 
-import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
 
 PACKAGES = ("agent", "evals", "ui", "testing")
 MAX_LINES = 400
+LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 
 
-def project_modules() -> dict[str, Path]:
-    modules = {}
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache"], cwd=root, capture_output=True, text=True, env={"PYTHONPATH": str(root)}
+    )
+
+
+def broken_contracts(report: str) -> str:
+    """The part of lint-imports' report that lists the broken contracts, with the names unwrapped."""
+    _, _, broken = report.partition("Broken contracts")
+    return " ".join(broken.split())
+
+
+def copy_of_the_project(tmp_path: Path) -> Path:
     for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            modules[name] = path
-    return modules
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
 
 
-def imports_of(path: Path, module: str, known: set[str]) -> set[str]:
-    """Every project module that `path` imports, at module level or inside functions."""
-    found = set()
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base]).strip(".")
-            names = [f"{base}.{alias.name}" for alias in node.names] + [base]
-        else:
-            continue
-        for name in names:
-            while name and name not in known:
-                name = name.rpartition(".")[0]
-            if name and name != module:
-                found.add(name)
-    return found
+def test_the_layer_contracts_are_kept():
+    done = lint_imports(ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
 
 
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for target in sorted(graph[node]):
-            if state.get(target) == 1:
-                return [*stack[stack.index(target) :], target]
-            if target not in state and (cycle := visit(target)):
-                return cycle
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (cycle := visit(node)):
-            return cycle
-    return None
+@pytest.mark.parametrize(
+    ("module", "upward_import", "contract"),
+    [
+        ("evals/schema/records.py", "from evals.service import run_eval", "evals: the command line"),
+        ("agent/store/magento.py", "from agent.conversation import Conversation", "agent: the command line"),
+        ("agent/tools/kinds.py", "import evals.service", "The product's packages stack"),
+        ("evals/scoring/oracle.py", "import streamlit", "Streamlit only in the UI"),
+    ],
+)
+def test_an_upward_import_breaks_a_contract(tmp_path, module, upward_import, contract):
+    root = copy_of_the_project(tmp_path)
+    path = root / module
+    path.write_text(path.read_text(encoding="utf-8") + f"\n\ndef _upward():\n    {upward_import}\n", encoding="utf-8")
+    done = lint_imports(root)
+    assert done.returncode != 0
+    assert contract in broken_contracts(done.stdout), done.stdout
 
 
-def test_no_import_circles_even_inside_functions():
-    modules = project_modules()
-    graph = {name: imports_of(path, name, set(modules)) for name, path in modules.items()}
-    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
-
-
-def test_the_cycle_finder_finds_a_cycle():
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": {"b"}, "b": set()}) is None
+def test_a_module_circle_breaks_a_contract(tmp_path):
+    root = copy_of_the_project(tmp_path)
+    path = root / "evals/stats/paired.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\ndef _circle():\n    import evals.stats.verdicts\n")
+    done = lint_imports(root)
+    assert done.returncode != 0 and "No module circles" in broken_contracts(done.stdout), done.stdout
 
 
 def test_no_module_is_over_400_lines():
     long = {
-        str(p.relative_to(ROOT)): n
-        for p in project_modules().values()
-        if (n := len(p.read_text().splitlines())) > MAX_LINES
+        str(path.relative_to(ROOT)): n
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert not long, long
-
-
-def test_the_product_imports_neither_streamlit_outside_ui_nor_the_test_doubles():
-    modules = project_modules()
-    for name, path in modules.items():
-        if name.startswith(("agent", "evals")):
-            text = path.read_text(encoding="utf-8")
-            assert "import streamlit" not in text, name
-            assert "testing" not in imports_of(path, name, set(modules)) and not any(
-                m.startswith("testing") for m in imports_of(path, name, set(modules))
-            ), name

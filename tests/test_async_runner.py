@@ -15,11 +15,11 @@ import pytest
 from rich.console import Console
 
 from agent.models.settings import ModelSettings, make_chat_model
-from evals import progress
+from evals.cli import progress
 from evals.running.config import RunConfig
 from evals.running.limits import TrafficLimits
-from evals.running.records import read_results
 from evals.running.runner import RunControls, execute_run
+from evals.schema.records import read_results
 from testing.openai_stub import OpenAIStub, reference_brain, text_reply
 from tests.conftest import POLICIES, ROOT
 
@@ -207,7 +207,7 @@ def test_a_callback_that_raises_loses_no_finished_record(tmp_path):
 
 
 def test_compare_with_a_budget_stops_both_arms_unpaired_and_resume_finishes_the_comparison(tmp_path):
-    from evals.running.service import ABConfig, run_ab
+    from evals.service import ABConfig, run_ab
 
     other = POLICIES / "retention_offers_lean.md"
     with OpenAIStub(reference_brain(RETENTION)) as stub:

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from evals.reports.compare_report import write_comparison
-from evals.running.config import RunConfig, RunIdentity
-from evals.running.manifest import PolicyEntry, RunManifest, write_manifest
-from evals.running.records import RESULTS, ConversationRecord, Score
+from evals.running.config import RunConfig
 from evals.running.runner import execute_run
+from evals.schema.manifest import PolicyEntry, RunIdentity, RunManifest, write_manifest
+from evals.schema.records import RESULTS, ConversationRecord, Score
 from evals.stats.comparison import compare_runs
 from evals.stats.paired import holm, persona_interval, sign_flip_test
 from tests.conftest import POLICIES, ROOT

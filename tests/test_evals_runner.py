@@ -13,8 +13,8 @@ from agent.models.offline.model import ReferenceChatModel
 from evals.personas.loader import load_personas
 from evals.reports.report import write_report
 from evals.running.config import RunConfig
-from evals.running.records import read_results
 from evals.running.runner import execute_run
+from evals.schema.records import read_results
 from tests.conftest import POLICIES, ROOT
 
 RETENTION = POLICIES / "retention_offers.md"

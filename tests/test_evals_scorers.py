@@ -9,11 +9,11 @@ import pytest
 
 from agent.policy.compiled import compile_policy_file
 from agent.store.fixtures import default_fixtures
-from evals.personas.schema import ExpectedOutcome
 from evals.running.config import RunConfig
 from evals.running.play import build_model, run_conversation
-from evals.running.records import ConversationRecord
 from evals.running.runner import plan_jobs
+from evals.schema.persona import ExpectedOutcome
+from evals.schema.records import ConversationRecord
 from evals.scoring.context import ScoringContext
 from evals.scoring.score import score_all
 from tests.conftest import POLICIES
@@ -266,7 +266,7 @@ def test_a_request_for_a_person_is_its_own_rule():
 def test_a_claim_about_one_of_two_changed_orders_is_checked_against_the_order_it_fits():
     from agent.store.trace import ToolCallRecord
     from agent.store.world import WorldSnapshot
-    from evals.reading.reading import Claim
+    from evals.schema.reading import Claim
     from evals.scoring.claims import contradiction
 
     fixtures = default_fixtures()

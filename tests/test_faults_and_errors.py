@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 from evals.running.config import RunConfig
-from evals.running.records import read_results
 from evals.running.runner import execute_run
+from evals.schema.records import read_results
 from evals.stats.metrics import summarize
 from tests.conftest import POLICIES, ROOT
 

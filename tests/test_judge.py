@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from agent.store.fixtures import default_fixtures
 from agent.store.trace import TranscriptLine
+from evals.calibration.calibration import load_conversations, score_judge
 from evals.judging.judge import Judge
 from evals.judging.rubric import load_rubric
-from evals.reading.calibration import load_conversations, score_judge
 from evals.reading.rules import RulesReader
 from evals.running.config import RunConfig
 from evals.running.play import RunHelpers, build_model, run_conversation
@@ -80,7 +80,7 @@ def test_the_labelled_conversations_cover_every_criterion_both_ways():
 
 
 def test_kappa_is_one_for_a_judge_that_agrees_with_every_label_and_low_for_one_that_always_passes():
-    from evals.judging.judgement import ConversationJudgement, CriterionJudgement
+    from evals.schema.judgement import ConversationJudgement, CriterionJudgement
 
     labelled = load_conversations()
     names = load_rubric().names
@@ -98,7 +98,7 @@ def test_kappa_is_one_for_a_judge_that_agrees_with_every_label_and_low_for_one_t
 def test_reports_and_the_ab_comparison_show_the_judge_in_its_own_section(tmp_path, monkeypatch):
     import evals.running.planning as planning
     import evals.running.runner as runner
-    from evals.running.service import compare_existing, run_eval
+    from evals.service import compare_existing, run_eval
 
     names = load_rubric().names
 

@@ -12,9 +12,9 @@ import json
 import pytest
 
 from agent.models.settings import ModelSettings
+from evals.calibration.calibration import load_conversations
 from evals.judging.judge import Judge
 from evals.judging.rubric import load_rubric
-from evals.reading.calibration import load_conversations
 from evals.reading.readers import judging_model, make_reader
 from testing.openai_stub import OpenAIStub, text_reply
 from tests.test_openai_path import LOCAL_LLM_URL, recorder
@@ -86,7 +86,7 @@ def test_a_valid_structured_answer_from_the_server_is_read_exactly():
 
 
 def test_a_cached_structured_answer_is_read_again_exactly_without_calling_the_model(tmp_path):
-    from evals.running.cache import DiskCache
+    from evals.modelcalls.cache import DiskCache
 
     answer = {"offers": [{"kind": "future_coupon", "percent": 20}], "asks_which_order": False,
               "cannot_proceed": False, "questions": [], "claims": []}  # fmt: skip

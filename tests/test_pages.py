@@ -58,8 +58,8 @@ def test_the_run_just_made_is_shown_even_when_older_runs_exist(tmp_path):
 
 def test_an_unfinished_run_is_marked_and_can_be_resumed(tmp_path):
     from evals.running.config import RunConfig
-    from evals.running.records import RESULTS, read_results
     from evals.running.runner import execute_run
+    from evals.schema.records import RESULTS, read_results
 
     out = tmp_path / "runs" / "eval-stopped"
     config = RunConfig(policies=[ROOT / "policies" / "retention_offers.md"], trials=1, out=out, cache_path=None,

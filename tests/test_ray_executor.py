@@ -14,8 +14,8 @@ import pytest
 from agent.errors import RetentionLabError
 from evals.running import ray_executor
 from evals.running.config import RunConfig
-from evals.running.records import read_results
 from evals.running.runner import execute_run
+from evals.schema.records import read_results
 from tests.conftest import POLICIES, ROOT
 
 ray = pytest.importorskip("ray", reason="the optional Ray extra is not installed: pip install -e '.[ray]'")

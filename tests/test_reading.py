@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from evals.reading.calibration import REPLY_SETS, load_replies, score_reader
+from evals.calibration.calibration import REPLY_SETS, load_replies, score_reader
 from evals.reading.model import ModelReader
 from evals.reading.rules import RulesReader
 from testing.scripted_model import ScriptedChatModel

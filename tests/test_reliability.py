@@ -11,8 +11,8 @@ import pytest
 from agent.errors import InputFileError
 from evals.reports.report import write_report
 from evals.running.config import RunConfig
-from evals.running.records import read_results
 from evals.running.runner import execute_run, run_lock
+from evals.schema.records import read_results
 from tests.conftest import POLICIES, ROOT
 
 RETENTION = POLICIES / "retention_offers.md"

@@ -129,8 +129,8 @@ def test_an_order_number_with_a_hash_is_the_customers_own_order(converse):
     """The tool accepts `#113` for 000000113, and the scorers agree that it is the customer's own order."""
     from agent.store.fixtures import default_fixtures
     from agent.tools.langchain import build_tools
-    from evals.personas.schema import ExpectedOutcome
-    from evals.running.records import ConversationRecord
+    from evals.schema.persona import ExpectedOutcome
+    from evals.schema.records import ConversationRecord
     from evals.scoring.context import ScoringContext
     from evals.scoring.scorers import own_orders_only
 

@@ -13,10 +13,10 @@ import streamlit as st
 
 from evals.personas.loader import load_personas
 from evals.reports import charts
-from evals.running.records import ConversationRecord, load_record, read_results
 from evals.running.runner import RunControls
 from evals.running.runs import run_progress, run_title
-from evals.running.service import Progress
+from evals.schema.records import ConversationRecord, load_record, read_results
+from evals.service import Progress
 from evals.stats.metrics import OUTCOMES, persona_outcomes, summarize
 from ui.lab import md_escape, reply_markdown
 

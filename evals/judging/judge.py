@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from agent.datafiles import DEFAULT_FIXTURES
 from agent.store.trace import TranscriptLine
-from evals.judging.judgement import ConversationJudgement, CriterionJudgement, Verdict
 from evals.judging.rubric import Rubric, load_rubric
-from evals.reading.structured import structured_call
+from evals.modelcalls.structured import structured_call
+from evals.schema.judgement import ConversationJudgement, CriterionJudgement, Verdict
 
 PROMPT_FILE = DEFAULT_FIXTURES / "judge" / "judge_prompt.md"
 

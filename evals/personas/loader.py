@@ -10,7 +10,7 @@ from agent.datafiles import DEFAULT_FIXTURES, describe_validation_error, read_ya
 from agent.errors import InputFileError
 from agent.registry import Registry
 from agent.store.fixtures import FixtureSet
-from evals.personas.schema import Persona
+from evals.schema.persona import Persona
 
 DEFAULT_PERSONA_DIR = DEFAULT_FIXTURES / "personas"
 

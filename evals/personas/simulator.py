@@ -17,10 +17,10 @@ from agent.models.usage import TokenCount, tokens_used
 from agent.store.trace import ToolCallRecord
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of
-from evals.personas.schema import Persona, SimEvent
 from evals.personas.voice import CustomerVoice, Decision
-from evals.reading.reading import OfferMention, Reading, ReplyReader
 from evals.reading.rules import RulesReader, read_with_rules
+from evals.schema.persona import Persona, SimEvent
+from evals.schema.reading import OfferMention, Reading, ReplyReader
 
 PHRASES_FILE = DEFAULT_FIXTURES / "simulator" / "phrases.yaml"
 TRY_AGAIN = re.compile(r"(try again|isn'?t responding|not responding|couldn'?t finish|temporarily)", re.IGNORECASE)

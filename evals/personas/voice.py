@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from agent.datafiles import DEFAULT_FIXTURES
 from agent.models.offline.intents import Reading, default_rules
 from agent.store.ids import normalize_order_id
-from evals.personas.schema import Persona, Voice
+from evals.schema.persona import Persona, Voice
 
 PROMPT_FILE = DEFAULT_FIXTURES / "simulator" / "voice_prompt.md"
 Check = Callable[[Reading, "Decision"], bool]

@@ -7,8 +7,8 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.errors import ModelConfigError
 from agent.models.settings import ModelSettings, make_chat_model
-from evals.reading.reading import ReplyReader
 from evals.reading.rules import RulesReader
+from evals.schema.reading import ReplyReader
 
 RULES = "rules"
 

@@ -19,7 +19,7 @@ from agent.datafiles import DEFAULT_FIXTURES, read_yaml
 from agent.errors import InputFileError
 from agent.numbers import find_percents
 from agent.tools.kinds import OfferKind
-from evals.reading.reading import Claim, OfferMention, Reading
+from evals.schema.reading import Claim, OfferMention, Reading
 
 RULES_FILE = DEFAULT_FIXTURES / "reading" / "rules.yaml"
 TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")

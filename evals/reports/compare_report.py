@@ -6,8 +6,8 @@ from pathlib import Path
 
 from evals.reports import charts
 from evals.reports.report import MARKDOWN, TEMPLATES, atomic
-from evals.running.manifest import load_manifest
-from evals.running.records import iter_results, read_results
+from evals.schema.manifest import load_manifest
+from evals.schema.records import iter_results, read_results
 from evals.stats.comparison import Comparison, policy_diff_html
 from evals.stats.metrics import OUTCOMES, summarize_policy
 

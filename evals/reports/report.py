@@ -14,10 +14,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from agent.errors import InputFileError
-from evals.judging.judgement import judged, judged_criteria
 from evals.reports import charts
-from evals.running.manifest import RunManifest, load_manifest
-from evals.running.records import ConversationRecord, iter_sorted_results, read_results
+from evals.schema.judgement import judged, judged_criteria
+from evals.schema.manifest import RunManifest, load_manifest
+from evals.schema.records import ConversationRecord, iter_sorted_results, read_results
 from evals.scoring.score import adherence_rules
 from evals.stats.metrics import OUTCOMES, PolicySummary, persona_outcomes, summarize
 

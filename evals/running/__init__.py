@@ -1,2 +1,2 @@
-"""Running evals: the run config, records and manifest, the batch runner, the response cache, and the service
-layer (`service.run_eval`, `service.run_ab`) that the CLI and the app's pages share."""
+"""Running evals: the run config, planning, the driver and the batch runner, playing one conversation, limits,
+pricing and the Ray executor. The service layer above (`evals.service`) is what the CLI and the pages call."""

@@ -13,26 +13,9 @@ from agent.datafiles import PROJECT_ROOT
 from agent.models.settings import ModelSettings
 from agent.redact import redact_url
 from evals.personas.loader import DEFAULT_PERSONA_DIR
+from evals.schema.manifest import RunIdentity
 
 DEFAULT_CACHE = Path(os.environ.get("RETENTION_LAB_CACHE", PROJECT_ROOT / ".cache" / "model-responses.sqlite"))
-
-
-class RunIdentity(BaseModel):
-    """What must match for `--resume` to continue a run."""
-
-    policies: list[str]
-    personas_dir: str
-    persona_ids: list[str] | None
-    trials: int
-    model: str
-    base_url: str | None
-    seed: int
-    fault_rate: float
-    inputs_sha: str = Field(default="", description="hash of every policy text, persona file and fixture file used")
-    reader: str = "rules"
-    judge_model: str | None = None
-    judge_samples: int = 1
-    customer_model: str | None = None
 
 
 class RunConfig(BaseModel):

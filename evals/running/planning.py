@@ -15,12 +15,12 @@ from agent.policy.compiled import CompiledPolicy, compile_policy_file
 from agent.policy.lint import errors_only, lint_paths
 from agent.store.fixtures import FixtureSet
 from evals.personas.loader import load_personas
-from evals.personas.schema import Persona
 from evals.personas.simulator import phrases
 from evals.reading.rules import reading_rules
 from evals.running.config import RunConfig, trial_seed
 from evals.running.play import Job, build_helpers
 from evals.running.pricing import PRICING_FILE, cost_usd, prices
+from evals.schema.persona import Persona
 
 
 def check_data_files() -> None:

@@ -22,20 +22,21 @@ from agent.policy.compiled import CompiledPolicy
 from agent.redact import redact
 from agent.store.fixtures import FixtureSet
 from evals.judging.judge import Judge
-from evals.judging.judgement import ConversationJudgement
-from evals.personas.schema import Persona
+from evals.modelcalls.cache import DiskCache, counting_misses, not_counted
 from evals.personas.simulator import PersonaSimulator
 from evals.personas.voice import CustomerVoice
 from evals.reading.model import ModelReader
 from evals.reading.readers import judging_model, make_reader
-from evals.reading.reading import ReplyReader
 from evals.reading.rules import RulesReader
-from evals.running.cache import DiskCache, counting_misses, not_counted
 from evals.running.config import RunConfig
 from evals.running.driver import Holder
 from evals.running.limits import TrafficLimits
 from evals.running.pricing import conversation_cost
-from evals.running.records import ConversationRecord, Economics, fingerprint
+from evals.schema.judgement import ConversationJudgement
+from evals.schema.persona import Persona
+from evals.schema.reading import ReplyReader
+from evals.schema.records import ConversationRecord, Economics, fingerprint
+from evals.schema.version import SCHEMA_VERSION
 from evals.scoring.context import ScoringContext
 from evals.scoring.oracle import expected_outcome
 from evals.scoring.outcome import offer_cost, read_outcome, value_kept
@@ -205,6 +206,7 @@ def build_record(
     exported = convo.export()
     turns = exported.turns
     record = ConversationRecord(
+        schema_version=SCHEMA_VERSION,
         key=job.key,
         policy=job.policy.name,
         policy_file=str(job.policy.main.path),

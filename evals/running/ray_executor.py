@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from agent.errors import RetentionLabError
 from evals.running.config import RunConfig
 from evals.running.driver import Holder
-from evals.running.records import ConversationRecord
+from evals.schema.records import ConversationRecord
 
 INSTALL_HINT = "--executor ray needs Ray, an optional extra: pip install -e '.[ray]' (or pip install 'ray>=2.9')"
 
@@ -63,7 +63,7 @@ class ConversationWorker:
     def prepare(self, config_json: str) -> int:
         """Build the run's jobs, model client and helpers; returns this actor's pid (the pool's tests use it)."""
         from agent.agent_graph import AgentGraphs
-        from evals.running.cache import DiskCache
+        from evals.modelcalls.cache import DiskCache
         from evals.running.limits import TrafficLimits
         from evals.running.planning import plan_jobs
         from evals.running.play import build_helpers, build_model

@@ -20,17 +20,18 @@ from agent.agent_graph import AgentGraphs
 from agent.errors import InputFileError
 from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet, default_fixtures
-from evals.personas.schema import Persona
-from evals.running.cache import DiskCache
+from evals.modelcalls.cache import DiskCache
 from evals.running.config import RunConfig
 from evals.running.driver import Driver, DriverLimits
 from evals.running.heap import long_lived_objects_frozen
 from evals.running.limits import TrafficLimits
-from evals.running.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
 from evals.running.planning import inputs_sha, plan_jobs
 from evals.running.play import Job, aplay, build_helpers, build_model, failed, judged, over_time
-from evals.running.records import RESULTS, ConversationRecord, iter_results
 from evals.running.scheduling import LongestFirst
+from evals.schema.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
+from evals.schema.persona import Persona
+from evals.schema.records import RESULTS, ConversationRecord, iter_results
+from evals.schema.version import SCHEMA_VERSION
 
 
 def _rewrite_clean(out: Path) -> list[ConversationRecord]:
@@ -77,6 +78,7 @@ def _prepare_out(
                 "and fixture files, or a new --out",
             )
     manifest = RunManifest(
+        schema_version=SCHEMA_VERSION,
         identity=identity,
         total=total,
         created=time.strftime("%Y-%m-%d %H:%M:%S"),

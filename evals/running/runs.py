@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from agent.datafiles import PROJECT_ROOT
-from evals.running.manifest import MANIFEST, load_manifest
-from evals.running.records import RESULTS
+from evals.schema.manifest import MANIFEST, load_manifest
+from evals.schema.records import RESULTS
 
 
 def runs_dir() -> Path:

@@ -14,7 +14,7 @@ from agent.store.trace import ToolCallRecord
 from agent.store.world import WorldSnapshot
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import apply_tool
-from evals.reading.reading import Claim
+from evals.schema.reading import Claim
 
 CLAIM_TOOLS = {
     "order_cancelled": "cancel_order",

@@ -15,10 +15,10 @@ from agent.registry import Registry
 from agent.store.fixtures import FixtureSet
 from agent.store.trace import ToolCallRecord
 from agent.store.world import WorldSnapshot
-from evals.personas.schema import SimEvent
-from evals.reading.reading import Reading
 from evals.reading.rules import read_with_rules
-from evals.running.records import ConversationRecord, Score
+from evals.schema.persona import SimEvent
+from evals.schema.reading import Reading
+from evals.schema.records import ConversationRecord, Score
 
 
 @dataclass(frozen=True)

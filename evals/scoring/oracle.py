@@ -17,7 +17,7 @@ from agent.store.domain import CANCELLABLE_STATUSES
 from agent.store.fixtures import FixtureSet
 from agent.store.magento import MagentoStore
 from agent.tools.kinds import OfferKind
-from evals.personas.schema import ExpectedOutcome, Persona
+from evals.schema.persona import ExpectedOutcome, Persona
 
 
 @dataclass(frozen=True)

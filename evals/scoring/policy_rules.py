@@ -12,7 +12,7 @@ from agent.policy.offers import PolicyLine
 from agent.store.ids import normalize_order_id, same_order
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of
-from evals.running.records import Score
+from evals.schema.records import Score
 from evals.scoring.context import ScoringContext, confirmations_after, not_applicable, scorer, verdict
 
 CANCEL_ON_REFUSAL = re.compile(r"\b(declin\w*|refus\w*|insist\w*|turns? (the offers |them |it )?down)\b", re.IGNORECASE)

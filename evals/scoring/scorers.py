@@ -8,7 +8,7 @@ from agent.models.offline.intents import default_rules
 from agent.store.ids import normalize_order_id
 from agent.store.trace import ToolCallRecord
 from agent.tools.toolkit import apply_tool, spec_of
-from evals.running.records import Score
+from evals.schema.records import Score
 from evals.scoring.claims import contradiction
 from evals.scoring.context import (
     ScoringContext,

@@ -14,9 +14,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agent.errors import InputFileError
-from evals.judging.judgement import judged_criteria
-from evals.running.manifest import RunManifest, load_manifest
-from evals.running.records import ConversationRecord, read_results
+from evals.schema.judgement import judged_criteria
+from evals.schema.manifest import RunManifest, load_manifest
+from evals.schema.records import ConversationRecord, read_results
 from evals.stats.paired import persona_interval
 from evals.stats.verdicts import MetricComparison, Pair, compare_metric, metric_extractors, write_verdicts
 

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from scipy import stats
 
-from evals.judging.judgement import judged, judged_criteria
-from evals.running.records import ConversationRecord
+from evals.schema.judgement import judged, judged_criteria
+from evals.schema.records import ConversationRecord
 from evals.scoring.score import adherence_rules
 from evals.stats.paired import persona_interval
 

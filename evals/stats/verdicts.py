@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from evals.judging.judgement import judged
-from evals.running.records import ConversationRecord
+from evals.schema.judgement import judged
+from evals.schema.records import ConversationRecord
 from evals.scoring.score import adherence_rules
 from evals.stats.metrics import Rate, cluster_rate
 from evals.stats.paired import holm, persona_interval, personas_needed, sign_flip_test

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 
 from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
 from agent.store.world import WorldSnapshot
-from evals.judging.judgement import ConversationJudgement
-from evals.personas.schema import ExpectedOutcome, SimEvent
-from evals.reading.reading import Reading
+from evals.schema.judgement import ConversationJudgement
+from evals.schema.persona import ExpectedOutcome, SimEvent
+from evals.schema.reading import Reading
+from evals.schema.version import UNVERSIONED, check_version
 
 RESULTS = "results.jsonl"
 
@@ -43,6 +44,9 @@ class Economics(BaseModel):
 
 
 class ConversationRecord(BaseModel):
+    schema_version: int = Field(
+        default=UNVERSIONED, description="the format's version (evals/schema/version.py); absent before version 2"
+    )
     key: str = Field(description="policy/persona/trial: unique within a run")
     policy: str
     policy_file: str
@@ -111,9 +115,11 @@ def iter_results(out: Path) -> Iterator[ConversationRecord]:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             try:
-                yield ConversationRecord.model_validate_json(line)
+                record = ConversationRecord.model_validate_json(line)
             except ValueError:
                 continue
+            check_version(record.schema_version, path)
+            yield record
 
 
 def iter_sorted_results(out: Path) -> Iterator[ConversationRecord]:
@@ -130,6 +136,7 @@ def iter_sorted_results(out: Path) -> Iterator[ConversationRecord]:
             except ValueError:
                 record = None
             if record is not None:
+                check_version(record.schema_version, path)
                 index.setdefault((record.key.split("/")[0], record.persona, record.trial), offset)
             offset += len(line)
         for key in sorted(index):

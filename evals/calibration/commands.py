@@ -12,9 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.models.settings import ModelSettings
-from evals.judging.judge import Judge
-from evals.judging.rubric import load_rubric
-from evals.reading.calibration import (
+from evals.calibration.calibration import (
     CONVERSATIONS,
     FIELDS,
     REPLY_SETS,
@@ -23,9 +21,11 @@ from evals.reading.calibration import (
     score_judge,
     score_reader,
 )
+from evals.judging.judge import Judge
+from evals.judging.rubric import load_rubric
+from evals.modelcalls.cache import DiskCache
 from evals.reading.readers import judging_model, make_reader
-from evals.reading.reading import Reading
-from evals.running.cache import DiskCache
+from evals.schema.reading import Reading
 
 
 def _plain_numbers(value: Any) -> Any:

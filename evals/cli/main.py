@@ -19,8 +19,8 @@ from agent.cli import OneLineParser
 from agent.errors import InputFileError, RetentionLabError
 from agent.models.settings import DEFAULT_MODEL, ModelSettings
 from agent.redact import redact
+from evals.cli.progress import StatusLine, progress_bar, show_progress
 from evals.personas.loader import DEFAULT_PERSONA_DIR
-from evals.progress import StatusLine, progress_bar, show_progress
 from evals.running.config import DEFAULT_CACHE, RunConfig
 
 FLAGS = {"trials": "--trials", "concurrency": "--concurrency", "fault_rate": "--fault-rate", "seed": "--seed",
@@ -163,7 +163,7 @@ def error_exit(records: list, max_errors: int) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from evals.running.runner import RunControls
-    from evals.running.service import run_eval
+    from evals.service import run_eval
 
     config = run_config(args, args.policy, args.out)
     with progress_bar(console) as progress:
@@ -190,7 +190,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from evals.running.service import ABConfig, compare_existing, run_ab
+    from evals.service import ABConfig, compare_existing, run_ab
 
     if args.runs:
         result = compare_existing(args.runs[0], args.runs[1], args.out)
@@ -224,7 +224,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _model_options(args: argparse.Namespace) -> tuple[ModelSettings, Any]:
-    from evals.running.cache import DiskCache
+    from evals.modelcalls.cache import DiskCache
 
     if args.cache is not None and args.cache.exists() and not args.cache.is_file():
         raise RetentionLabError(f"{args.cache}: --cache: is a folder (give a file path, e.g. .cache/responses.sqlite)")
@@ -236,7 +236,7 @@ def _model_options(args: argparse.Namespace) -> tuple[ModelSettings, Any]:
 
 
 def _read(args: argparse.Namespace) -> int:
-    from evals.reading.commands import read_command
+    from evals.calibration.commands import read_command
 
     text = sys.stdin.read()
     if not text.strip():
@@ -249,8 +249,8 @@ def _read(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from evals.reading.calibration import REPLY_SETS
-    from evals.reading.commands import print_calibration
+    from evals.calibration.calibration import REPLY_SETS
+    from evals.calibration.commands import print_calibration
 
     sets = list(REPLY_SETS) if args.set == "all" else [args.set]
     if args.limit is not None and args.limit < 1:

@@ -13,8 +13,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml, validate
 from agent.store.trace import TranscriptLine
-from evals.judging.judgement import ConversationJudgement, Verdict
-from evals.reading.reading import Reading, ReplyReader
+from evals.schema.judgement import ConversationJudgement, Verdict
+from evals.schema.reading import Reading, ReplyReader
 
 LABELLED = DEFAULT_FIXTURES / "labelled"
 REPLY_SETS = {

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.errors import InputFileError
-from evals.running.config import RunIdentity
+from evals.schema.version import UNVERSIONED, check_version
 
 MANIFEST = "run.json"
+
+
+class RunIdentity(BaseModel):
+    """What must match for `--resume` to continue a run."""
+
+    policies: list[str]
+    personas_dir: str
+    persona_ids: list[str] | None
+    trials: int
+    model: str
+    base_url: str | None
+    seed: int
+    fault_rate: float
+    inputs_sha: str = Field(default="", description="hash of every policy text, persona file and fixture file used")
+    reader: str = "rules"
+    judge_model: str | None = None
+    judge_samples: int = 1
+    customer_model: str | None = None
 
 
 class PolicyEntry(BaseModel):
@@ -24,6 +43,9 @@ class PolicyEntry(BaseModel):
 
 
 class RunManifest(BaseModel):
+    schema_version: int = Field(
+        default=UNVERSIONED, description="the format's version (evals/schema/version.py); absent before version 2"
+    )
     identity: RunIdentity
     total: int
     created: str
@@ -48,8 +70,12 @@ def load_manifest(run: Path) -> RunManifest:
             run, "", "is not a run folder (no run.json)", "pass the --out folder of `python -m evals run`"
         )
     try:
-        return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        version = data.get("schema_version", UNVERSIONED) if isinstance(data, dict) else UNVERSIONED
+        if isinstance(version, int):
+            check_version(version, path)
+        return RunManifest.model_validate(data)
+    except (ValidationError, ValueError, UnicodeDecodeError, OSError) as exc:
         raise InputFileError(
             path, "", "is broken (not a run manifest)", "rerun into a new --out; the results.jsonl there is kept"
         ) from exc

@@ -17,9 +17,9 @@ from agent.store.fixtures import FixtureSet
 from evals.reports.compare_report import write_comparison
 from evals.reports.report import write_report
 from evals.running.config import RunConfig
-from evals.running.manifest import load_manifest
-from evals.running.records import RESULTS, ConversationRecord, iter_results
 from evals.running.runner import RunControls, execute_run
+from evals.schema.manifest import load_manifest
+from evals.schema.records import RESULTS, ConversationRecord, iter_results
 from evals.stats.comparison import Comparison, compare_runs
 
 
