@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from pydantic import ValidationError
+
+from agent.chat_settings import ChatSettings
 from agent.errors import RetentionLabError
-from agent.models.settings import DEFAULT_MODEL, ModelSettings
+from agent.options import add_field_options, flag_of, values_from_args
 from agent.policy.lint import errors_only, lint_paths
 from agent.redact import redact
 
@@ -39,10 +42,9 @@ def _chat(args: argparse.Namespace) -> int:
 
     if args.state_out and (Path(args.state_out).is_dir() or not Path(args.state_out).parent.is_dir()):
         raise RetentionLabError(f"{args.state_out}: --state-out: must be a file in an existing folder (e.g. out.json)")
+    settings = chat_settings(args)
     policy = compile_policy_file(args.policy)
-    convo = Conversation.start(
-        policy, args.customer, ModelSettings(spec=args.model, base_url=args.base_url), step_limit=args.step_limit
-    )
+    convo = Conversation.start(policy, args.customer, settings.model, step_limit=settings.step_limit)
     interactive = sys.stdin.isatty()
     print(
         f"[{policy.name} v{policy.main.meta.version} | customer {convo.world.customer.full_name} | "
@@ -70,6 +72,16 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def chat_settings(args: argparse.Namespace) -> ChatSettings:
+    """The chat's settings from its flags; a bad value is one line naming the flag."""
+    try:
+        return ChatSettings.model_validate(values_from_args(args, ChatSettings))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        flag = flag_of(ChatSettings, first["loc"])
+        raise RetentionLabError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m agent", description="Retention Lab: policies and the agent.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,9 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="chat as the customer in the terminal (reads lines from stdin)")
     chat.add_argument("--policy", required=True, help="policy markdown file, e.g. policies/retention_offers.md")
     chat.add_argument("--customer", required=True, type=int, help="customer id from fixtures/magento/customers.json")
-    chat.add_argument("--model", default=DEFAULT_MODEL, help="offline (default) or openai:<model>")
-    chat.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or set OPENAI_BASE_URL)")
-    chat.add_argument("--step-limit", type=int, default=24, help="most graph steps per turn (default 24)")
+    add_field_options(chat, ChatSettings)
     chat.add_argument("--state-out", help="write transcript, trace and final world state here as JSON")
     chat.set_defaults(run=_chat)
     return parser

@@ -19,6 +19,7 @@ from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel, Field
 
 from agent.agent_graph import AgentGraph, build_agent_graph
+from agent.chat_settings import DEFAULT_STEP_LIMIT
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.policy.compiled import CompiledPolicy
 from agent.redact import redact
@@ -28,7 +29,6 @@ from agent.store.world import World, WorldSnapshot
 from agent.tools.context import ConversationContext
 from agent.tools.results import ToolError, observation
 
-DEFAULT_STEP_LIMIT = 24
 GENERIC_FAILURE = "Sorry, something went wrong on our side, so I couldn't answer. Please try again in a moment."
 
 

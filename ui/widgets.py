@@ -11,8 +11,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from agent.options import bounds
 from evals.personas.loader import load_personas
 from evals.reports import charts
+from evals.running.config import RunConfig
 from evals.running.runner import RunControls
 from evals.running.runs import run_progress, run_title
 from evals.schema.records import ConversationRecord, load_record, read_results
@@ -41,10 +43,17 @@ def run_settings(key: str) -> RunSettings:
     left, middle, right = st.columns(3)
     return RunSettings(
         persona_ids=picked,
-        trials=int(left.number_input("Trials per persona", 1, 100, 3, key=f"{key}_trials")),
-        concurrency=int(middle.number_input("Concurrency", 1, 64, 4, key=f"{key}_concurrency")),
-        seed=int(right.number_input("Base seed", 0, 10**9, 0, key=f"{key}_seed")),
+        trials=config_number(left, "trials", "Trials per persona", key),
+        concurrency=config_number(middle, "concurrency", "Concurrency", key),
+        seed=config_number(right, "seed", "Base seed", key),
     )
+
+
+def config_number(container: Any, field: str, label: str, key: str) -> int:
+    """A number input for one of RunConfig's integer fields: its range, default and help are the field's own."""
+    low, high, default = bounds(RunConfig, field)
+    help_text = RunConfig.model_fields[field].description
+    return int(container.number_input(label, low, high, default, key=f"{key}_{field}", help=help_text))
 
 
 def progress_bars() -> Callable[[Progress], None]:

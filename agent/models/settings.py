@@ -20,11 +20,31 @@ DEFAULT_MODEL = "offline"
 class ModelSettings(BaseModel):
     """Everything needed to build a chat model. Built from the CLI, the app's sidebar or a RunConfig."""
 
-    spec: str = Field(default=DEFAULT_MODEL, description="'offline' or 'openai:<model name>'")
-    base_url: str | None = Field(default=None, description="An OpenAI-compatible server, e.g. http://127.0.0.1:8765/v1")
+    spec: str = Field(
+        default=DEFAULT_MODEL,
+        description="the agent's model: offline, openai:<model>, or any name an OpenAI-compatible --base-url serves",
+        json_schema_extra={"flag": "--model"},
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="an OpenAI-compatible server, e.g. http://127.0.0.1:8765/v1 (or set OPENAI_BASE_URL)",
+        json_schema_extra={"flag": "--base-url"},
+    )
     temperature: float = 0.0
-    timeout_s: float = Field(default=120.0, gt=0, allow_inf_nan=False)
-    max_retries: int = Field(default=2, ge=0, le=10)
+    timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds one model call may take",
+        json_schema_extra={"flag": "--timeout"},
+    )
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="retries of a model call on 429, 5xx and timeouts, with backoff, honouring Retry-After",
+        json_schema_extra={"flag": "--max-retries"},
+    )
     api_key: SecretStr | None = Field(default=None, exclude=True, description="a key typed in the app (never saved)")
 
     @property

@@ -11,117 +11,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from agent.cli import OneLineParser
 from agent.errors import InputFileError, RetentionLabError
-from agent.models.settings import DEFAULT_MODEL, ModelSettings
+from agent.models.settings import ModelSettings
+from agent.options import add_field_options, values_from_args
 from agent.redact import redact
+from evals.cli.options import add_model_call_options, add_run_options, check_cache_path, run_config, validated
 from evals.cli.progress import StatusLine, progress_bar, show_progress
-from evals.personas.loader import DEFAULT_PERSONA_DIR
-from evals.running.config import DEFAULT_CACHE, RunConfig
+from evals.running.config import RunConfig
 
-FLAGS = {"trials": "--trials", "concurrency": "--concurrency", "fault_rate": "--fault-rate", "seed": "--seed",
-         "model": "--model", "personas_dir": "--personas", "cache_path": "--cache",
-         "judge_samples": "--judge-samples", "conversation_timeout_s": "--conversation-timeout",
-         "max_cost_usd": "--max-cost", "rpm": "--rpm", "tpm": "--tpm", "timeout_s": "--timeout",
-         "max_retries": "--max-retries"}  # fmt: skip
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--personas", type=Path, default=DEFAULT_PERSONA_DIR, help="folder of persona YAML files")
-    parser.add_argument("--persona", action="append", dest="persona_ids", help="only this persona id (repeatable)")
-    parser.add_argument("--trials", type=int, default=3, help="trials per persona and policy (default 3)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="offline (default) or openai:<model>")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or OPENAI_BASE_URL)")
-    parser.add_argument("--concurrency", type=int, default=4, help="conversations in flight at once (default 4)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed; each persona and trial derives its own")
-    parser.add_argument("--resume", action="store_true", help="finish a killed run in --out without redoing anything")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="model response cache (SQLite file)")
-    parser.add_argument("--no-cache", action="store_true", help="call the model for every request")
-    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of backend calls that fail transiently")
-    parser.add_argument("--max-errors", type=int, default=0, help="errored conversations tolerated before exit 1")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds one model call may take (default 120)")
-    parser.add_argument(
-        "--max-retries",
-        type=int,
-        default=2,
-        help="retries of a model call on 429, 5xx and timeouts, with backoff, honouring Retry-After",
-    )
-    parser.add_argument(
-        "--conversation-timeout",
-        type=float,
-        default=600.0,
-        help="seconds one conversation may take in all before it is cut off as an error (default 600)",
-    )
-    parser.add_argument(
-        "--max-cost",
-        type=float,
-        default=None,
-        help="stop starting conversations once the run has spent this many USD (fixtures/pricing.yaml)",
-    )
-    parser.add_argument("--rpm", type=float, default=None, help="at most this many model requests per minute")
-    parser.add_argument("--tpm", type=float, default=None, help="at most this many model tokens per minute")
-    parser.add_argument(
-        "--executor",
-        choices=["local", "ray"],
-        default="local",
-        help="local (default): one process; ray: actors on every core, or on a cluster",
-    )
-    parser.add_argument("--ray-address", default=None, help="an existing Ray cluster (e.g. ray://head:10001)")
-    parser.add_argument("--allow-lint-errors", action="store_true", help="run a policy that the linter rejects")
-    parser.add_argument("--reader", default="rules", help="reader of agent replies: rules (default) or a model string")
-    parser.add_argument("--judge-model", default=None, help="judge soft criteria (tone, empathy...) with this model")
-    parser.add_argument("--judge-samples", type=int, default=1, help="judge each conversation N times (default 1)")
-    parser.add_argument(
-        "--customer-model",
-        default=None,
-        help="a model writes the personas' messages (their contracts still decide what they say)",
-    )
-
-
-def run_config(args: argparse.Namespace, policies: list[Path], out: Path) -> RunConfig:
-    """The run's config from the command line; a bad value is one line naming the flag and the fix."""
-    for policy in policies:
-        if not policy.is_file():
-            raise RetentionLabError(f"{policy}: --policy: no such file (list policies/ for the available ones)")
-    if args.cache is not None and args.cache.exists() and not args.cache.is_file():
-        raise RetentionLabError(f"{args.cache}: --cache: is a folder (give a file path, e.g. .cache/responses.sqlite)")
-    try:
-        return RunConfig(
-            policies=policies,
-            personas_dir=args.personas,
-            persona_ids=args.persona_ids,
-            trials=args.trials,
-            model=ModelSettings(
-                spec=args.model, base_url=args.base_url, timeout_s=args.timeout, max_retries=args.max_retries
-            ),
-            concurrency=args.concurrency,
-            seed=args.seed,
-            out=out,
-            resume=args.resume,
-            cache_path=None if args.no_cache else args.cache,
-            fault_rate=args.fault_rate,
-            allow_lint_errors=args.allow_lint_errors,
-            reader=args.reader,
-            judge_model=args.judge_model,
-            judge_samples=args.judge_samples,
-            customer_model=args.customer_model,
-            executor=args.executor,
-            ray_address=args.ray_address,
-            conversation_timeout_s=args.conversation_timeout,
-            max_cost_usd=args.max_cost,
-            rpm=args.rpm,
-            tpm=args.tpm,
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = [str(part) for part in first["loc"]]
-        flag = next((FLAGS[part] for part in reversed(where) if part in FLAGS), ".".join(where))
-        raise RetentionLabError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from exc
 
 
 def summary_table(records: list) -> Table:
@@ -203,7 +105,7 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         raise InputFileError("compare", "--a/--b", "both policies are needed", "pass --a FILE --b FILE, or --runs A B")
     if result.comparison is None:  # only a budget stops a compare without raising (Ctrl+C raises)
-        console.print(f"[bold]stopped at the --max-cost budget (${args.max_cost:g}: arm A may spend half, arm B "
+        console.print(f"[bold]stopped at the --max-cost budget (${args.max_cost_usd:g}: arm A may spend half, arm B "
                       f"what A left)[/]: arm A {result.done[0]}, arm B {result.done[1]} conversation(s) done, so no "
                       "comparison yet; rerun the same command with --resume and a higher --max-cost to finish both "
                       "arms", highlight=False)  # fmt: skip
@@ -226,13 +128,9 @@ def _compare(args: argparse.Namespace) -> int:
 def _model_options(args: argparse.Namespace) -> tuple[ModelSettings, Any]:
     from evals.modelcalls.cache import DiskCache
 
-    if args.cache is not None and args.cache.exists() and not args.cache.is_file():
-        raise RetentionLabError(f"{args.cache}: --cache: is a folder (give a file path, e.g. .cache/responses.sqlite)")
-    try:
-        settings = ModelSettings(base_url=args.base_url, timeout_s=args.timeout)
-    except ValidationError as exc:
-        raise RetentionLabError(f"--timeout: {exc.errors()[0]['msg']} (got {args.timeout!r})") from exc
-    return settings, None if args.no_cache else DiskCache(args.cache)
+    check_cache_path(args.cache_path)
+    config = validated(RunConfig, {**values_from_args(args, RunConfig), "policies": [Path("-")]})
+    return config.model, None if args.no_cache else DiskCache(args.cache_path)
 
 
 def _read(args: argparse.Namespace) -> int:
@@ -257,6 +155,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         raise RetentionLabError(f"--limit: must be at least 1 (got {args.limit})")
     if args.judge_samples < 1:
         raise RetentionLabError(f"--judge-samples: must be at least 1 (got {args.judge_samples})")
+    validated(RunConfig, {**values_from_args(args, RunConfig), "policies": [Path("-")]})
     settings, cache = _model_options(args)
     with progress_bar(console) as progress:
 
@@ -268,14 +167,6 @@ def _calibrate(args: argparse.Namespace) -> int:
             console, args.reader, args.judge_model, args.judge_samples, sets, settings, cache, counter, args.limit
         )
     return 0
-
-
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reader", default="rules", help="rules (default) or a model string, e.g. openai:gpt-4o-mini")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or OPENAI_BASE_URL)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds one model call may take (default 120)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="model response cache (SQLite file)")
-    parser.add_argument("--no-cache", action="store_true", help="call the model for every request")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -297,13 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(compare)
     compare.set_defaults(handler=_compare)
     read = sub.add_parser("read", help="read one agent reply from stdin and print what a reader takes from it (JSON)")
-    add_model_options(read)
+    add_model_call_options(read)
     read.set_defaults(handler=_read)
     calibrate = sub.add_parser("calibrate", help="accuracy of a reader, and agreement of a judge, on labelled sets")
-    add_model_options(calibrate)
+    add_model_call_options(calibrate)
+    add_field_options(calibrate, RunConfig, only={"judge_model", "judge_samples"})
     calibrate.add_argument("--set", choices=["all", "dev", "heldout", "heldout2"], default="all", help="reply set")
-    calibrate.add_argument("--judge-model", default=None, help="also measure this model as the soft-criteria judge")
-    calibrate.add_argument("--judge-samples", type=int, default=1, help="judge each conversation N times")
     calibrate.add_argument("--limit", type=int, default=None, help="only the first N items of each set (slow models)")
     calibrate.set_defaults(handler=_calibrate)
     return parser

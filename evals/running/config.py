@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agent.chat_settings import DEFAULT_STEP_LIMIT, StepLimit
 from agent.datafiles import PROJECT_ROOT
 from agent.models.settings import ModelSettings
 from agent.redact import redact_url
@@ -19,31 +20,121 @@ DEFAULT_CACHE = Path(os.environ.get("RETENTION_LAB_CACHE", PROJECT_ROOT / ".cach
 
 
 class RunConfig(BaseModel):
-    """Everything that defines a run."""
+    """Everything that defines a run, each setting declared once: the CLI's flags (`evals.cli.options`) and the pages'
+    forms (`ui.widgets`) are generated from these fields."""
 
     policies: list[Path] = Field(min_length=1)
-    personas_dir: Path = DEFAULT_PERSONA_DIR
-    persona_ids: list[str] | None = None
-    trials: int = Field(default=3, ge=1, le=1000)
+    personas_dir: Path = Field(
+        default=DEFAULT_PERSONA_DIR,
+        description="folder of persona YAML files",
+        json_schema_extra={"flag": "--personas"},
+    )
+    persona_ids: list[str] | None = Field(
+        default=None, description="only this persona id (repeatable)", json_schema_extra={"flag": "--persona"}
+    )
+    trials: int = Field(
+        default=3, ge=1, le=1000, description="trials per persona and policy", json_schema_extra={"flag": "--trials"}
+    )
     model: ModelSettings = Field(default_factory=ModelSettings)
-    concurrency: int = Field(default=4, ge=1, le=256)
-    seed: int = 0
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="conversations in flight at once",
+        json_schema_extra={"flag": "--concurrency"},
+    )
+    seed: int = Field(
+        default=0,
+        ge=0,
+        le=10**9,
+        description="base seed; each persona and trial derives its own",
+        json_schema_extra={"flag": "--seed"},
+    )
     out: Path = Path("runs/latest")
-    resume: bool = False
-    cache_path: Path | None = Field(default_factory=lambda: Path(os.environ.get("RETENTION_LAB_CACHE", DEFAULT_CACHE)))
-    fault_rate: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
-    step_limit: int = Field(default=24, ge=2)
-    allow_lint_errors: bool = False
-    reader: str = Field(default="rules", description="reader of agent replies: 'rules' or a model string")
-    judge_model: str | None = Field(default=None, description="a model string: judge soft criteria with it")
-    judge_samples: int = Field(default=1, ge=1, le=20)
-    customer_model: str | None = Field(default=None, description="a model string: it voices the personas")
-    executor: Literal["local", "ray"] = "local"
-    ray_address: str | None = Field(default=None, description="an existing Ray cluster; none starts Ray here")
-    conversation_timeout_s: float | None = Field(default=600.0, gt=0, allow_inf_nan=False)
-    max_cost_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    rpm: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="model requests per minute")
-    tpm: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="model tokens per minute")
+    resume: bool = Field(
+        default=False,
+        description="finish a killed run in --out without redoing anything",
+        json_schema_extra={"flag": "--resume"},
+    )
+    cache_path: Path | None = Field(
+        default_factory=lambda: Path(os.environ.get("RETENTION_LAB_CACHE", DEFAULT_CACHE)),
+        description="model response cache (SQLite file; RETENTION_LAB_CACHE)",
+        json_schema_extra={"flag": "--cache"},
+    )
+    fault_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="share of backend calls that fail transiently",
+        json_schema_extra={"flag": "--fault-rate"},
+    )
+    step_limit: StepLimit = DEFAULT_STEP_LIMIT
+    allow_lint_errors: bool = Field(
+        default=False,
+        description="run a policy that the linter rejects",
+        json_schema_extra={"flag": "--allow-lint-errors"},
+    )
+    reader: str = Field(
+        default="rules",
+        description="reader of agent replies: rules or a model string, e.g. openai:gpt-4o-mini",
+        json_schema_extra={"flag": "--reader"},
+    )
+    judge_model: str | None = Field(
+        default=None,
+        description="judge soft criteria (tone, empathy...) with this model string",
+        json_schema_extra={"flag": "--judge-model"},
+    )
+    judge_samples: int = Field(
+        default=1,
+        ge=1,
+        le=20,
+        description="judge each conversation N times",
+        json_schema_extra={"flag": "--judge-samples"},
+    )
+    customer_model: str | None = Field(
+        default=None,
+        description="a model writes the personas' messages (their contracts still decide what they say)",
+        json_schema_extra={"flag": "--customer-model"},
+    )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="local: one process; ray: actors on every core, or on a cluster",
+        json_schema_extra={"flag": "--executor"},
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="an existing Ray cluster (e.g. ray://head:10001); none starts Ray here",
+        json_schema_extra={"flag": "--ray-address"},
+    )
+    conversation_timeout_s: float | None = Field(
+        default=600.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds one conversation may take in all before it is cut off as an error",
+        json_schema_extra={"flag": "--conversation-timeout"},
+    )
+    max_cost_usd: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="stop starting conversations once the run has spent this many USD (fixtures/pricing.yaml)",
+        json_schema_extra={"flag": "--max-cost"},
+    )
+    rpm: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="at most this many model requests per minute",
+        json_schema_extra={"flag": "--rpm"},
+    )
+    tpm: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="at most this many model tokens per minute",
+        json_schema_extra={"flag": "--tpm"},
+    )
 
     def identity(self, inputs_sha: str = "") -> RunIdentity:
         return RunIdentity(
