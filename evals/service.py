@@ -1,6 +1,6 @@
-"""The service layer: run an eval, or an A/B comparison, with progress callbacks.
+"""The service layer: run, resume or rescore an eval, or an A/B comparison, with progress callbacks.
 
-The CLI (`evals/cli.py`) and the app's Evals and A/B pages are thin adapters over these functions.
+The CLI (`evals/cli/`) and the app's Evals and A/B pages are thin adapters over these functions.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from agent.errors import RetentionLabError
+from agent.errors import InputFileError, RetentionLabError
 from agent.models.settings import ModelSettings, check_model
 from agent.store.fixtures import FixtureSet
 from evals.reports.compare_report import write_comparison
 from evals.reports.report import write_report
 from evals.running.config import RunConfig
+from evals.running.rescoring import Rescored, rescore_run
 from evals.running.runner import RunControls, execute_run
 from evals.schema.manifest import load_manifest
 from evals.schema.records import RESULTS, ConversationRecord, iter_results
@@ -160,3 +161,14 @@ def compare_existing(a_run: Path, b_run: Path, out: Path) -> ABResult:
     """Compare two finished runs of one policy each (refused unless they are paired)."""
     comparison = compare_runs(a_run, b_run)
     return ABResult(comparison, (a_run, b_run), write_comparison(comparison, out))
+
+
+def rescore(run: Path, out: Path) -> Rescored:
+    """Read and score a finished run's records again with the current reader rules and scorers, into `out`, without
+    calling a model; the report there opens with what changed."""
+    result = rescore_run(run, out)
+    if not result.records:
+        raise InputFileError(run / RESULTS, "", "holds no finished conversations", "run the eval first")
+    header = f"Rescored from {run} with the current reader rules and scorers (no model was called)."
+    write_report(out, result.records, [header, *result.notes, *result.changes.lines()])
+    return result

@@ -91,6 +91,17 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rescore(args: argparse.Namespace) -> int:
+    from evals.service import rescore
+
+    out = args.out if args.out is not None else args.run.with_name(args.run.name + "-rescored")
+    result = rescore(args.run, out)
+    for line in [*result.notes, *result.changes.lines()]:
+        console.print(line, highlight=False, markup=False)
+    console.print(f"rescored run: {out}  report: {out / 'report.html'}  changes: {out / 'rescore.json'}")
+    return 0
+
+
 def _compare(args: argparse.Namespace) -> int:
     from evals.service import ABConfig, compare_existing, run_ab
 
@@ -180,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write report.html, report.md and results.csv for a run folder")
     report.add_argument("run", type=Path)
     report.set_defaults(handler=_report)
+    rescore = sub.add_parser("rescore", help="read and score a run's records again with the current rules, no model")
+    rescore.add_argument("run", type=Path, help="a run folder (the --out of `python -m evals run`)")
+    rescore.add_argument("--out", type=Path, default=None, help="new run folder (default: RUN-rescored beside RUN)")
+    rescore.set_defaults(handler=_rescore)
     compare = sub.add_parser("compare", help="A/B: two policies on the same personas and seeds, or two existing runs")
     compare.add_argument("--a", type=Path, help="policy A")
     compare.add_argument("--b", type=Path, help="policy B")

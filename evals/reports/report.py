@@ -206,14 +206,17 @@ def judge_note(summaries: dict[str, PolicySummary], manifest: RunManifest) -> st
     return " ".join(parts)
 
 
-def write_report(out: Path, records: list[ConversationRecord] | None = None) -> list[Path]:
+def write_report(
+    out: Path, records: list[ConversationRecord] | None = None, notes: list[str] | None = None
+) -> list[Path]:
     """Write report.html, report.md and results.csv into the run folder; returns their paths. `records`: the run's
     light records in file order when the caller holds them already (read from results.jsonl otherwise), so a big run
-    is not held in memory twice."""
+    is not held in memory twice. `notes`: lines shown first among the caveats (what a rescore changed)."""
     manifest, records = (load_manifest(out), records) if records is not None else load_run(out)
     if not records:
         raise InputFileError(out / "results.jsonl", "", "holds no finished conversations", "run the eval first")
     context = render_context(manifest, records)
+    context["caveats"] = [*(notes or []), *context["caveats"]]
     paths = [out / "report.html", out / "report.md", out / "results.csv"]
     # conversations are streamed from results.jsonl into the page one at a time, so big runs fit in memory
     with atomic(paths[0]) as tmp:

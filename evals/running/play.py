@@ -37,10 +37,8 @@ from evals.schema.persona import Persona
 from evals.schema.reading import ReplyReader
 from evals.schema.records import ConversationRecord, Economics, fingerprint
 from evals.schema.version import SCHEMA_VERSION
-from evals.scoring.context import ScoringContext
 from evals.scoring.oracle import expected_outcome
-from evals.scoring.outcome import offer_cost, read_outcome, value_kept
-from evals.scoring.score import score_all
+from evals.scoring.record_scoring import score_record
 
 
 @dataclass(frozen=True)
@@ -231,17 +229,9 @@ def build_record(
         reader_errors=sum(r.error is not None for r in sim.readings),
         customer_voice=dict(Counter(e.voiced for e in sim.events if e.voiced)),
     )
-    outcome = read_outcome(exported.final_state, fixtures)
-    record.outcome, record.retained_offer = outcome.outcome, outcome.offer
-    if record.error:  # a model or connection failure: counted and shown, never scored as a policy outcome
-        record.outcome, record.retained_offer = "error", None
     record.faults_met = convo.world.faults.injected
-    context = ScoringContext(record, exported.final_state, job.policy, fixtures)
-    record.scores = score_all(context)
     tokens_in, tokens_out = sum(t.input_tokens for t in turns), sum(t.output_tokens for t in turns)
     record.economics = Economics(
-        value_kept=value_kept(exported.final_state, outcome, job.persona.order),
-        offer_cost=offer_cost(exported.final_state, fixtures, job.persona.order),
         tokens_in=tokens_in,
         tokens_out=tokens_out,
         helper_tokens={model: list(used) for model, used in sim.helper_tokens.items()},  # the record's own
@@ -249,4 +239,4 @@ def build_record(
         turns=len(turns),
         agent_ms=round(sum(t.latency_ms for t in turns), 2),
     )
-    return record
+    return score_record(record, job.policy, fixtures)
