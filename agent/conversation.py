@@ -234,6 +234,11 @@ class Conversation:
             ]
         return lines
 
+    @property
+    def faults_met(self) -> int:
+        """Injected backend faults this conversation met."""
+        return self.world.faults.injected
+
     def export(self) -> ConversationExport:
         """Which policy version and model, the transcript, the trace and the final state."""
         main = self.policy.main

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 
 from agent.agent_graph import AgentGraphs
-from agent.conversation import Conversation
+from agent.conversation import ConversationExport, PolicyVersion
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.models.usage import TokenCount, tokens_used
 from agent.policy.compiled import CompiledPolicy
 from agent.redact import redact
 from agent.store.fixtures import FixtureSet
+from agent.store.world import World
 from evals.judging.judge import Judge
 from evals.modelcalls.cache import DiskCache, counting_misses, not_counted
 from evals.personas.simulator import PersonaSimulator
@@ -28,6 +29,7 @@ from evals.personas.voice import CustomerVoice
 from evals.reading.model import ModelReader
 from evals.reading.readers import judging_model, make_reader
 from evals.reading.rules import RulesReader
+from evals.running.agent_under_test import AgentFactory, AgentUnderTest, ConversationStart, langchain_agent
 from evals.running.config import RunConfig
 from evals.running.driver import Holder
 from evals.running.limits import TrafficLimits
@@ -61,10 +63,16 @@ class RunHelpers:
     reader: ReplyReader
     judge: Judge | None = None
     voice: CustomerVoice | None = None
+    agent: AgentFactory = langchain_agent
 
 
-def build_helpers(config: RunConfig, cache: DiskCache | None, traffic: TrafficLimits | None = None) -> RunHelpers:
-    """The run's reader and judge, their models under the run's traffic limits."""
+def build_helpers(
+    config: RunConfig,
+    cache: DiskCache | None,
+    traffic: TrafficLimits | None = None,
+    agent: AgentFactory = langchain_agent,
+) -> RunHelpers:
+    """The run's reader and judge, their models under the run's traffic limits, and the agent under test."""
     traffic = traffic or TrafficLimits(None, None)
     judge = None
     if config.judge_model:
@@ -77,7 +85,7 @@ def build_helpers(config: RunConfig, cache: DiskCache | None, traffic: TrafficLi
     if config.customer_model:
         settings = config.model.model_copy(update={"spec": config.customer_model})
         voice = CustomerVoice(traffic.apply(judging_model(settings, cache)), config.customer_model)
-    return RunHelpers(reader, judge, voice)
+    return RunHelpers(reader, judge, voice, agent)
 
 
 def run_conversation(
@@ -108,11 +116,10 @@ async def aplay(
 ) -> ConversationRecord:
     """Play one persona against one policy and score it (the judge comes after: `judged`), on the run's agent graph
     for the policy. Model and backend faults end up in the record."""
-    convo = Conversation.start(
-        job.policy, job.persona.customer_id, agents.model, fixtures, config.fault_rate, job.seed, config.step_limit,
-        agent=agents.for_policy(job.policy),
+    convo = helpers.agent(
+        ConversationStart(job.policy, job.persona.customer_id, fixtures, config.fault_rate, job.seed,
+                          config.step_limit, agents.model, config.model.spec, agents.for_policy(job.policy))
     )  # fmt: skip
-    convo.model_label = config.model.spec
     sim = PersonaSimulator(job.persona, job.seed, helpers.reader, helpers.voice)
     holder.parts.update(convo=convo, sim=sim, start=time.perf_counter())
     # a model that reads replies or voices the customer must not block the loop
@@ -127,7 +134,7 @@ async def aplay(
             else:
                 message = sim.next_message(turn.reply, turn.tool_calls)
         record = build_record(job, config, convo, sim, fixtures)
-    return _timed(record, holder, convo, misses[0] if cache else None)
+    return _timed(record, holder, misses[0] if cache else None)
 
 
 async def judged(record: ConversationRecord, helpers: RunHelpers) -> ConversationRecord:
@@ -156,19 +163,18 @@ def _charge_helper(record: ConversationRecord, model: str, used: TokenCount) -> 
                                            economics.helper_tokens)  # fmt: skip
 
 
-def _timed(record: ConversationRecord, holder: Holder, convo: Conversation, misses: int | None) -> ConversationRecord:
-    record.latency_ms = round((time.perf_counter() - holder.parts["start"]) * 1000, 2)
-    record.model_calls = misses if misses is not None else sum(t.model_calls for t in convo.turns)
+def _timed(record: ConversationRecord, holder: Holder, misses: int | None) -> ConversationRecord:
+    record.latency_ms = round((time.perf_counter() - holder.parts.get("start", time.perf_counter())) * 1000, 2)
+    record.model_calls = misses if misses is not None else sum(t.model_calls for t in record.turns)
     return record
 
 
 def over_time(job: Job, config: RunConfig, fixtures: FixtureSet, holder: Holder, limit_s: float) -> ConversationRecord:
     """The record of a conversation cut off at its wall-clock limit: what it played, as an error."""
-    convo: Conversation = holder.parts["convo"]
-    record = build_record(job, config, convo, holder.parts["sim"], fixtures)
+    record = build_record(job, config, holder.parts["convo"], holder.parts["sim"], fixtures)
     record.error = f"the conversation went over its {limit_s:g} s wall-clock limit (--conversation-timeout)"
     record.outcome, record.retained_offer = "error", None
-    return _timed(record, holder, convo, None)
+    return _timed(record, holder, None)
 
 
 def failed(job: Job, config: RunConfig, fixtures: FixtureSet, holder: Holder, exc: BaseException) -> ConversationRecord:
@@ -176,18 +182,14 @@ def failed(job: Job, config: RunConfig, fixtures: FixtureSet, holder: Holder, ex
     what it played when that can still be read, so the run goes on and --resume does not redo it forever."""
     error = (redact(f"the conversation failed: {type(exc).__name__}: {exc}") or type(exc).__name__)[:500]
     convo, sim = holder.parts.get("convo"), holder.parts.get("sim")
-    if convo is None or sim is None:
-        convo = Conversation.start(job.policy, job.persona.customer_id, "offline", fixtures, 0.0, job.seed)
-        sim = PersonaSimulator(job.persona, job.seed)
-        holder.parts.setdefault("start", time.perf_counter())
     try:
+        if convo is None or sim is None:
+            raise LookupError("the conversation never started")
         record = build_record(job, config, convo, sim, fixtures)
-    except Exception:  # what it played is being changed by a thread still running: keep the start of it only
-        record = build_record(job, config, Conversation.start(job.policy, job.persona.customer_id, "offline", fixtures,
-                                                              0.0, job.seed), PersonaSimulator(job.persona, job.seed),
-                              fixtures)  # fmt: skip
+    except Exception:  # never started, or what it played is being changed by a thread still running
+        record = build_record(job, config, NotPlayed(job, fixtures), PersonaSimulator(job.persona, job.seed), fixtures)
     record.error, record.outcome, record.retained_offer = error, "error", None
-    return _timed(record, holder, convo, None)
+    return _timed(record, holder, None)
 
 
 def build_model(settings: ModelSettings, cache: DiskCache | None) -> BaseChatModel:
@@ -198,8 +200,24 @@ def build_model(settings: ModelSettings, cache: DiskCache | None) -> BaseChatMod
     return model
 
 
+class NotPlayed:
+    """A conversation that never got going: no turns, and the customer's world as the fixtures hold it."""
+
+    faults_met = 0
+
+    def __init__(self, job: Job, fixtures: FixtureSet) -> None:
+        self.job, self.fixtures = job, fixtures
+
+    def export(self) -> ConversationExport:
+        policy, world = self.job.policy, World(self.fixtures, self.job.persona.customer_id, 0.0)
+        version = PolicyVersion(name=policy.name, version=policy.version, path=str(policy.main.path), sha=policy.sha,
+                                text=policy.main.text)  # fmt: skip
+        return ConversationExport(policy=version, model="", customer_id=world.customer.id, transcript=[], turns=[],
+                                  trace=[], final_state=world.snapshot())  # fmt: skip
+
+
 def build_record(
-    job: Job, config: RunConfig, convo: Conversation, sim: PersonaSimulator, fixtures: FixtureSet
+    job: Job, config: RunConfig, convo: AgentUnderTest | NotPlayed, sim: PersonaSimulator, fixtures: FixtureSet
 ) -> ConversationRecord:
     exported = convo.export()
     turns = exported.turns
@@ -229,7 +247,7 @@ def build_record(
         reader_errors=sum(r.error is not None for r in sim.readings),
         customer_voice=dict(Counter(e.voiced for e in sim.events if e.voiced)),
     )
-    record.faults_met = convo.world.faults.injected
+    record.faults_met = convo.faults_met
     tokens_in, tokens_out = sum(t.input_tokens for t in turns), sum(t.output_tokens for t in turns)
     record.economics = Economics(
         tokens_in=tokens_in,

@@ -21,6 +21,7 @@ from agent.errors import InputFileError
 from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet, default_fixtures
 from evals.modelcalls.cache import DiskCache
+from evals.running.agent_under_test import AgentFactory, langchain_agent
 from evals.running.config import RunConfig
 from evals.running.driver import Driver, DriverLimits
 from evals.running.heap import long_lived_objects_frozen
@@ -108,9 +109,11 @@ def execute_run(
     on_result: RecordCallback | None = None,
     fixtures: FixtureSet | None = None,
     controls: RunControls | None = None,
+    agent: AgentFactory = langchain_agent,
 ) -> list[ConversationRecord]:
     """Run (or finish) an eval. Returns every record of the run, finished earlier or now, light (see
-    `ConversationRecord.light`): the full records are in out/results.jsonl."""
+    `ConversationRecord.light`): the full records are in out/results.jsonl. `agent`: the agent under test (the
+    LangChain agent unless a test double is given; Ray actors always play the LangChain agent)."""
     fixtures = fixtures or default_fixtures()
     jobs, policies, personas = plan_jobs(config, fixtures)
     if config.executor == "ray":
@@ -118,7 +121,7 @@ def execute_run(
 
         import_ray()  # without the extra: one line saying how to install it, before anything is written
     with run_lock(config.out):
-        return _execute(config, fixtures, jobs, policies, personas, on_result, controls or RunControls())
+        return _execute(config, fixtures, jobs, policies, personas, on_result, controls or RunControls(), agent)
 
 
 @contextmanager
@@ -175,6 +178,7 @@ def _execute(
     personas: list[Persona],
     on_result: RecordCallback | None,
     controls: RunControls,
+    agent: AgentFactory = langchain_agent,
 ) -> list[ConversationRecord]:
     done = _prepare_out(config, policies, personas, len(jobs))
     finished = {r.key for r in done}
@@ -195,7 +199,7 @@ def _execute(
                     on_result(record, len(records), len(jobs))
 
             traffic = TrafficLimits(config.rpm, config.tpm)
-            helpers = build_helpers(config, cache, traffic)
+            helpers = build_helpers(config, cache, traffic, agent)
             agents = AgentGraphs(traffic.apply(build_model(config.model, cache)))
             limits = DriverLimits(
                 concurrency=config.concurrency,
