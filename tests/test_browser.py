@@ -204,17 +204,17 @@ def test_stop_an_eval_then_resume_it(browser_for_more, app_url, tmp_path):
     page = browser_for_more.new_page(viewport={"width": 1500, "height": 1400})
     page.goto(f"{app_url}/Evals")
     page.get_by_role("heading", name="Batch evals").wait_for(timeout=60_000)
-    trials = page.get_by_label("Trials per persona")
+    trials = page.get_by_role("spinbutton", name="Trials per persona")
     trials.fill("12")
     trials.press("Tab")
     page.get_by_test_id("stBaseButton-secondaryFormSubmit").or_(page.get_by_text("Run eval")).first.click()
     page.get_by_text("Evaluating:").first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Stop").click()
-    page.get_by_text("can be resumed").wait_for(timeout=60_000)
+    page.get_by_text("This run is unfinished").wait_for(timeout=60_000)  # the Stop button's help says "resumed" too
     assert page.get_by_text("unfinished").count() >= 1
     page.wait_for_timeout(3_000)  # let the stopped script finish its last conversations and release the run
     page.get_by_role("button", name="Resume this run").click()
     page.get_by_text("Resuming:").first.wait_for(timeout=60_000)
-    page.get_by_text("can be resumed").wait_for(state="detached", timeout=120_000)
+    page.get_by_text("This run is unfinished").wait_for(state="detached", timeout=120_000)
     assert page.get_by_test_id("stException").count() == 0
     page.close()
