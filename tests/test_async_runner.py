@@ -179,14 +179,14 @@ def test_a_slow_judge_never_turns_a_finished_conversation_into_an_error(tmp_path
     from evals.running.play import RunHelpers
     from testing.scripted_model import ScriptedChatModel
 
-    def slow_answer(messages):
-        time.sleep(2.0)
+    def slow_answer(messages):  # slower than the conversation's limit, which a 40 ms conversation stays far inside
+        time.sleep(3.5)
         return {"verdicts": [{"criterion": n, "verdict": "n/a"} for n in load_rubric().names]}
 
     judge = Judge(ScriptedChatModel(responder=slow_answer), "scripted")
-    monkeypatch.setattr(runner, "build_helpers", lambda config, cache, traffic=None: RunHelpers(RulesReader(), judge))
+    monkeypatch.setattr(runner, "build_helpers", lambda *args: RunHelpers(RulesReader(), judge))
     config = RunConfig(policies=[RETENTION], trials=1, cache_path=None, out=tmp_path / "run",
-                       conversation_timeout_s=1.5, persona_ids=["declines_everything"])  # fmt: skip
+                       conversation_timeout_s=3.0, persona_ids=["declines_everything"])  # fmt: skip
     [record] = execute_run(config)
     assert record.error is None and record.outcome == "cancelled"
     assert read_results(config.out)[0].judgement is not None

@@ -270,7 +270,3 @@ def test_bad_input_gets_one_clear_line(tmp_path, case):
     if argv[:2] != ["agent", "lint"]:
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not out.exists(), "a refused run must not leave an output folder"
-
-
-def test_the_table_is_large_enough():
-    assert len(CASES) >= 60

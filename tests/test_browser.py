@@ -164,11 +164,27 @@ def test_customer_text_is_plain_text_and_the_dark_theme_is_readable(browser_for_
     assert "# Big heading" in user.inner_text()
     assert user.locator("h1").count() == 0 and user.locator("img[src*='example.invalid']").count() == 0
     send(page, "I'll take the coupon")
-    page.get_by_text("Thank you for keeping your order").wait_for(timeout=60_000)
-    page.wait_for_timeout(500)
+    reply = page.get_by_text("Thank you for keeping your order")
+    reply.wait_for(timeout=60_000)
+    background = page.get_by_test_id("stApp").evaluate("e => getComputedStyle(e).backgroundColor")
+    text = reply.evaluate("e => getComputedStyle(e).color")
+    assert luminance(background) < 0.2, background  # the dark theme is on
+    assert contrast(text, background) >= 4.5, (text, background)  # WCAG AA for body text
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-lab-dark.png"), full_page=True)
     page.close()
+
+
+def luminance(css_color: str) -> float:
+    """WCAG relative luminance of an `rgb(...)`/`rgba(...)` colour."""
+    channels = [int(float(v)) / 255 for v in css_color[css_color.index("(") + 1 : -1].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 def test_a_hostile_policy_version_fires_no_script_in_the_report(browser_for_more, tmp_path):
@@ -193,8 +209,8 @@ def test_a_hostile_policy_version_fires_no_script_in_the_report(browser_for_more
     page = browser_for_more.new_page()
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     for report in (out / "report.html", out / "arm_a" / "report.html"):
-        page.goto(report.as_uri())
-        page.wait_for_timeout(500)
+        page.goto(report.as_uri(), wait_until="load")  # an <img onerror> fires before the load event
+        assert page.locator("img[src='x']").count() == 0  # the hostile tag is text, not an element
     page.close()
     assert dialogs == []
 

@@ -102,7 +102,7 @@ def test_reports_and_the_ab_comparison_show_the_judge_in_its_own_section(tmp_pat
 
     names = load_rubric().names
 
-    def scripted_judges(config, cache, traffic=None):
+    def scripted_judges(config, cache, traffic=None, agent=None):
         verdict = "pass" if "retention" in str(config.policies[0]) else "fail"
         script = [answer(**dict.fromkeys(names, verdict)) for _ in range(50)]
         return RunHelpers(RulesReader(), Judge(ScriptedChatModel(script=script), "scripted"))

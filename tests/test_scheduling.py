@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import looptime
+
 from evals.running.scheduling import LongestFirst
 
 
@@ -28,17 +32,24 @@ def test_a_group_started_but_not_yet_finished_goes_before_groups_known_to_be_sho
     assert b0 == ("b", 0)
 
 
-def test_the_first_wave_starts_on_a_ramp_and_later_conversations_start_as_others_end():
-    import asyncio
-    import time
+def on_fake_clock(coroutine):
+    """Run `coroutine` on an event loop whose clock only moves when everything waits (looptime): sleeps take no
+    real time, and the times a test reads are exact whatever the machine's load."""
+    loop = looptime.new_event_loop(start=0)
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
+
+def test_the_first_wave_starts_on_a_ramp_and_later_conversations_start_as_others_end():
     from evals.running.driver import Driver, DriverLimits
 
     started: dict[int, float] = {}
     written: list[int] = []
 
     async def play(job: int, holder) -> int:
-        started[job] = time.monotonic()
+        started[job] = asyncio.get_running_loop().time()
         await asyncio.sleep(0.3)
         return job
 
@@ -50,13 +61,11 @@ def test_the_first_wave_starts_on_a_ramp_and_later_conversations_start_as_others
         sink=written.append,
         limits=DriverLimits(concurrency=4, ramp_s=0.05),
     )
-    begin = time.monotonic()
-    asyncio.run(driver.run(range(6)))
-    offsets = [started[j] - begin for j in range(6)]
+    on_fake_clock(driver.run(range(6)))
+    offsets = [round(started[j], 6) for j in range(6)]
     assert sorted(written) == list(range(6))
-    gaps = [b - a for a, b in zip(offsets[:4], offsets[1:4], strict=False)]
-    assert all(gap >= 0.045 for gap in gaps), offsets  # the first wave: 50 ms apart
-    assert offsets[4] >= offsets[0] + 0.3 and offsets[5] >= offsets[1] + 0.3  # then one as each ends
+    assert offsets[:4] == [0.0, 0.05, 0.1, 0.15], offsets  # the first wave: 50 ms apart
+    assert offsets[4:] == [0.3, 0.35], offsets  # then one as each ends
 
 
 def _driver(play, written, **limits):
@@ -73,20 +82,16 @@ def _driver(play, written, **limits):
 
 
 def test_the_ramp_counts_toward_neither_the_wall_clock_limit_nor_the_conversation():
-    import asyncio
-
     async def play(job: int, holder) -> tuple[str, int]:
         await asyncio.sleep(0.1)
         return ("done", job)
 
     written: list = []
-    asyncio.run(_driver(play, written, concurrency=3, ramp_s=0.4, conversation_timeout_s=0.3).run(range(3)))
+    on_fake_clock(_driver(play, written, concurrency=3, ramp_s=0.4, conversation_timeout_s=0.3).run(range(3)))
     assert sorted(written) == [("done", 0), ("done", 1), ("done", 2)]  # the last waited 0.8 s, then played 0.1 s
 
 
 def test_a_budget_reached_by_the_last_conversations_is_not_a_stop():
-    import asyncio
-
     from evals.running.driver import BUDGET
 
     async def play(job: int, holder) -> int:
@@ -95,9 +100,9 @@ def test_a_budget_reached_by_the_last_conversations_is_not_a_stop():
 
     written: list = []
     everything = _driver(play, written, concurrency=2, max_cost_usd=1.5)  # both start, both cost 1.0
-    assert asyncio.run(everything.run(range(2))) is None and sorted(written) == [0, 1]
+    assert on_fake_clock(everything.run(range(2))) is None and sorted(written) == [0, 1]
     resumed = _driver(play, [], concurrency=2, max_cost_usd=1.5, spent_usd=2.0)  # a finished run, resumed
-    assert asyncio.run(resumed.run([])) is None
+    assert on_fake_clock(resumed.run([])) is None
     written = []
     cut = _driver(play, written, concurrency=1, max_cost_usd=1.5)  # the third is left unstarted
-    assert asyncio.run(cut.run(range(3))) == BUDGET and written == [0, 1]
+    assert on_fake_clock(cut.run(range(3))) == BUDGET and written == [0, 1]
