@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,ray]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[app,dev,ray]'
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create or update .venv from pyproject.toml
