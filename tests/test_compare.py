@@ -8,7 +8,6 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from evals.schema.manifest import PolicyEntry, RunIdentity, RunManifest, write_m
 from evals.schema.records import RESULTS, ConversationRecord, Score
 from evals.stats.comparison import compare_runs
 from evals.stats.paired import holm, persona_interval, sign_flip_test
-from evals.stats.verdicts import Pair, compare_metric, metric_extractors, write_verdicts
+from testing.ab_simulation import simulate
 from tests.conftest import POLICIES, ROOT
 
 RETENTION = POLICIES / "retention_offers.md"
@@ -129,40 +128,6 @@ def test_unpaired_runs_and_the_same_run_twice_are_refused_in_one_line(tmp_path):
         )  # fmt: skip
         assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-
-
-def simulated_pairs(rng, base, shifted, trials: int) -> list[Pair]:
-    """Pairs of stand-in records (only what the verdict code reads: persona, error, outcome) drawn per persona."""
-    pairs = []
-    for persona, (p_a, p_b) in enumerate(zip(base, shifted, strict=True)):
-        for _ in range(trials):
-            a, b = (
-                SimpleNamespace(
-                    persona=f"p{persona}", error=None, outcome="retained" if rng.random() < p else "cancelled"
-                )
-                for p in (p_a, p_b)
-            )
-            pairs.append(Pair(a, b))  # type: ignore[arg-type]
-    return pairs
-
-
-def simulate(effect: float, comparisons: int, seed: int, personas: int = 14, trials: int = 5) -> tuple[float, float]:
-    """(share of comparisons whose retention verdict is significant, share whose 95% interval holds the true
-    difference), through the report's own verdict code (compare_metric, then write_verdicts with Holm over the
-    primary family), with per-persona base rates and independent draws in each arm."""
-    rng = np.random.default_rng(seed)
-    extractors = metric_extractors()
-    called = covered = 0
-    for _ in range(comparisons):
-        base = rng.uniform(0.05, 0.95, personas)
-        shifted = np.clip(base + effect, 0, 1)
-        pairs = simulated_pairs(rng, base, shifted, trials)
-        metrics = [compare_metric(name, *extractors[name], pairs) for name in ("retention", "cancellation")]
-        write_verdicts(metrics, copies=False)
-        retention = metrics[0]
-        called += retention.significant
-        covered += (retention.diff_low or 0) <= float((shifted - base).mean()) <= (retention.diff_high or 0)
-    return called / comparisons, covered / comparisons
 
 
 def test_simulated_a_a_false_positives_and_interval_coverage_with_14_personas():

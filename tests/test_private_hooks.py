@@ -21,4 +21,3 @@ def test_chat_openai_private_methods_lean_chat_openai_overrides_are_there():
     payload = inspect.signature(ChatOpenAI._get_request_payload).parameters
     assert list(payload)[:2] == ["self", "input_"] and "stop" in payload
     assert list(inspect.signature(ChatOpenAI._use_responses_api).parameters)[:2] == ["self", "payload"]
-

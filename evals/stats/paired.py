@@ -4,7 +4,7 @@ deterministic model they are copies), so every population claim is made on per-p
 - `sign_flip_test`: exact two-sided permutation test of "no difference" on per-persona mean differences (every sign
   assignment is enumerated up to 16 personas; a seeded sample of 20,000 beyond that).
 - `persona_interval`: a t interval on the per-persona differences (personas are the clusters), kept within [-1, 1]
-  for rates. Its coverage is checked by simulation in tests/test_stats.py.
+  for rates. Its coverage is checked by simulation in tests/test_compare.py.
 - `holm`: Holm's step-down correction within a family of metrics.
 """
 
@@ -21,7 +21,7 @@ EXACT_UP_TO = 16  # 2^16 sign assignments; beyond, a seeded sample
 
 
 def sign_flip_test(differences: Sequence[float], seed: int = 0) -> float:
-    """Two-sided p-value that the per-persona differences are centred on zero (exact for up to 20 personas)."""
+    """Two-sided p-value that the per-persona differences are centred on zero (exact for up to EXACT_UP_TO = 16 personas)."""
     d = np.asarray(differences, dtype=float)
     d = d[np.abs(d) > 1e-12]  # a persona with no difference is the same under every sign flip
     if d.size == 0:
