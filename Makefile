@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8501
 
-.PHONY: setup run test lint typecheck bench browser examples clean
+.PHONY: setup run test test-fast lint typecheck bench browser examples clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -27,10 +27,15 @@ test: setup browser  ## the whole offline test suite
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken"; exit 1; fi; exit $$rc
 
+test-fast: setup  ## the edit-test loop: every test not marked slow (make test and CI run them all)
+	@$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken"; exit 1; fi; exit $$rc
+
 lint: setup
 	$(BIN)/ruff check agent evals ui testing tests app.py pages benchmarks
 	$(BIN)/ruff format --check agent evals ui testing tests app.py pages benchmarks
 	$(BIN)/python -m agent lint policies/
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

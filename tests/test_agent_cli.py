@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -36,6 +38,7 @@ def test_three_piped_lines_end_in_the_expected_state(tmp_path):
     assert len(data["transcript"]) == 6 and data["trace"][-1]["tool"] == "cancel_order"
 
 
+@pytest.mark.slow
 def test_bad_arguments_give_one_line_errors():
     for args, needle in [
         (("--policy", "nope.md", "--customer", "1"), "nope.md: policy file not found"),

@@ -55,6 +55,7 @@ def test_a_429_with_retry_after_is_retried_and_the_run_finishes(tmp_path):
     assert waited >= 1.0  # the client waited as the server asked before trying again
 
 
+@pytest.mark.slow
 def test_a_server_that_never_answers_times_out_per_call_and_the_conversation_is_an_error(tmp_path):
     with OpenAIStub([text_reply("too late")], hang_s=30) as stub:
         settings = ModelSettings(spec="openai:gpt-4o-mini", base_url=stub.base_url, max_retries=0, timeout_s=1)
@@ -87,6 +88,7 @@ def test_max_cost_stops_starting_conversations_and_resume_finishes_the_run(tmp_p
     assert len(finished) == 3 and len(keys) == len(set(keys)) == 3
 
 
+@pytest.mark.slow
 def test_max_cost_from_the_command_line_exits_3_with_one_line_saying_how_to_finish(tmp_path):
     with OpenAIStub(reference_brain(RETENTION)) as stub:
         done = evals_cli(stub, "run", "--policy", str(RETENTION), "--max-cost", "0.00001",
@@ -96,6 +98,7 @@ def test_max_cost_from_the_command_line_exits_3_with_one_line_saying_how_to_fini
     assert (tmp_path / "run" / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_progress_is_a_line_every_few_seconds_when_output_is_not_a_terminal(tmp_path):
     with OpenAIStub(reference_brain(RETENTION), latency_s=0.3) as stub:
         done = evals_cli(stub, "run", "--policy", str(RETENTION), "--persona", "declines_everything",
@@ -128,6 +131,7 @@ def test_the_status_line_gives_no_rate_for_one_record_and_then_the_rate_since_it
     assert "21/31 done" in last and "120.0/min, ETA 5 s" in last and "16 s elapsed" in last
 
 
+@pytest.mark.slow
 def test_requests_per_minute_and_tokens_per_minute_hold_calls_back():
     with OpenAIStub([text_reply("hi")]) as stub:
         model = make_chat_model(ModelSettings(spec="openai:stub", base_url=stub.base_url))
@@ -171,6 +175,7 @@ def test_a_conversation_that_fails_unexpectedly_is_an_error_record_and_the_run_g
     assert records["declines_everything"].outcome == records["insists_from_the_start"].outcome == "cancelled"
 
 
+@pytest.mark.slow
 def test_a_slow_judge_never_turns_a_finished_conversation_into_an_error(tmp_path, monkeypatch):
     import evals.running.runner as runner
     from evals.judging.judge import Judge
@@ -224,6 +229,7 @@ def test_compare_with_a_budget_stops_both_arms_unpaired_and_resume_finishes_the_
         assert len(keys) == len(set(keys)) == 3
 
 
+@pytest.mark.slow
 def test_compare_with_a_budget_from_the_command_line_exits_3_saying_how_to_finish(tmp_path):
     with OpenAIStub(reference_brain(RETENTION)) as stub:
         done = evals_cli(stub, "compare", "--a", str(RETENTION), "--b", str(POLICIES / "retention_offers_lean.md"),

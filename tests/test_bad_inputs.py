@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import POLICIES, ROOT
 
+pytestmark = pytest.mark.slow  # subprocesses or Ray: `make test-fast` leaves them out
+
 GOOD = POLICIES / "retention_offers.md"
 PERSONA = (ROOT / "fixtures" / "personas" / "discount_at_once.yaml").read_text(encoding="utf-8")
 

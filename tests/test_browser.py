@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 RUNS = tempfile.mkdtemp(prefix="retention-lab-browser-runs-")  # runs the app makes in these tests stay out of runs/
 
 

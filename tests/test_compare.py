@@ -113,6 +113,7 @@ def test_sign_flip_and_holm_by_hand():
     assert persona_interval([0.0, 0.0, 0.0]) == (0.0, 0.0, 0.0)
 
 
+@pytest.mark.slow
 def test_unpaired_runs_and_the_same_run_twice_are_refused_in_one_line(tmp_path):
     fake_run(tmp_path / "a", ["retained"] * 10)
     fake_run(tmp_path / "b", ["retained"] * 10, seed_offset=7)
@@ -152,6 +153,7 @@ def run_pair(tmp_path: Path, a: Path, b: Path, trials: int):
     return compare_runs(*arms)
 
 
+@pytest.mark.slow
 def test_removing_the_swap_line_is_one_persona_flip_not_a_population_difference(tmp_path):
     text = RETENTION.read_text(encoding="utf-8")
     swap_line = next(line for line in text.splitlines() if "@swap_order_item" in line)

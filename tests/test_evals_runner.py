@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from agent.models.offline.model import ReferenceChatModel
 from evals.personas.loader import load_personas
 from evals.reports.report import write_report
@@ -32,6 +34,7 @@ def test_default_policy_all_personas_three_trials_are_all_correct(tmp_path):
     assert len(lines) == len(records) and len({json.loads(line)["key"] for line in lines}) == len(lines)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_exactly_one_record_per_conversation(tmp_path):
     out = tmp_path / "run"
     command = [
@@ -144,6 +147,7 @@ def test_report_escapes_customer_text_and_writes_three_files(tmp_path):
     assert csv.read_text().splitlines()[0].startswith("key,policy,persona,trial,seed")
 
 
+@pytest.mark.slow
 def test_bad_cli_arguments_get_one_line_errors(tmp_path):
     for args, needle in [
         (["--policy", "nope.md"], "nope.md: --policy: no such file"),

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from evals.running.config import RunConfig
 from evals.running.runner import execute_run
 from evals.schema.records import read_results
@@ -21,6 +23,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_a_model_server_that_refuses_connections_makes_errors_not_outcomes(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(

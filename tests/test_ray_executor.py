@@ -18,6 +18,8 @@ from evals.running.runner import execute_run
 from evals.schema.records import read_results
 from tests.conftest import POLICIES, ROOT
 
+pytestmark = pytest.mark.slow  # subprocesses or Ray: `make test-fast` leaves them out
+
 ray = pytest.importorskip("ray", reason="the optional Ray extra is not installed: pip install -e '.[ray]'")
 RETENTION = POLICIES / "retention_offers.md"
 

@@ -107,6 +107,7 @@ def test_read_prints_the_reading_as_json():
     assert reading["asks_which_order"] is False and reading["claims"] == []
 
 
+@pytest.mark.slow
 def test_read_refuses_the_offline_model_and_empty_input_in_one_line():
     offline = read_cli("read", "--reader", "offline", "--no-cache", stdin="I can offer 10% off.")
     empty = read_cli("read", "--no-cache", stdin="  ")

@@ -15,6 +15,8 @@ from evals.running.runner import execute_run, run_lock
 from evals.schema.records import read_results
 from tests.conftest import POLICIES, ROOT
 
+pytestmark = pytest.mark.slow  # subprocesses or Ray: `make test-fast` leaves them out
+
 RETENTION = POLICIES / "retention_offers.md"
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from agent.redact import redact, redact_url
 from testing.openai_stub import OpenAIStub, text_reply
 from tests.conftest import POLICIES, ROOT
@@ -22,6 +24,7 @@ def test_redact_masks_keys_tokens_and_url_credentials(monkeypatch):
     assert redact_url("http://user:pa55@host:8080/v1") == "http://[redacted]@host:8080/v1"
 
 
+@pytest.mark.slow
 def test_a_proxy_that_echoes_the_key_leaks_it_nowhere(tmp_path):
     out = tmp_path / "run"
     with OpenAIStub([text_reply("hi")], echo_auth_error=True) as stub:

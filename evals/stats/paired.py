@@ -21,7 +21,7 @@ EXACT_UP_TO = 16  # 2^16 sign assignments; beyond, a seeded sample
 
 
 def sign_flip_test(differences: Sequence[float], seed: int = 0) -> float:
-    """Two-sided p-value that the per-persona differences are centred on zero (exact for up to EXACT_UP_TO = 16 personas)."""
+    """Two-sided p-value that the per-persona differences are centred on zero (exact up to EXACT_UP_TO personas)."""
     d = np.asarray(differences, dtype=float)
     d = d[np.abs(d) > 1e-12]  # a persona with no difference is the same under every sign flip
     if d.size == 0:
