@@ -15,7 +15,9 @@ from evals.scoring import context as scoring_context
 from evals.service import rescore
 from tests.conftest import ROOT
 
-EXAMPLE = ROOT / "docs" / "examples" / "eval_retention_offers"  # committed by an earlier version of the code
+EXAMPLE = ROOT / "docs" / "examples" / "eval_retention_offers"  # make examples: offline, 42 conversations
+# made before records carried a schema version (version 1), with a real model as agent and customer
+LOCAL_MODEL_EXAMPLE = ROOT / "docs" / "examples" / "local_model_agent_and_customer"
 
 
 def verdicts(record: ConversationRecord) -> tuple:
@@ -24,11 +26,12 @@ def verdicts(record: ConversationRecord) -> tuple:
             record.economics.offer_cost)  # fmt: skip
 
 
-def test_rescoring_an_earlier_run_reproduces_every_record(tmp_path):
-    result = rescore(EXAMPLE, tmp_path / "again")
-    before = {r.key: r for r in iter_results(EXAMPLE)}
+@pytest.mark.parametrize(("run", "conversations"), [(EXAMPLE, 42), (LOCAL_MODEL_EXAMPLE, 3)])
+def test_rescoring_an_earlier_run_reproduces_every_record(tmp_path, run, conversations):
+    result = rescore(run, tmp_path / "again")
+    before = {r.key: r for r in iter_results(run)}
     after = {r.key: r for r in iter_results(tmp_path / "again")}
-    assert before.keys() == after.keys() and len(after) == 42
+    assert before.keys() == after.keys() and len(after) == conversations
     assert {k: verdicts(r) for k, r in after.items()} == {k: verdicts(r) for k, r in before.items()}
     assert result.changes.unchanged
     assert all(r.schema_version == SCHEMA_VERSION for r in after.values())
