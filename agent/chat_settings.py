@@ -1,5 +1,6 @@
 """The chat's settings, declared once: `python -m agent chat` generates its flags from `ChatSettings`, the chat lab
-reads its defaults here, and an eval run (`evals.running.config.RunConfig`) reuses the step limit."""
+gets the step limit through `Conversation.start`'s default, and an eval run (`evals.running.config.RunConfig`)
+reuses the step limit's declaration."""
 
 from __future__ import annotations
 

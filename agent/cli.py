@@ -85,7 +85,9 @@ def chat_settings(args: argparse.Namespace) -> ChatSettings:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m agent", description="Retention Lab: policies and the agent.")
     sub = parser.add_subparsers(dest="command", required=True)
-    lint = sub.add_parser("lint", help="check policies; prints file:line: message, exits 1 on any problem")
+    lint = sub.add_parser(
+        "lint", help="check policies; prints file:line: message; exits 1 on an error (warnings alone exit 0)"
+    )
     lint.add_argument("paths", nargs="+", help="policy files or folders of them")
     lint.set_defaults(run=_lint)
     chat = sub.add_parser("chat", help="chat as the customer in the terminal (reads lines from stdin)")

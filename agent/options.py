@@ -75,7 +75,7 @@ def flag_of(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     return dotted
 
 
-def bounds(model: type[BaseModel], name: str) -> tuple[float | None, float | None, Any]:
+def bounds(model: type[BaseModel], name: str) -> tuple[Any, Any, Any]:
     """(lowest, highest, default) of a numeric field: what a form's number input needs."""
     field = model.model_fields[name]
     low = high = None

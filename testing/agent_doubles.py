@@ -45,8 +45,8 @@ class CancelsWithoutOffering:
 
     def export(self) -> ConversationExport:
         policy = self.start.policy
-        lines = [TranscriptLine(role=role, content=text) for t in self.turns
-                 for role, text in (("customer", t.customer), ("agent", t.reply))]  # fmt: skip
+        lines = [line for t in self.turns for line in (TranscriptLine(role="customer", content=t.customer),
+                                                       TranscriptLine(role="agent", content=t.reply))]  # fmt: skip
         version = PolicyVersion(name=policy.name, version=policy.version, path=str(policy.main.path), sha=policy.sha,
                                 text=policy.main.text)  # fmt: skip
         return ConversationExport(policy=version, model="cancels-without-offering", customer_id=self.start.customer_id,

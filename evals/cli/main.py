@@ -1,5 +1,5 @@
-"""`python -m evals run|report|compare|read|calibrate`: batch evaluations, A/B comparisons, and the reader and judge's
-calibration, from the terminal."""
+"""`python -m evals run|report|rescore|compare|read|calibrate`: batch evaluations, rescoring without a model, A/B
+comparisons, and the reader and judge's calibration, from the terminal."""
 
 from __future__ import annotations
 

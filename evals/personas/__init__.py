@@ -1,1 +1,2 @@
-"""Scripted customers: the persona schema, its loader, and the deterministic simulator that plays them."""
+"""Scripted customers: the persona loader, the deterministic simulator that plays a contract, and the LLM voice
+(the contract's schema is in `evals.schema.persona`)."""
