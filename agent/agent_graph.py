@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langsmith.utils import tracing_is_enabled
 
 from agent.policy.compiled import CompiledPolicy
-from agent.policy.offers import OfferPlan
+from agent.policy.plan import OfferPlan
 from agent.tools.context import ConversationContext
 from agent.tools.langchain import build_tools
 from agent.tools.middleware import SystemPromptFromContext, TraceEveryCall

@@ -14,9 +14,11 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from agent.policy.document import Policy, PolicyLibrary, load_policy, parse_policy, resolve_references
-from agent.policy.offers import OfferPlan, read_offer_plan
+from agent.policy.offers import read_offer_plan
+from agent.policy.plan import OfferPlan, plan_from_spec
 from agent.store.domain import Customer
-from agent.tools.toolkit import offer_tools
+from agent.tools.kinds import OfferKind
+from agent.tools.toolkit import apply_tool, offer_tools
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -60,16 +62,30 @@ class CompiledPolicy:
     def documents(self) -> list[Policy]:
         return [self.main, *self.included]
 
+    @property
+    def plan_is_explicit(self) -> bool:
+        """Whether the main policy's front matter states the plan (else it is drafted from the prose)."""
+        return self.main.meta.plan is not None
+
     @cached_property
-    def read_plan(self) -> OfferPlan:
-        """Everything the reader found: the main policy's offers, then those of included policies that it does not
-        make itself, with every exclusion, limit and setting (the linter reads this)."""
+    def drafted_plan(self) -> OfferPlan:
+        """The plan the reader drafts from the prose: the main policy's offers, then those of included policies that
+        it does not make itself, with every exclusion, limit and setting."""
         plan = OfferPlan()
         for document in self.documents:
             plan = plan.merged(
                 read_offer_plan(document.body, offer_tools(), document.path.name, document.body_first_line)
             )
         return plan
+
+    @cached_property
+    def read_plan(self) -> OfferPlan:
+        """The plan as stated: the front matter's `plan:` when present (the one source), else the draft."""
+        spec = self.main.meta.plan
+        if spec is None:
+            return self.drafted_plan
+        tools = {kind: apply_tool(kind) for kind in OfferKind}
+        return plan_from_spec(spec, self.main.path.name, self.main.plan_line, tools)
 
     @cached_property
     def offer_plan(self) -> OfferPlan:

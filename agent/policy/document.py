@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from agent.datafiles import PROJECT_ROOT
 from agent.errors import InputFileError
+from agent.policy.plan_spec import PlanSpec
 
 DEFAULT_POLICY_DIR = PROJECT_ROOT / "policies"
 DEFAULT_POLICY = DEFAULT_POLICY_DIR / "retention_offers.md"
@@ -34,6 +35,9 @@ class PolicyMeta(BaseModel):
     version: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v)]
     description: str
     limits: PolicyLimits
+    plan: PlanSpec | None = Field(
+        default=None, description="the explicit offer plan (agent/policy/plan_spec.py); drafted from prose if absent"
+    )
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,14 @@ class Policy:
     body: str
     body_first_line: int
     text: str
+
+    @property
+    def plan_line(self) -> int:
+        """The line of the front matter's `plan:` key (1 when there is none)."""
+        for number, line in enumerate(self.text.splitlines()[: self.body_first_line], start=1):
+            if re.match(r"plan\s*:", line):
+                return number
+        return 1
 
     @property
     def tools(self) -> list[Mention]:
@@ -93,12 +105,26 @@ def _field_fix(error_type: str, key: str, known: list[str]) -> str:
     return "see policies/retention_offers.md for a valid example"
 
 
+def _model_at(loc: list[str]) -> type[BaseModel]:
+    """The model that holds the last key of `loc` (PolicyMeta, PolicyLimits, or a part of PlanSpec)."""
+    model: type[BaseModel] = PolicyMeta
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        if field is None:
+            continue  # a list index
+        inner = [a for a in (field.annotation, *getattr(field.annotation, "__args__", ())) if isinstance(a, type)]
+        inner += [b for a in getattr(field.annotation, "__args__", ()) for b in getattr(a, "__args__", ())]
+        found = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        model = found or model
+    return model
+
+
 def _meta_errors(exc: ValidationError, front: str, path: Path) -> PolicyErrors:
     errors = []
     for error in exc.errors():
         loc = [str(p) for p in error["loc"]]
-        model: type[BaseModel] = PolicyLimits if loc[0] == "limits" and len(loc) > 1 else PolicyMeta
-        fix = _field_fix(error["type"], loc[-1], list(model.model_fields))
+        model = _model_at(loc)
+        fix = _field_fix(error["type"], loc[-1], [f.alias or n for n, f in model.model_fields.items()])
         errors.append(InputFileError(f"{path}:{_front_matter_line(front, loc[-1])}", ".".join(loc), error["msg"], fix))
     return PolicyErrors(errors)
 

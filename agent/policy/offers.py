@@ -13,153 +13,20 @@ The plan is computed once per compiled policy (`CompiledPolicy.offer_plan`); eve
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache
-from typing import Literal
 
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml
 from agent.errors import InputFileError
 from agent.numbers import find_percents
 from agent.policy.document import TOOL_MENTION
 from agent.policy.parts import Part, split_parts
+from agent.policy.plan import Exclusion, Limit, OfferOption, OfferPlan, PolicyLine, UnreadMention
 from agent.tools.kinds import OfferKind
 
 RULES_FILE = DEFAULT_FIXTURES / "policy_reader" / "rules.yaml"
-Pacing = Literal["together", "one_at_a_time"]
 HANDOVER_TOOL = "@escalate_to_human"
 LIST_SEPARATOR = re.compile(r",\s*(?:or|and)?\s*|\s+(?:or|and)\s+|;\s*")
-
-
-@dataclass(frozen=True)
-class PolicyLine:
-    """Where the policy says something: file name, line, and the words."""
-
-    source: str
-    line: int
-    text: str
-
-    @property
-    def where(self) -> str:
-        return f"{self.source}:{self.line}"
-
-
-@dataclass(frozen=True)
-class OfferOption:
-    kind: OfferKind
-    tools: tuple[str, ...]
-    percents: tuple[float, ...]
-    source: str  # the policy file the offer is written in
-    line: int
-    text: str
-
-    @property
-    def first_percent(self) -> float | None:
-        return min(self.percents) if self.percents else None
-
-    @property
-    def top_percent(self) -> float | None:
-        return max(self.percents) if self.percents else None
-
-    @property
-    def where(self) -> str:
-        return f"{self.source}:{self.line}"
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    kind: OfferKind | None  # None: the policy makes no offers at all
-    said: PolicyLine
-
-
-@dataclass(frozen=True)
-class Limit:
-    kind: OfferKind
-    max_percent: float
-    said: PolicyLine
-
-
-@dataclass(frozen=True)
-class UnreadMention:
-    """An offer tool named where the reader could not read an offer (lint warns about it)."""
-
-    tool: str
-    said: PolicyLine
-
-
-@dataclass(frozen=True)
-class OfferPlan:
-    options: tuple[OfferOption, ...] = ()
-    exclusions: tuple[Exclusion, ...] = ()
-    limits: tuple[Limit, ...] = ()
-    pacing: Pacing = "together"
-    pacing_said: PolicyLine | None = None
-    stacking: bool = False
-    stacking_said: PolicyLine | None = None
-    handover_said: PolicyLine | None = None  # where the policy says to hand over to a person (@escalate_to_human)
-    unread: tuple[UnreadMention, ...] = field(default=(), compare=False)
-
-    def get(self, kind: OfferKind | str) -> OfferOption | None:
-        return next((o for o in self.options if o.kind == kind), None)
-
-    @property
-    def kinds(self) -> tuple[OfferKind, ...]:
-        return tuple(o.kind for o in self.options)
-
-    def limit(self, kind: OfferKind | str) -> float | None:
-        found = [x.max_percent for x in self.limits if x.kind == kind]
-        return min(found) if found else None
-
-    def describe(self) -> list[str]:
-        """One line per offer, as the offline model understood it."""
-        lines = []
-        for number, option in enumerate(self.options, start=1):
-            numbers = ", ".join(f"{p:g}%" for p in option.percents) or "no percentage"
-            tools = " / @".join(option.tools) if option.tools else ""
-            via = f" via @{tools}" if tools else ""
-            lines.append(f"{number}. {option.kind.value}{via} ({numbers}; {option.where})")
-        return lines
-
-    def describe_settings(self) -> list[str]:
-        """Exclusions, limits, pacing and stacking, as read, with the line that says each."""
-        lines = [f"excluded: {x.kind.value if x.kind else 'every offer'} ({x.said.where})" for x in self.exclusions]
-        lines += [f"limit: {x.kind.value} at most {x.max_percent:g}% ({x.said.where})" for x in self.limits]
-        pacing = "one offer at a time" if self.pacing == "one_at_a_time" else "all offers together"
-        lines.append(f"pacing: {pacing}" + (f" ({self.pacing_said.where})" if self.pacing_said else " (default)"))
-        stacking = "allowed" if self.stacking else "one offer per order"
-        lines.append(
-            f"stacking: {stacking}" + (f" ({self.stacking_said.where})" if self.stacking_said else " (default)")
-        )
-        return lines
-
-    def merged(self, other: OfferPlan) -> OfferPlan:
-        """This plan, then what `other` adds: offers of new kinds, exclusions and limits, unset settings."""
-        return OfferPlan(
-            options=self.options + tuple(o for o in other.options if o.kind not in self.kinds),
-            exclusions=self.exclusions + other.exclusions,
-            limits=self.limits + other.limits,
-            pacing=self.pacing if self.pacing_said else other.pacing,
-            pacing_said=self.pacing_said or other.pacing_said,
-            stacking=self.stacking if self.stacking_said else other.stacking,
-            stacking_said=self.stacking_said or other.stacking_said,
-            handover_said=self.handover_said or other.handover_said,
-            unread=self.unread + other.unread,
-        )
-
-    def effective(self) -> OfferPlan:
-        """The offers the policy lets the agent make: excluded kinds dropped, amounts kept within the limits."""
-        if any(x.kind is None for x in self.exclusions):
-            return replace(self, options=())
-        excluded = {x.kind for x in self.exclusions}
-        options = []
-        for option in self.options:
-            if option.kind in excluded:
-                continue
-            cap = self.limit(option.kind)
-            if cap is not None and option.percents:
-                kept = tuple(p for p in option.percents if p <= cap) or (cap,)
-                option = replace(option, percents=kept)
-            options.append(option)
-        return replace(self, options=tuple(options))
 
 
 @dataclass(frozen=True)

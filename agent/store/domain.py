@@ -14,6 +14,12 @@ OrderStatus = Literal["pending", "processing", "complete", "canceled", "holded"]
 EmailKind = Literal["order_update", "order_canceled", "coupon"]
 MessageChannel = Literal["chat", "email", "internal-note"]
 CANCELLABLE_STATUSES: tuple[str, ...] = ("pending", "processing")
+# what a policy's plan calls an order's state, as the Magento statuses it covers
+STATUS_GROUPS: dict[str, tuple[str, ...]] = {
+    "unshipped": CANCELLABLE_STATUSES,
+    "shipped": ("complete",),
+    "on_hold": ("holded",),
+}
 
 
 class _Record(BaseModel):

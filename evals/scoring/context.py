@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.policy.compiled import CompiledPolicy
-from agent.policy.offers import OfferPlan
+from agent.policy.plan import OfferPlan
 from agent.registry import Registry
 from agent.store.fixtures import FixtureSet
 from agent.store.trace import ToolCallRecord

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.policy.compiled import CompiledPolicy
-from agent.policy.offers import OfferOption
+from agent.policy.plan import OfferOption
 from agent.store.domain import CANCELLABLE_STATUSES
 from agent.store.fixtures import FixtureSet
 from agent.store.magento import MagentoStore
@@ -34,21 +34,24 @@ def _applicable(policy: CompiledPolicy, persona: Persona, fixtures: FixtureSet) 
     shipping = fixtures.shipping_methods.get(order.shipping_method)
     shown = []
     for option in policy.offer_plan.options:
+        if not option.applies_to(order.status, order.grand_total):
+            continue  # the policy makes it only on other orders (status, total, tiers)
         if option.kind == OfferKind.SHIPPING_UPGRADE and shipping is not None and shipping.expedited:
             continue
         if option.kind == OfferKind.SWAP and not _swap_exists(persona, fixtures):
             continue
         if option.kind in (OfferKind.DISCOUNT, OfferKind.FUTURE_COUPON) and not option.percents:
             continue
-        shown.append(_shown(option, policy))
+        shown.append(_shown(option, policy, order.grand_total))
     return shown
 
 
-def _shown(option: OfferOption, policy: CompiledPolicy) -> ShownOffer:
-    top = option.top_percent
+def _shown(option: OfferOption, policy: CompiledPolicy, total: float) -> ShownOffer:
+    top = option.top_percent_for(total)
     if option.kind == OfferKind.DISCOUNT and top is not None:
         top = min(top, policy.max_discount_percent)
-    first = min(option.first_percent, top) if option.first_percent is not None and top is not None else None
+    first_percent = option.first_percent_for(total)
+    first = min(first_percent, top) if first_percent is not None and top is not None else None
     return ShownOffer(option.kind, first, top, option.where)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from agent.policy.compiled import CompiledPolicy
-from agent.policy.offers import PolicyLine
+from agent.policy.plan import PolicyLine
 from agent.store.ids import normalize_order_id, same_order
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of

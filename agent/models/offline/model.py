@@ -26,7 +26,7 @@ from pydantic import Field
 from agent.models.offline.flow import decide
 from agent.models.offline.intents import Reading, default_rules
 from agent.models.offline.situation import Call, Memory, PolicyBrief, Say, Situation, ToolStep
-from agent.policy.offers import OfferPlan
+from agent.policy.plan import OfferPlan
 from agent.tools.results import ToolError, read_observation
 
 

@@ -58,8 +58,11 @@ def present_offers(s: Situation, order: OrderNote, swap_item: tuple[str, str, fl
     """Make the policy's offers for this order: all together, or the first one when the policy paces them."""
     offers: list[Offer] = []
     for option in s.plan.options:
-        if option.kind in (OfferKind.DISCOUNT, OfferKind.FUTURE_COUPON) and option.first_percent is not None:
-            offers.append(Offer(option.kind, percent=min(option.first_percent, _cap(s, option.kind))))
+        if not option.applies_to(order.status, order.total):
+            continue  # the policy makes this offer only on other orders (status, total, tiers)
+        first = option.first_percent_for(order.total)
+        if option.kind in (OfferKind.DISCOUNT, OfferKind.FUTURE_COUPON) and first is not None:
+            offers.append(Offer(option.kind, percent=min(first, _cap(s, option.kind, order))))
         elif option.kind == OfferKind.SHIPPING_UPGRADE and not order.expedited:
             offers.append(Offer(option.kind))
         elif option.kind == OfferKind.SWAP and swap_item is not None:
@@ -88,9 +91,11 @@ def _offers_text(order_id: str, offers: tuple[Offer, ...], intro: str = "") -> s
     return f"{head}\n\n{lines}\n\n{replies()['offers_question']}"
 
 
-def _cap(s: Situation, kind: str) -> float:
-    option = s.plan.get(kind)
-    top = option.top_percent if option and option.top_percent is not None else 0.0
+def _cap(s: Situation, kind: str, order: OrderNote | None = None) -> float:
+    """The most the policy lets this offer reach on the order being discussed (its tier's, when tiered)."""
+    option, order = s.plan.get(kind), order or s.memory.order
+    top = (option.top_percent_for(order.total) if order else option.top_percent) if option else None
+    top = top if top is not None else 0.0
     return min(top, s.brief.max_discount_percent) if kind == OfferKind.DISCOUNT else top
 
 
@@ -156,9 +161,13 @@ def on_offers(s: Situation) -> Call | Say:
 
 def _allowed_levels(s: Situation) -> list[float]:
     """The discount levels the policy names that are within its cap (the cap itself when none is)."""
-    option = s.plan.get(OfferKind.DISCOUNT)
+    option, order = s.plan.get(OfferKind.DISCOUNT), s.memory.order
     cap = _cap(s, OfferKind.DISCOUNT)
-    return sorted(p for p in (option.percents if option else ()) if p <= cap) or [cap]
+    if option is not None and option.tiers and order is not None:
+        named: tuple[float | None, ...] = (option.first_percent_for(order.total), option.top_percent_for(order.total))
+    else:
+        named = option.percents if option else ()
+    return sorted({p for p in named if p is not None and p <= cap}) or [cap]
 
 
 def _accept(s: Situation, offer: Offer) -> Call | Say:

@@ -11,7 +11,7 @@ from typing import Any
 
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml
 from agent.models.offline.intents import Reading
-from agent.policy.offers import OfferPlan
+from agent.policy.plan import OfferPlan
 from agent.tools.kinds import OfferKind
 from agent.tools.results import OrderSummary, ToolResult
 
