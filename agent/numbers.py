@@ -1,7 +1,7 @@
 """The one percent parser: every reader of percentages (policies, customers, agent replies) goes through it.
 
 It reads digits and number words, with `%`, `percent`, `per cent`, `pct` or `por ciento`: "10%", "12.5 %",
-"ten percent", "twenty-five per cent", "ten-percent", "15 pct", "diez por ciento".
+"ten percent", "twenty-five per cent", "ten-percent", "15 pct", "diez por ciento", "10 Prozent", "dix pour cent".
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ UNITS = {
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
     "seventeen": 17, "eighteen": 18, "nineteen": 19,
     "cinco": 5, "diez": 10, "quince": 15, "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50,
+    "fünf": 5, "zehn": 10, "fünfzehn": 15, "zwanzig": 20, "dreißig": 30, "fünfzig": 50,
+    "cinq": 5, "dix": 10, "quinze": 15, "vingt": 20, "trente": 30, "cinquante": 50,
 }  # fmt: skip
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 NUMBER_WORD = "|".join(sorted([*UNITS, *TENS, "hundred", "a hundred", "one hundred"], key=len, reverse=True))
-UNIT_WORD = r"(?:%|\s*(?:per\s*cent|percent|pct\b|por\s*ciento|porciento))"
+UNIT_WORD = r"(?:%|\s*(?:per\s*cent|percent|pct\b|por\s*ciento|porciento|prozent|pour\s*cent|por\s*cento))"
 PERCENT = re.compile(
     rf"(?<![\w.])(?:(?P<digits>\d+(?:[.,]\d+)?)|(?P<words>(?:{NUMBER_WORD})(?:[\s-](?:{NUMBER_WORD}))?))"
     rf"(?:\s*|-){UNIT_WORD}",

@@ -14,6 +14,7 @@ from typing import Literal
 
 from agent.errors import InputFileError
 from agent.policy.compiled import CompiledPolicy
+from agent.policy.coverage import unexplained_lines, unmentioned_offers
 from agent.policy.document import Policy, PolicyErrors, PolicyLibrary, parse_policy, resolve_references
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import offer_tools, tool_names
@@ -68,6 +69,27 @@ def lint_policy(policy: Policy, library: PolicyLibrary) -> list[LintProblem]:
         problems.append(_from_error(exc))
         compiled = CompiledPolicy(policy)
     problems.extend(offer_problems(compiled))
+    problems.extend(coverage_problems(compiled))
+    return problems
+
+
+def coverage_problems(compiled: CompiledPolicy) -> list[LintProblem]:
+    """Lines that say more about offers than the plan holds, and an explicit plan's offers the text never mentions."""
+    plan, main, path = compiled.read_plan, compiled.main, str(compiled.main.path)
+    fix = (
+        "correct the plan in the front matter" if plan.explicit
+        else f"confirm the plan: python -m agent plan {path} drafts it for the front matter"
+    )  # fmt: skip
+    problems = []
+    for found in unexplained_lines(main, plan):
+        severity: Severity = "error" if plan.explicit and found.numbers_differ else "warning"
+        which = "the plan" if plan.explicit else "the drafted plan"
+        message = f"says {'; '.join(found.what)}, which {which} does not hold ({fix})"
+        problems.append(LintProblem(path, found.line, message, severity))
+    if plan.explicit:
+        for kind in unmentioned_offers(main, plan):
+            message = f"the plan offers {kind.value} but the text never mentions it (a real model reads only the text)"
+            problems.append(LintProblem(path, main.plan_line, message, "warning"))
     return problems
 
 

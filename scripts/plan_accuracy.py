@@ -1,0 +1,33 @@
+"""How well the policy reader drafts offer plans from layouts it was not written against, and whether lint speaks up
+when it does not: `.venv/bin/python scripts/plan_accuracy.py [-v]` (the README's figures come from here)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from testing.labelled_plans import measure  # noqa: E402
+
+
+def main() -> None:
+    rows = measure()
+    exact = sum(r.exact for r in rows)
+    silent = [r for r in rows if r.silent]
+    print(f"{len(rows)} labelled layouts: {exact} read exactly ({exact / len(rows):.0%}); "
+          f"{len(rows) - exact} misread, {len(silent)} of them with no lint problem (silent)")  # fmt: skip
+    for language in sorted({r.case.language for r in rows}):
+        mine = [r for r in rows if r.case.language == language]
+        print(f"  {language}: {sum(r.exact for r in mine)}/{len(mine)} exact, {sum(r.silent for r in mine)} silent")
+    if "-v" in sys.argv:
+        for row in rows:
+            if not row.exact:
+                mark = "SILENT " if row.silent else ""
+                print(f"- {mark}{row.case.name}: " + "; ".join(row.differences))
+                for problem in row.problems[:4]:
+                    print(f"    lint: {problem}")
+
+
+if __name__ == "__main__":
+    main()
