@@ -72,6 +72,18 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from agent.policy.compiled import compile_policy_file
+    from agent.policy.plan_draft import plan_yaml, write_plan
+
+    compiled = compile_policy_file(args.path)
+    if args.write:
+        print(f"wrote the drafted plan into {write_plan(compiled)}; check it with: python -m agent lint {args.path}")
+        return 0
+    print(plan_yaml(compiled), end="")
+    return 0
+
+
 def chat_settings(args: argparse.Namespace) -> ChatSettings:
     """The chat's settings from its flags; a bad value is one line naming the flag."""
     try:
@@ -90,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lint.add_argument("paths", nargs="+", help="policy files or folders of them")
     lint.set_defaults(run=_lint)
+    plan = sub.add_parser("plan", help="print the offer plan the lab acts on, as front-matter YAML with its lines")
+    plan.add_argument("path", help="a policy file")
+    plan.add_argument("--write", action="store_true", help="put the drafted plan into the file's front matter")
+    plan.set_defaults(run=_plan)
     chat = sub.add_parser("chat", help="chat as the customer in the terminal (reads lines from stdin)")
     chat.add_argument("--policy", required=True, help="policy markdown file, e.g. policies/retention_offers.md")
     chat.add_argument("--customer", required=True, type=int, help="customer id from fixtures/magento/customers.json")

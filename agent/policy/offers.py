@@ -44,6 +44,7 @@ class ReaderRules:
     one_at_a_time: list[re.Pattern[str]]
     together: list[re.Pattern[str]]
     stacking: list[re.Pattern[str]]
+    concern: re.Pattern[str]
 
 
 @cache
@@ -71,6 +72,7 @@ def reader_rules() -> ReaderRules:
             one_at_a_time=many("one_at_a_time"),
             together=many("together"),
             stacking=many("stacking"),
+            concern=one("handover_concern"),
         )
     except (KeyError, TypeError, ValueError, re.error) as exc:
         raise InputFileError(
@@ -163,7 +165,8 @@ class _Reading:
         if HANDOVER_TOOL in text and not self.rules.negation.search(text):
             said = self.said(part)  # the section's heading says when ("5. When they have concerns")
             context = f"{part.heading}: {part.text}" if part.heading else part.text
-            self.settings.setdefault("handover", (True, replace(said, text=context)))
+            triggers = ("concern", "request") if self.rules.concern.search(context) else ("request",)
+            self.settings.setdefault("handover", (triggers, replace(said, text=context)))
 
     def read_negated(self, part: Part, kinds: list[OfferKind]) -> None:
         limited = self.rules.limit.search(part.text)
@@ -213,6 +216,7 @@ class _Reading:
             stacking=bool(stacking and stacking[0]),
             stacking_said=stacking[1] if stacking else None,
             handover_said=handover[1] if handover else None,
+            handover_on=tuple(handover[0]) if handover else (),  # type: ignore[arg-type]
             unread=tuple(u for u in self.unread if self.offer_tools[u.tool] not in self.options),
         )
 

@@ -128,6 +128,10 @@ class OfferPlan:
     unread: tuple[UnreadMention, ...] = field(default=(), compare=False)
     explicit: bool = field(default=False, compare=False)  # from the front matter's `plan:`, not drafted from prose
     confirmations: tuple[str, ...] = ()  # tools the policy asks to call after applying an offer
+    handover_on: tuple[str, ...] = ()  # what the hand-over is for: "concern" (about an offer), "request" (a person)
+
+    def hands_over_on(self, trigger: str) -> bool:
+        return self.handover_said is not None and trigger in self.handover_on
 
     def get(self, kind: OfferKind | str) -> OfferOption | None:
         return next((o for o in self.options if o.kind == kind), None)
@@ -175,6 +179,7 @@ class OfferPlan:
             stacking=self.stacking if self.stacking_said else other.stacking,
             stacking_said=self.stacking_said or other.stacking_said,
             handover_said=self.handover_said or other.handover_said,
+            handover_on=self.handover_on if self.handover_said else other.handover_on,
             unread=self.unread + other.unread,
         )
 
@@ -241,6 +246,7 @@ def plan_from_spec(spec: PlanSpec, source: str, plan_line: int, tools: dict[Offe
         handover_said=said(handover.line, "plan: handover when " + ", ".join(handover.when)) if handover else None,
         explicit=True,
         confirmations=tuple(spec.confirmations),
+        handover_on=tuple(handover.when) if handover else (),
     )
 
 
@@ -262,5 +268,5 @@ def spec_from_plan(plan: OfferPlan) -> PlanSpec:
     data: dict = {"pacing": plan.pacing, "stacking": plan.stacking, "offers": [] if everything else offers}
     data["excluded"] = [k for k in excluded if k not in {o["kind"] for o in data["offers"]}]
     if plan.handover_said is not None:
-        data["handover"] = {"line": plan.handover_said.line}
+        data["handover"] = {"when": list(plan.handover_on) or ["concern", "request"], "line": plan.handover_said.line}
     return PlanSpec.model_validate(data)

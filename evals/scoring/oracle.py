@@ -87,7 +87,7 @@ class _Walk:
         concern = self.persona.concern
         if concern and (concern.when_offered == "any" or concern.when_offered in {o.kind for o in shown}):
             said = self.policy.offer_plan.handover_said
-            if said and any(w in said.text.lower() for w in ("concern", "worr", "problem", "doubt")):
+            if said and self.policy.offer_plan.hands_over_on("concern"):
                 return self.done(
                     "escalated",
                     None,
@@ -117,7 +117,7 @@ def expected_outcome(
     walk = _Walk(persona, policy, {str(k): v for k, v in accepts.items()}, [])
     plan = policy.offer_plan
     if persona.asks_for_person:
-        if plan.handover_said:
+        if plan.handover_said and plan.hands_over_on("request"):
             return walk.done(
                 "escalated", None, f"asks for a person; the policy hands over at {plan.handover_said.where}"
             )

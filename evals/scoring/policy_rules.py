@@ -100,10 +100,11 @@ def _read_stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
         rules["adherence.confirmation_after_cancel"] = after_cancel
     if first and (refusal := _cancels_on_refusal(policy)):
         rules["adherence.cancelled_on_refusal"] = refusal
-    if plan.handover_said:
-        rules["adherence.escalated_on_request"] = plan.handover_said
-        if any(w in plan.handover_said.text.lower() for w in ("concern", "worr", "problem", "doubt")):
-            rules["adherence.escalated_on_concern"] = plan.handover_said
+    handover = plan.handover_said
+    if handover is not None and plan.hands_over_on("request"):
+        rules["adherence.escalated_on_request"] = handover
+    if handover is not None and plan.hands_over_on("concern"):
+        rules["adherence.escalated_on_concern"] = handover
     rules["adherence.discount_within_cap"] = _cap_line(policy)
     rules["adherence.no_false_claims"] = SYSTEM
     rules["adherence.own_orders_only"] = next(iter(_lines(policy, OWN_ORDERS)), STORE)

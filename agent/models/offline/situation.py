@@ -112,12 +112,12 @@ class PolicyBrief:
 
     @property
     def hands_over(self) -> bool:
-        return self.plan.handover_said is not None
+        """Whether the policy hands a customer who asks for a person to one."""
+        return self.plan.hands_over_on("request")
 
     @property
     def hands_over_concerns(self) -> bool:
-        said = self.plan.handover_said
-        return said is not None and any(w in said.text.lower() for w in ("concern", "worr", "problem", "doubt"))
+        return self.plan.hands_over_on("concern")
 
 
 @dataclass
