@@ -8,11 +8,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from testing.labelled_plans import measure  # noqa: E402
+from testing.labelled_plans import HELDOUT, HELDOUT2, measure  # noqa: E402
 
 
 def main() -> None:
-    rows = measure()
+    for path in (HELDOUT, HELDOUT2):
+        print(f"== {path.name}")
+        report(measure(path))
+
+
+def report(rows: list) -> None:
     exact = sum(r.exact for r in rows)
     silent = [r for r in rows if r.silent]
     print(f"{len(rows)} labelled layouts: {exact} read exactly ({exact / len(rows):.0%}); "

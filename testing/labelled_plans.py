@@ -18,7 +18,11 @@ from agent.policy.plan_spec import PlanSpec
 from agent.store.domain import STATUS_GROUPS
 
 HELDOUT = DEFAULT_FIXTURES / "labelled" / "policy_plans_heldout.yaml"
-FRONT = "---\nname: Labelled_{index}\nversion: 1.0.0\ndescription: a labelled layout\nlimits:\n  max_discount_percent: 100\n---\n"
+HELDOUT2 = DEFAULT_FIXTURES / "labelled" / "policy_plans_heldout2.yaml"  # written after the coverage check
+FRONT = (
+    "---\nname: Labelled_{index}\nversion: 1.0.0\ndescription: a labelled layout\n"
+    "limits:\n  max_discount_percent: 100\n---\n"
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 
 
+def prose_only(text: str) -> str:
+    """A policy's text without the plan in its front matter, so the plan is drafted from the prose again (for tests
+    that vary the prose to exercise the reader). The plan block is the front matter's last key."""
+    start = text.index("\nplan:\n")
+    end = text.index("\n---", start)
+    return text[:start] + text[end:]
+
+
 @pytest.fixture
 def fixtures():
     return default_fixtures()

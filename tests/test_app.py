@@ -55,7 +55,7 @@ def test_policy_with_unknown_tool_shows_lint_error_and_blocks_the_agent(app):
     edited = app.text_area(key="editor").value.replace("@upgrade_shipping", "@no_such_tool")
     app.text_area(key="editor").set_value(edited).run()
     errors = [e.value for e in app.error]
-    assert any("@no_such_tool: unknown tool" in e and e.startswith("line 24") for e in errors), errors
+    assert any("@no_such_tool: unknown tool" in e and e.startswith("line 43") for e in errors), errors
     assert app.button(key="use_version").disabled
     assert "no_such_tool" not in app.session_state.lab.policy_text
 
@@ -74,6 +74,7 @@ def test_use_this_version_runs_the_next_conversation_on_the_edited_text(app):
         app.text_area(key="editor")
         .value.replace("start at 10%", "start at 12%")
         .replace("go up to 15%", "go up to 15% ")
+        .replace("      percent: 10\n", "      percent: 12\n")  # the plan says what the prose says
     )
     app.text_area(key="editor").set_value(edited).run()
     app.button(key="use_version").click().run()
@@ -126,7 +127,8 @@ def test_export_offers_the_conversation_as_json(app):
 
 
 def test_an_edited_policy_survives_a_customer_switch_and_is_marked(app):
-    edited = app.text_area(key="editor").value.replace("start at 10%", "start at 12%")
+    editor = app.text_area(key="editor").value
+    edited = editor.replace("start at 10%", "start at 12%").replace("      percent: 10\n", "      percent: 12\n")
     app.text_area(key="editor").set_value(edited).run()
     app.button(key="use_version").click().run()
     assert any("edited, not saved" in c.value for c in app.caption)

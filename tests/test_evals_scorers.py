@@ -16,7 +16,7 @@ from evals.schema.persona import ExpectedOutcome
 from evals.schema.records import ConversationRecord
 from evals.scoring.context import ScoringContext
 from evals.scoring.score import score_all
-from tests.conftest import POLICIES
+from tests.conftest import POLICIES, prose_only
 
 RETENTION = POLICIES / "retention_offers.md"
 
@@ -162,7 +162,7 @@ def test_rules_that_did_not_come_up_are_not_applicable(accepted):
 
 def policy_variant(tmp_path: Path, old: str, new: str, name: str = "variant.md") -> Path:
     """retention_offers.md with one line changed, saved beside a copy of the policy it includes."""
-    text = RETENTION.read_text(encoding="utf-8")
+    text = prose_only(RETENTION.read_text(encoding="utf-8"))
     assert old in text
     (tmp_path / name).write_text(text.replace(old, new), encoding="utf-8")
     included = POLICIES / "single_order_cancellation.md"
@@ -182,9 +182,9 @@ def test_each_rule_points_to_the_line_that_states_it(accepted):
     scores = {
         s.name: s for s in score_all(ScoringContext(accepted, accepted.final_state, compiled, default_fixtures()))
     }
-    assert scores["adherence.offered_before_cancel"].where == "retention_offers.md:23"
-    assert scores["adherence.escalated_on_concern"].where == "retention_offers.md:45"
-    assert scores["adherence.async_confirmation"].where == "retention_offers.md:34"
+    assert scores["adherence.offered_before_cancel"].where == "retention_offers.md:42"  # the plan's entry line
+    assert scores["adherence.escalated_on_concern"].where == "retention_offers.md:64"
+    assert scores["adherence.async_confirmation"].where == "retention_offers.md:53"
 
 
 def test_a_rule_the_policy_does_not_state_is_not_scored(tmp_path, concerned):

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from agent.store.fixtures import default_fixtures
-from tests.conftest import ROOT
+from tests.conftest import ROOT, prose_only
 
 OPENING = "I want to cancel my order"
 
@@ -113,7 +113,7 @@ def test_two_orders_one_after_the_other(tmp_path):
 
 def test_a_negated_offer_line_is_never_made(tmp_path):
     policy = tmp_path / "no_swap.md"
-    text = (ROOT / "policies" / "retention_offers.md").read_text(encoding="utf-8")
+    text = prose_only((ROOT / "policies" / "retention_offers.md").read_text(encoding="utf-8"))
     swap_line = next(line for line in text.splitlines() if "@swap_order_item" in line)
     policy.write_text(text.replace(swap_line, "- Never swap an item with @swap_order_item."), encoding="utf-8")
     state = chat(
@@ -125,7 +125,7 @@ def test_a_negated_offer_line_is_never_made(tmp_path):
 
 def test_one_at_a_time_presents_one_offer_per_reply(tmp_path):
     policy = tmp_path / "paced.md"
-    text = (ROOT / "policies" / "retention_offers.md").read_text(encoding="utf-8")
+    text = prose_only((ROOT / "policies" / "retention_offers.md").read_text(encoding="utf-8"))
     policy.write_text(
         text.replace("present these options, in this order:", "present these options one at a time, in this order:"),
         encoding="utf-8",

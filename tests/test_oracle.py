@@ -11,7 +11,7 @@ from evals.personas.simulator import PersonaSimulator
 from evals.running.config import RunConfig, trial_seed
 from evals.running.runner import execute_run
 from evals.scoring.oracle import expected_outcome
-from tests.conftest import POLICIES
+from tests.conftest import POLICIES, prose_only
 
 SHIPPED = ["retention_offers", "retention_offers_lean", "retention_offers_shipping_first", "cancel_without_retention"]
 
@@ -38,7 +38,7 @@ def test_every_shipped_policy_gets_every_persona_its_expected_outcome(policy, tm
 
 
 def test_a_policy_without_the_swap_does_not_expect_a_swap():
-    text = (POLICIES / "retention_offers.md").read_text(encoding="utf-8")
+    text = prose_only((POLICIES / "retention_offers.md").read_text(encoding="utf-8"))
     swap_line = next(line for line in text.splitlines() if "@swap_order_item" in line)
     policy = compile_policy_text(text.replace(swap_line + "\n", ""), POLICIES / "no_swap.md")
     persona = next(p for p in load_personas() if p.id == "wants_a_swap")

@@ -85,7 +85,8 @@ class CompiledPolicy:
         if spec is None:
             return self.drafted_plan
         tools = {kind: apply_tool(kind) for kind in OfferKind}
-        return plan_from_spec(spec, self.main.path.name, self.main.plan_line, tools)
+        lines = dict(enumerate(self.main.text.splitlines(), start=1))
+        return plan_from_spec(spec, self.main.path.name, self.main.plan_line, tools, lines)
 
     @cached_property
     def offer_plan(self) -> OfferPlan:

@@ -208,12 +208,15 @@ def _range_text(span: TotalRange) -> str:
     return f"under {span.below:g}" if span.below is not None else "any"
 
 
-def plan_from_spec(spec: PlanSpec, source: str, plan_line: int, tools: dict[OfferKind, str]) -> OfferPlan:
+def plan_from_spec(
+    spec: PlanSpec, source: str, plan_line: int, tools: dict[OfferKind, str], lines: dict[int, str]
+) -> OfferPlan:
     """The plan a front matter's `plan:` states. `plan_line` is where `plan:` starts (for entries without a line);
-    `tools` gives the tool that applies each kind."""
+    `tools` gives the tool that applies each kind; `lines` the policy's lines, by number (an entry's `line` quotes
+    its text, as a drafted entry quotes the prose it came from)."""
 
     def said(line: int | None, text: str) -> PolicyLine:
-        return PolicyLine(source, line or plan_line, text)
+        return PolicyLine(source, line or plan_line, lines.get(line or 0, text).strip() or text)
 
     options = []
     for offer in spec.ordered_offers():
@@ -227,7 +230,7 @@ def plan_from_spec(spec: PlanSpec, source: str, plan_line: int, tools: dict[Offe
                 percents=percents or tuple(t.percent for t in offer.tiers or []),
                 source=source,
                 line=offer.line or plan_line,
-                text=f"plan: {offer.kind.value}",
+                text=said(offer.line, f"plan: {offer.kind.value}").text,
                 statuses=statuses,
                 total=when.order_total if when else None,
                 tiers=tuple(offer.tiers or ()),

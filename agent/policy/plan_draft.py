@@ -33,7 +33,7 @@ def plan_yaml(compiled: CompiledPolicy) -> str:
 
 
 def _block(spec: PlanSpec, texts: dict[int, str]) -> list[str]:
-    data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data = _tidy(spec.model_dump(mode="json", by_alias=True, exclude_none=True))
     lines = ["plan:"]
     for key in ("pacing", "stacking"):
         lines.append(f"  {key}: {yaml.safe_dump(data[key]).strip().removesuffix('...').strip()}")
@@ -64,7 +64,8 @@ def _entry(offer: dict[str, Any], indent: str) -> list[str]:
 
 
 def _flow(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=200).strip().removesuffix("...").strip()
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=200)
+    return text.strip().removesuffix("...").strip()
 
 
 def write_plan(compiled: CompiledPolicy) -> Path:
@@ -72,8 +73,29 @@ def write_plan(compiled: CompiledPolicy) -> Path:
     policy = compiled.main
     if policy.meta.plan is not None:
         raise InputFileError(policy.path, "plan", "the front matter has a plan already", "edit it in the file")
-    block = "\n".join(_block(spec_from_plan(compiled.read_plan), {}))
+    spec = spec_from_plan(compiled.read_plan)
+    shift = len(_block(spec, {}))  # the body moves down by the block's lines: the entries' lines move with it
+    block = "\n".join(_block(_shifted(spec, shift), {}))
     text = policy.text
     closing = text.index("\n---", 3)
     policy.path.write_text(text[:closing] + "\n" + block + text[closing:], encoding="utf-8")
     return policy.path
+
+
+def _shifted(spec: PlanSpec, by: int) -> PlanSpec:
+    offers = [o.model_copy(update={"line": o.line + by}) if o.line else o for o in spec.offers]
+    handover = spec.handover
+    if handover is not None and handover.line:
+        handover = handover.model_copy(update={"line": handover.line + by})
+    return spec.model_copy(update={"offers": offers, "handover": handover})
+
+
+def _tidy(value: Any) -> Any:
+    """10.0 -> 10, in nested data, so the YAML reads as people write it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value
