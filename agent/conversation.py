@@ -22,6 +22,7 @@ from agent.agent_graph import AgentGraph, build_agent_graph
 from agent.chat_settings import DEFAULT_STEP_LIMIT
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.policy.compiled import CompiledPolicy
+from agent.policy.offer_rules import PlanOfferRules
 from agent.redact import redact
 from agent.store.fixtures import FixtureSet, default_fixtures
 from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
@@ -104,6 +105,7 @@ class Conversation:
             seed,
             max_coupon_percent=policy.max_coupon_percent,
             allow_stacking=policy.offer_plan.stacking,
+            offer_rules=PlanOfferRules(policy.offer_plan),
         )
         if isinstance(model, BaseChatModel):
             chat_model, label = model, type(model).__name__

@@ -78,6 +78,8 @@ def _unexplained(
     conditional = any(o.conditional for o in plan.options if not kinds or o.kind in kinds)
     if beside_offer and _says(line, "condition") and not conditional:
         what.append("a condition on the order (the plan's offers have none)")
+    if plan.options and _says(line, "status_restriction") and not any(o.statuses for o in plan.options):
+        what.append("a restriction to orders in some state (the plan's offers have none)")
     if beside_offer and _says(line, "stacking") and plan.stacking_said is None:
         what.append("combining offers (the plan does not say)")
     if kinds and _says(line, "pacing") and plan.pacing_said is None and len(plan.options) > 1:

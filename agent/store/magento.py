@@ -11,6 +11,7 @@ from agent.store.domain import Coupon, Email, EmailKind, Order, Product, Shippin
 from agent.store.faults import FaultInjector
 from agent.store.fixtures import FixtureSet
 from agent.store.ids import normalize_order_id
+from agent.store.offer_rules import ANY_OFFER, OfferRules
 
 
 def _require_finite(percent: float, what: str) -> None:
@@ -32,7 +33,9 @@ class MagentoStore:
         faults: FaultInjector | None = None,
         max_coupon_percent: float = 100.0,
         allow_stacking: bool = False,
+        offer_rules: OfferRules = ANY_OFFER,
     ) -> None:
+        self.offer_rules = offer_rules
         self.orders: CopiedOnFirstUse[Order] = CopiedOnFirstUse(fixtures.orders)
         self.customers = fixtures.customers
         self.products: CopiedOnFirstUse[Product] = CopiedOnFirstUse(fixtures.products)
@@ -110,6 +113,7 @@ class MagentoStore:
             raise RuleViolation(f"a discount must be a positive percentage, got {percent:g}%")
         if percent > self.max_discount_percent:
             raise RuleViolation(f"a {percent:g}% discount is above the policy's cap of {self.max_discount_percent:g}%")
+        self._require_allowed("discount", order, percent)
         if order.discount_percent:
             raise RuleViolation(
                 f"order {order.increment_id} already has a {order.discount_percent:g}% discount; "
@@ -137,6 +141,7 @@ class MagentoStore:
             return order
         self._require_unshipped(order, "upgraded")
         self._require_no_other_grant(order.increment_id, "shipping_upgrade")
+        self._require_allowed("shipping_upgrade", order, None)
         current = self.shipping_methods.get(order.shipping_method)
         if current is not None and current.expedited:
             raise RuleViolation(f"order {order.increment_id} already ships expedited")
@@ -164,6 +169,7 @@ class MagentoStore:
             return order
         self._require_unshipped(order, "changed")
         self._require_no_other_grant(order.increment_id, "swap")
+        self._require_allowed("swap", order, None)
         item = self._item(order, sku)
         new = self.products.get(new_sku)
         if new is None:
@@ -188,6 +194,11 @@ class MagentoStore:
         self._applied_writes.add(key)
         return order
 
+    def _require_allowed(self, kind: str, order: Order | None, percent: float | None) -> None:
+        refusal = self.offer_rules.refusal(kind, order, percent)
+        if refusal is not None:
+            raise RuleViolation(refusal)
+
     def create_coupon(self, customer_id: int, percent: float) -> Coupon:
         self.faults.check("POST /V1/coupons/generate")
         for coupon in self.coupons:
@@ -198,6 +209,7 @@ class MagentoStore:
             raise RuleViolation(
                 f"a coupon must be more than 0% and at most the policy's {self.max_coupon_percent:g}%, got {percent:g}%"
             )
+        self._require_allowed("future_coupon", None, percent)
         if self.coupons:
             raise RuleViolation(
                 "this customer already got a retention coupon in this conversation; only one is allowed"

@@ -13,6 +13,7 @@ from agent.store.fixtures import FixtureSet
 from agent.store.gorgias import GorgiasHelpdesk
 from agent.store.ids import normalize_order_id
 from agent.store.magento import MagentoStore
+from agent.store.offer_rules import ANY_OFFER, OfferRules
 from agent.store.retry import SIMULATED_BACKEND_RETRY, BackendRetry
 from agent.store.trace import ToolCallRecord
 
@@ -46,6 +47,7 @@ class World:
         max_coupon_percent: float = 100.0,
         allow_stacking: bool = False,
         backend_retry: BackendRetry = SIMULATED_BACKEND_RETRY,
+        offer_rules: OfferRules = ANY_OFFER,
     ) -> None:
         if customer_id not in fixtures.customers:
             known = ", ".join(str(c) for c in sorted(fixtures.customers))
@@ -54,7 +56,9 @@ class World:
         self.customer: Customer = fixtures.customers[customer_id]
         self.faults = FaultInjector(fault_rate, seed)
         self.backend_retry = backend_retry
-        self.magento = MagentoStore(fixtures, max_discount_percent, self.faults, max_coupon_percent, allow_stacking)
+        self.magento = MagentoStore(
+            fixtures, max_discount_percent, self.faults, max_coupon_percent, allow_stacking, offer_rules
+        )
         ticket = fixtures.ticket_template.model_copy(deep=True)
         ticket.customer = {"id": self.customer.id, "email": self.customer.email, "name": self.customer.full_name}
         ticket.subject = f"Chat with {self.customer.full_name}"

@@ -132,6 +132,12 @@ def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[
             lines.append(f"{stem}: {s.errors} conversation(s) ended in a model or connection error and are left out.")
         if s.personas < 10:
             lines.append(f"{stem}: only {s.personas} personas, so every rate is a rough figure.")
+    lines += [
+        f"{p.stem}: the offer plan was drafted from the policy's text, not confirmed in its front matter; the offline "
+        f"model, the expectations and the rules follow that draft (python -m agent plan {p.file} shows it)."
+        for p in manifest.policies
+        if p.plan_source == "draft"
+    ]
     reader_errors = sum(s.reader_errors for s in summaries.values())
     if reader_errors:
         lines.append(

@@ -75,6 +75,11 @@ class RunConfig(BaseModel):
         description="run a policy that the linter rejects",
         json_schema_extra={"flag": "--allow-lint-errors"},
     )
+    allow_draft_plan: bool = Field(
+        default=False,
+        description="run a policy whose plan is drafted from its text although lines say more than the draft holds",
+        json_schema_extra={"flag": "--allow-draft-plan"},
+    )
     reader: str = Field(
         default="rules",
         description="reader of agent replies: rules or a model string, e.g. openai:gpt-4o-mini",

@@ -12,6 +12,7 @@ from agent.errors import InputFileError
 from agent.models.offline.flow import replies
 from agent.models.offline.intents import default_rules
 from agent.policy.compiled import CompiledPolicy, compile_policy_file
+from agent.policy.coverage import unexplained_lines
 from agent.policy.lint import errors_only, lint_paths
 from agent.store.fixtures import FixtureSet
 from evals.personas.loader import load_personas
@@ -38,6 +39,23 @@ def _refuse_lint_errors(config: RunConfig) -> None:
                 errors[0].path, "--policy", f"{len(errors)} lint error(s): {listed}",
                 "fix the policy (python -m agent lint), or pass --allow-lint-errors",
             )  # fmt: skip
+
+
+def _refuse_an_unconfirmed_draft(policy: CompiledPolicy) -> None:
+    """A run measures the plan the lab read: a plan drafted from prose that says more than the draft holds would
+    measure a policy nobody wrote."""
+    if policy.read_plan.explicit:
+        return
+    unread = unexplained_lines(policy.main, policy.read_plan)
+    if unread:
+        first = unread[0]
+        raise InputFileError(
+            f"{policy.main.path}:{first.line}", "--policy",
+            f"the offer plan is drafted from the text and {len(unread)} line(s) say more than it holds "
+            f"(line {first.line}: {'; '.join(first.what)})",
+            f"confirm the plan: python -m agent plan {policy.main.path} --write, correct it, then run again; "
+            "or pass --allow-draft-plan",
+        )  # fmt: skip
 
 
 # Every data file that changes what a conversation does or how it is scored, beside the policies and personas.
@@ -76,6 +94,9 @@ def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[
             f"add '{unpriced}: [input, output]' (USD per million tokens) to it, or drop --max-cost",
         )  # fmt: skip
     policies = [compile_policy_file(path) for path in config.policies]
+    if not config.allow_draft_plan:
+        for policy in policies:
+            _refuse_an_unconfirmed_draft(policy)
     stems = [p.main.path.stem for p in policies]
     if len(set(stems)) != len(stems):
         raise InputFileError(

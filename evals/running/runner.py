@@ -57,6 +57,7 @@ def policy_entry(policy: CompiledPolicy) -> PolicyEntry:
         sha=policy.sha,
         text=policy.main.text,
         offer_plan=policy.offer_plan.describe(),
+        plan_source="explicit" if policy.read_plan.explicit else "draft",
     )
 
 

@@ -40,6 +40,9 @@ class PolicyEntry(BaseModel):
     sha: str
     text: str
     offer_plan: list[str] = Field(default_factory=list, description="the offers the run's policy made, as read")
+    plan_source: str = Field(
+        default="draft", description="'explicit': the front matter's plan; 'draft': drafted from the text (unconfirmed)"
+    )
 
 
 class RunManifest(BaseModel):

@@ -1,0 +1,27 @@
+"""The store's questions answered from the policy's plan: only the offers the plan makes, on the orders it makes them
+for, up to the percent it allows there (the tier's, when tiered). Given to every conversation's world."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.policy.plan import OfferPlan
+from agent.store.domain import Order
+
+
+@dataclass(frozen=True)
+class PlanOfferRules:
+    plan: OfferPlan  # the effective plan: exclusions applied
+
+    def refusal(self, kind: str, order: Order | None, percent: float | None) -> str | None:
+        option = self.plan.get(kind)
+        label = kind.replace("_", " ")
+        if option is None:
+            return f"the policy makes no {label} offer"
+        if order is not None and not option.applies_to(order.status, order.grand_total):
+            return f"the policy makes the {label} offer only {option.describe_conditions()}, not on this order"
+        top = option.top_percent_for(order.grand_total) if order is not None else option.top_percent
+        if percent is not None and top is not None and percent > top:
+            where = "on this order" if order is not None else "for a coupon"
+            return f"the policy allows at most {top:g}% {where} (asked {percent:g}%)"
+        return None

@@ -1,0 +1,25 @@
+"""What the store asks before it applies a retention offer: whether the conversation's policy allows it on this
+order. The store enforces its own rules anyway (unshipped orders, one grant, caps); these are the policy's."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from agent.store.domain import Order
+
+
+class OfferRules(Protocol):
+    def refusal(self, kind: str, order: Order | None, percent: float | None) -> str | None:
+        """Why the policy does not allow this offer (kind, on `order`, at `percent`), or None when it does. A coupon
+        has no order."""
+        ...
+
+
+class AnyOffer:
+    """No policy: the store's own rules only (the default of a world built without a policy)."""
+
+    def refusal(self, kind: str, order: Order | None, percent: float | None) -> str | None:
+        return None
+
+
+ANY_OFFER = AnyOffer()
