@@ -20,9 +20,10 @@ def main() -> None:
 def report(rows: list) -> None:
     exact = sum(r.exact for r in rows)
     silent = [r for r in rows if r.silent]
+    alarms = sum(r.exact and bool(r.problems) for r in rows)
     print(f"{len(rows)} labelled layouts: {exact} read exactly ({exact / len(rows):.0%}); "
           f"{len(rows) - exact} misread, {len(silent)} of them with no lint problem (silent); "
-          f"{sum(r.exact and bool(r.problems) for r in rows)} read exactly but warned about (false alarms)")  # fmt: skip
+          f"{alarms} read exactly but warned about (false alarms)")  # fmt: skip
     for language in sorted({r.case.language for r in rows}):
         mine = [r for r in rows if r.case.language == language]
         print(f"  {language}: {sum(r.exact for r in mine)}/{len(mine)} exact, {sum(r.silent for r in mine)} silent")
