@@ -5,6 +5,7 @@ tests keep the silent-misread count at zero."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -64,7 +65,7 @@ def load_cases(path: Path = HELDOUT) -> tuple[PlanCase, ...]:
     return tuple(cases)
 
 
-def _statuses(groups: list[str] | None) -> set[str]:
+def _statuses(groups: Sequence[str] | None) -> set[str]:
     return {s for g in groups or [] for s in STATUS_GROUPS[g]}
 
 
