@@ -54,7 +54,7 @@ def test_pick_policy_and_customer_then_accept_a_discount(app):
 def test_policy_with_unknown_tool_shows_lint_error_and_blocks_the_agent(app):
     edited = app.text_area(key="editor").value.replace("@upgrade_shipping", "@no_such_tool")
     app.text_area(key="editor").set_value(edited).run()
-    errors = [e.value for e in app.error]
+    errors = [e.value.replace("\\", "") for e in app.error]  # alerts show lint messages markdown-escaped
     assert any("@no_such_tool: unknown tool" in e and e.startswith("line 43") for e in errors), errors
     assert app.button(key="use_version").disabled
     assert "no_such_tool" not in app.session_state.lab.policy_text
@@ -210,3 +210,15 @@ def test_each_agent_reply_shows_what_the_customer_and_the_scorers_read_in_it(app
     assert len(captions) == 2
     assert "offers discount 10%" in captions[0] and "shipping upgrade" in captions[0]
     assert "claims discount applied (10%, total 112.10)" in captions[1].replace("\\", "")
+
+
+def test_the_plan_panel_shows_a_draft_and_puts_it_into_the_front_matter(app):
+    from tests.conftest import prose_only
+
+    shipped = app.text_area(key="editor").value
+    assert any("explicit plan" in c.value for c in app.code)
+    app.text_area(key="editor").set_value(prose_only(shipped)).run()
+    assert any("drafted from the text" in c.value for c in app.code)
+    app.button(key="confirm_plan").click().run()
+    assert app.text_area(key="editor").value == shipped  # the confirmed draft is the shipped plan
+    assert any("explicit plan" in c.value for c in app.code) and not app.error

@@ -25,12 +25,13 @@ from ui.lab import (
     customer_label,
     md_escape,
     new_items,
-    offer_plan_lines,
     order_rows,
+    plan_view,
     policy_files,
     reading_summary,
     reply_markdown,
     save_policy_as,
+    text_with_plan,
 )
 from ui.model_picker import model_picker
 from ui.warm_up import warm_up_after_first_render
@@ -110,24 +111,50 @@ def use_version(lab: LabSession) -> None:
 
 def policy_editor(lab: LabSession) -> None:
     with st.expander(f"Policy: {lab.policy_path.name} (edit, lint, use or save as)", expanded=False):
-        text = st.text_area("Policy markdown", key="editor", height=360)
+        editor, understood = st.columns([3, 2])
+        text = editor.text_area("Policy markdown", key="editor", height=420)
         problems = lint_text(text, lab.policy_path)
+        errors = [p for p in problems if p.severity == "error"]
         for problem in problems:
-            st.error(f"line {problem.line}: {problem.message}")
+            show = editor.error if problem.severity == "error" else editor.warning
+            show(f"line {problem.line}: {md_escape(problem.message)}")
         if not problems:
-            st.success("No lint problems.")
-            st.caption(
-                "The offline model reads these offers: "
-                + ("; ".join(offer_plan_lines(text, lab.policy_path)) or "none")
-            )
+            editor.success("No lint problems.")
+        plan_panel(understood, text, lab)
         left, right = st.columns(2)
-        left.button("Use this version", key="use_version", disabled=bool(problems), on_click=use_version, args=(lab,))
+        left.button("Use this version", key="use_version", disabled=bool(errors), on_click=use_version, args=(lab,))
         name = right.text_input("Save as (file name in policies/)", key="save_name")
-        if right.button("Save as…", key="save_as", disabled=bool(problems) or not name):
+        if right.button("Save as…", key="save_as", disabled=bool(errors) or not name):
             try:
                 right.success(f"Saved {save_policy_as(text, name).name}")
             except RetentionLabError as exc:
                 right.error(str(exc))
+
+
+def plan_panel(container, text: str, lab: LabSession) -> None:
+    """What the lab understood: the plan it acts on, with the line of each entry. A drafted plan can be put into the
+    front matter (then corrected there, used and saved), so the numbers rest on a plan the user confirmed."""
+    view = plan_view(text, lab.policy_path)
+    container.markdown("**What the lab understood**")
+    if view is None:
+        container.caption("The policy does not compile yet: see the errors.")
+        return
+    source, plan_text = view
+    container.caption(
+        "The plan in the front matter: the offline model, the expectations, the rules and the store follow it."
+        if source == "explicit"
+        else "Drafted from the text, not confirmed: check it, then put it into the front matter and correct it."
+    )
+    container.code(plan_text, language="yaml")
+    if source == "draft":
+        container.button("Put this draft into the front matter", key="confirm_plan", on_click=confirm_plan,
+                         args=(text, lab))  # fmt: skip
+
+
+def confirm_plan(text: str, lab: LabSession) -> None:
+    confirmed = text_with_plan(text, lab.policy_path)
+    if confirmed is not None:
+        st.session_state.editor = confirmed
 
 
 def tool_label(name: str) -> str:

@@ -86,6 +86,27 @@ def new_items(before: list[Any], after: list[Any]) -> list[Any]:
     return after[len(before) :]
 
 
+def plan_view(text: str, path: Path) -> tuple[str, str] | None:
+    """("explicit" or "draft", the plan as front-matter YAML with its lines); None when the text does not compile."""
+    from agent.policy.plan_draft import plan_yaml
+
+    try:
+        compiled = compile_policy_text(text, path)
+        return ("explicit" if compiled.read_plan.explicit else "draft"), plan_yaml(compiled)
+    except InputFileError:
+        return None
+
+
+def text_with_plan(text: str, path: Path) -> str | None:
+    """`text` with its drafted plan in the front matter; None when it does not compile or has a plan already."""
+    from agent.policy.plan_draft import with_plan
+
+    try:
+        return with_plan(compile_policy_text(text, path))
+    except InputFileError:
+        return None
+
+
 def offer_plan_lines(text: str, path: Path) -> list[str]:
     """What the offline reference model reads from a policy text (saved at `path`): its offers, in order,
     included policies' offers too. Empty when the text does not compile."""

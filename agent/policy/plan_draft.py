@@ -68,18 +68,22 @@ def _flow(value: Any) -> str:
     return text.strip().removesuffix("...").strip()
 
 
-def write_plan(compiled: CompiledPolicy) -> Path:
-    """Put the drafted plan into the policy file's front matter (refused when it already has one)."""
+def with_plan(compiled: CompiledPolicy) -> str:
+    """The policy's text with its drafted plan in the front matter (refused when it has a plan already)."""
     policy = compiled.main
     if policy.meta.plan is not None:
         raise InputFileError(policy.path, "plan", "the front matter has a plan already", "edit it in the file")
     spec = spec_from_plan(compiled.read_plan)
     shift = len(_block(spec, {}))  # the body moves down by the block's lines: the entries' lines move with it
     block = "\n".join(_block(_shifted(spec, shift), {}))
-    text = policy.text
-    closing = text.index("\n---", 3)
-    policy.path.write_text(text[:closing] + "\n" + block + text[closing:], encoding="utf-8")
-    return policy.path
+    closing = policy.text.index("\n---", 3)
+    return policy.text[:closing] + "\n" + block + policy.text[closing:]
+
+
+def write_plan(compiled: CompiledPolicy) -> Path:
+    """Put the drafted plan into the policy file's front matter (refused when it already has one)."""
+    compiled.main.path.write_text(with_plan(compiled), encoding="utf-8")
+    return compiled.main.path
 
 
 def _shifted(spec: PlanSpec, by: int) -> PlanSpec:
