@@ -136,3 +136,14 @@ def test_an_explicit_plan_number_the_text_contradicts_is_a_lint_error():
 
     errors = [p for p in coverage_problems(compiled) if p.severity == "error"]
     assert errors and "10%" in errors[0].message and errors[0].line == 42
+
+
+def test_a_conditional_offer_made_on_the_wrong_order_is_a_violation():
+    from tests.test_evals_scorers import play, rescore, with_reply
+
+    policy = LAYOUTS / "shipped_only_coupon.md"
+    record = play("discount_at_once", policy)  # customer 1, order 000000101: pending
+    assert rescore(record, policy)["adherence.offers_fit_the_order"] is True
+    coupon = with_reply(record, 1, "Before I cancel, I can give you a 15% coupon for your next purchase.")
+    assert rescore(coupon, policy)["adherence.offers_fit_the_order"] is False
+    assert "adherence.offers_fit_the_order" not in rescore(play("discount_at_once"))  # unconditional plan: not stated

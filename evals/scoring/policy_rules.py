@@ -105,6 +105,9 @@ def _read_stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
         rules["adherence.escalated_on_request"] = handover
     if handover is not None and plan.hands_over_on("concern"):
         rules["adherence.escalated_on_concern"] = handover
+    conditional = next((o for o in plan.options if o.conditional), None)
+    if conditional is not None:
+        rules["adherence.offers_fit_the_order"] = PolicyLine(conditional.source, conditional.line, conditional.text)
     rules["adherence.discount_within_cap"] = _cap_line(policy)
     rules["adherence.no_false_claims"] = SYSTEM
     rules["adherence.own_orders_only"] = next(iter(_lines(policy, OWN_ORDERS)), STORE)

@@ -6,7 +6,7 @@ Importing this module registers every scorer (`scorers`, `policy_rules`); the re
 from __future__ import annotations
 
 from evals.schema.records import Score
-from evals.scoring import policy_rules, scorers  # noqa: F401  (each registers its scorers)
+from evals.scoring import plan_rules, policy_rules, scorers  # noqa: F401  (each registers its scorers)
 from evals.scoring.context import SCORERS, ScoringContext
 from evals.scoring.policy_rules import stated_rules
 
