@@ -20,10 +20,15 @@ GOOD = POLICIES / "retention_offers.md"
 PERSONA = (ROOT / "fixtures" / "personas" / "discount_at_once.yaml").read_text(encoding="utf-8")
 
 
-def policy_with(tmp: Path, old: str, new: str, name: str = "broken.md") -> Path:
+def policy_with(tmp: Path, old: str, new: str, name: str = "broken.md", plan: tuple[str, str] | None = None) -> Path:
+    """The good policy with `old` replaced by `new` (and, with `plan`, the same change made in its plan)."""
     text = GOOD.read_text(encoding="utf-8")
     assert old in text
-    (tmp / name).write_text(text.replace(old, new), encoding="utf-8")
+    text = text.replace(old, new)
+    if plan is not None:
+        assert plan[0] in text
+        text = text.replace(plan[0], plan[1], 1)
+    (tmp / name).write_text(text, encoding="utf-8")
     shutil.copy(POLICIES / "single_order_cancellation.md", tmp / "single_order_cancellation.md")
     return tmp / name
 
@@ -62,7 +67,11 @@ CASES = [
     ),
     (
         "offer above cap",
-        lambda t: [*RUN, "--policy", str(policy_with(t, "start at 10%", "start at 40%"))],
+        lambda t: [
+            *RUN,
+            "--policy",
+            str(policy_with(t, "go up to 15%", "go up to 40%", plan=("max_percent: 15", "max_percent: 40"))),
+        ],  # fmt: skip
         "40% discount",
     ),
     (

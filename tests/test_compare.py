@@ -20,7 +20,7 @@ from evals.schema.records import RESULTS, ConversationRecord, Score
 from evals.stats.comparison import compare_runs
 from evals.stats.paired import holm, persona_interval, sign_flip_test
 from testing.ab_simulation import simulate
-from tests.conftest import POLICIES, ROOT
+from tests.conftest import POLICIES, ROOT, prose_only
 
 RETENTION = POLICIES / "retention_offers.md"
 
@@ -155,7 +155,7 @@ def run_pair(tmp_path: Path, a: Path, b: Path, trials: int):
 
 @pytest.mark.slow
 def test_removing_the_swap_line_is_one_persona_flip_not_a_population_difference(tmp_path):
-    text = RETENTION.read_text(encoding="utf-8")
+    text = prose_only(RETENTION.read_text(encoding="utf-8"))  # B's plan is drafted from its text
     swap_line = next(line for line in text.splitlines() if "@swap_order_item" in line)
     without_swap = tmp_path / "retention_offers_no_swap.md"
     without_swap.write_text(text.replace(swap_line + "\n", ""), encoding="utf-8")

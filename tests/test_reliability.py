@@ -48,7 +48,8 @@ def test_resume_refuses_a_run_whose_policy_text_changed(tmp_path):
         policies=[policy], trials=1, out=tmp_path / "run", cache_path=None, persona_ids=["discount_at_once"]
     )
     execute_run(config)
-    policy.write_text(policy.read_text(encoding="utf-8").replace("start at 10%", "start at 12%"), encoding="utf-8")
+    changed = policy.read_text(encoding="utf-8").replace("Then ask the customer", "Then kindly ask the customer")
+    policy.write_text(changed, encoding="utf-8")
     with pytest.raises(InputFileError, match="made with other settings"):
         execute_run(config.model_copy(update={"resume": True}))
     assert len(read_results(tmp_path / "run")) == 1
