@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
 from agent.chat_settings import ChatSettings
 from agent.errors import RetentionLabError
+from agent.models.cache import default_cache_path
+from agent.models.settings import ModelSettings
 from agent.options import add_field_options, flag_of, values_from_args
 from agent.policy.lint import errors_only, lint_paths
 from agent.redact import redact
@@ -77,11 +79,29 @@ def _plan(args: argparse.Namespace) -> int:
     from agent.policy.plan_draft import plan_yaml, write_plan
 
     compiled = compile_policy_file(args.path)
+    drafted = _model_plan(args, compiled) if args.plan_model else None
     if args.write:
-        print(f"wrote the drafted plan into {write_plan(compiled)}; check it with: python -m agent lint {args.path}")
+        path = write_plan(compiled, drafted)
+        print(f"wrote the drafted plan into {path}; check it with: python -m agent lint {args.path}")
         return 0
-    print(plan_yaml(compiled), end="")
+    print(plan_yaml(compiled, drafted, by=args.plan_model or "the rules"), end="")
     return 0
+
+
+def _model_plan(args: argparse.Namespace, compiled: Any) -> Any:
+    from agent.models.cache import DiskCache
+    from agent.models.plan_reader import draft_plan_with_model
+
+    try:
+        settings = ModelSettings(spec=args.plan_model, base_url=args.base_url, timeout_s=args.timeout, max_retries=1)
+    except ValidationError as exc:
+        raise RetentionLabError(f"--timeout: {exc.errors()[0]['msg']} (got {args.timeout!r})") from exc
+    if args.cache.exists() and not args.cache.is_file():
+        raise RetentionLabError(f"{args.cache}: --cache: is a folder (give a file path, e.g. .cache/responses.sqlite)")
+    drafted, error = draft_plan_with_model(compiled, settings, None if args.no_cache else DiskCache(args.cache))
+    if drafted is None:
+        raise RetentionLabError(f"--plan-model {args.plan_model}: no plan: {error}")
+    return drafted
 
 
 def chat_settings(args: argparse.Namespace) -> ChatSettings:
@@ -105,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="print the offer plan the lab acts on, as front-matter YAML with its lines")
     plan.add_argument("path", help="a policy file")
     plan.add_argument("--write", action="store_true", help="put the drafted plan into the file's front matter")
+    plan.add_argument("--plan-model", default=None, help="a model drafts the plan instead of the rules (model string)")
+    plan.add_argument("--base-url", default=None, help="an OpenAI-compatible server for --plan-model")
+    plan.add_argument("--timeout", type=float, default=120.0, help="seconds the --plan-model call may take")
+    plan.add_argument("--cache", type=Path, default=default_cache_path(), help="model response cache (SQLite file)")
+    plan.add_argument("--no-cache", action="store_true", help="call the model even when the answer is cached")
     plan.set_defaults(run=_plan)
     chat = sub.add_parser("chat", help="chat as the customer in the terminal (reads lines from stdin)")
     chat.add_argument("--policy", required=True, help="policy markdown file, e.g. policies/retention_offers.md")

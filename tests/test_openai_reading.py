@@ -86,7 +86,7 @@ def test_a_valid_structured_answer_from_the_server_is_read_exactly():
 
 
 def test_a_cached_structured_answer_is_read_again_exactly_without_calling_the_model(tmp_path):
-    from evals.modelcalls.cache import DiskCache
+    from agent.models.cache import DiskCache
 
     answer = {"offers": [{"kind": "future_coupon", "percent": 20}], "asks_which_order": False,
               "cannot_proceed": False, "questions": [], "claims": []}  # fmt: skip

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from agent.policy.document import Policy, PolicyLibrary, load_policy, parse_policy, resolve_references
 from agent.policy.offers import read_offer_plan
 from agent.policy.plan import OfferPlan, plan_from_spec
+from agent.policy.plan_spec import PlanSpec
 from agent.store.domain import Customer
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import apply_tool, offer_tools
@@ -84,6 +85,10 @@ class CompiledPolicy:
         spec = self.main.meta.plan
         if spec is None:
             return self.drafted_plan
+        return self.plan_from(spec)
+
+    def plan_from(self, spec: PlanSpec) -> OfferPlan:
+        """The plan `spec` states for this policy (a model's draft, say), with its entries' lines quoted."""
         tools = {kind: apply_tool(kind) for kind in OfferKind}
         lines = dict(enumerate(self.main.text.splitlines(), start=1))
         return plan_from_spec(spec, self.main.path.name, self.main.plan_line, tools, lines)

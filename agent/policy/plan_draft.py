@@ -15,14 +15,16 @@ from agent.policy.plan import spec_from_plan
 from agent.policy.plan_spec import PlanSpec
 
 
-def plan_yaml(compiled: CompiledPolicy) -> str:
+def plan_yaml(compiled: CompiledPolicy, drafted: PlanSpec | None = None, by: str = "the rules") -> str:
     """The plan as a `plan:` block with a comment per entry quoting its line; a drafted plan is preceded by the lines
-    it does not hold."""
-    plan, policy = compiled.read_plan, compiled.main
-    spec = policy.meta.plan if policy.meta.plan is not None else spec_from_plan(plan)
+    it does not hold. `drafted`: a plan a model drafted (`by`), shown instead of the rules' draft."""
+    policy = compiled.main
+    plan = compiled.plan_from(drafted) if drafted is not None else compiled.read_plan
+    spec = drafted or (policy.meta.plan if policy.meta.plan is not None else spec_from_plan(plan))
     texts = dict(enumerate(policy.text.splitlines(), start=1))
-    head = [f"# the explicit plan of {policy.path} (front matter, line {policy.plan_line})"] if plan.explicit else [
-        f"# drafted from the text of {policy.path}: check it, correct it, then paste it into the front matter",
+    explicit = drafted is None and plan.explicit
+    head = [f"# the explicit plan of {policy.path} (front matter, line {policy.plan_line})"] if explicit else [
+        f"# drafted by {by} from the text of {policy.path}: check it, correct it, then paste it into the front matter",
         "# (or run python -m agent plan FILE --write)",
     ]  # fmt: skip
     missing = unexplained_lines(policy, plan)
@@ -68,21 +70,22 @@ def _flow(value: Any) -> str:
     return text.strip().removesuffix("...").strip()
 
 
-def with_plan(compiled: CompiledPolicy) -> str:
-    """The policy's text with its drafted plan in the front matter (refused when it has a plan already)."""
+def with_plan(compiled: CompiledPolicy, drafted: PlanSpec | None = None) -> str:
+    """The policy's text with its drafted plan (the rules', or `drafted`) in the front matter (refused when it has a
+    plan already)."""
     policy = compiled.main
     if policy.meta.plan is not None:
         raise InputFileError(policy.path, "plan", "the front matter has a plan already", "edit it in the file")
-    spec = spec_from_plan(compiled.read_plan)
+    spec = drafted or spec_from_plan(compiled.read_plan)
     shift = len(_block(spec, {}))  # the body moves down by the block's lines: the entries' lines move with it
     block = "\n".join(_block(_shifted(spec, shift), {}))
     closing = policy.text.index("\n---", 3)
     return policy.text[:closing] + "\n" + block + policy.text[closing:]
 
 
-def write_plan(compiled: CompiledPolicy) -> Path:
+def write_plan(compiled: CompiledPolicy, drafted: PlanSpec | None = None) -> Path:
     """Put the drafted plan into the policy file's front matter (refused when it already has one)."""
-    compiled.main.path.write_text(with_plan(compiled), encoding="utf-8")
+    compiled.main.path.write_text(with_plan(compiled, drafted), encoding="utf-8")
     return compiled.main.path
 
 

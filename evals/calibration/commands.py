@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from agent.models.cache import DiskCache
 from agent.models.settings import ModelSettings
 from evals.calibration.calibration import (
     CONVERSATIONS,
@@ -23,7 +24,6 @@ from evals.calibration.calibration import (
 )
 from evals.judging.judge import Judge
 from evals.judging.rubric import load_rubric
-from evals.modelcalls.cache import DiskCache
 from evals.reading.readers import judging_model, make_reader
 from evals.schema.reading import Reading
 

@@ -137,7 +137,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _model_options(args: argparse.Namespace) -> tuple[ModelSettings, Any]:
-    from evals.modelcalls.cache import DiskCache
+    from agent.models.cache import DiskCache
 
     check_cache_path(args.cache_path)
     config = validated(RunConfig, {**values_from_args(args, RunConfig), "policies": [Path("-")]})

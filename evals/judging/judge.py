@@ -11,9 +11,9 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 
 from agent.datafiles import DEFAULT_FIXTURES
+from agent.models.structured import structured_call
 from agent.store.trace import TranscriptLine
 from evals.judging.rubric import Rubric, load_rubric
-from evals.modelcalls.structured import structured_call
 from evals.schema.judgement import ConversationJudgement, CriterionJudgement, Verdict
 
 PROMPT_FILE = DEFAULT_FIXTURES / "judge" / "judge_prompt.md"

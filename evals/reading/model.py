@@ -8,7 +8,7 @@ from functools import cache
 from langchain_core.language_models import BaseChatModel
 
 from agent.datafiles import DEFAULT_FIXTURES
-from evals.modelcalls.structured import structured_call
+from agent.models.structured import structured_call
 from evals.schema.reading import Reading, ReadingAnswer
 
 PROMPT_FILE = DEFAULT_FIXTURES / "reading" / "model_prompt.md"

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from agent.chat_settings import DEFAULT_STEP_LIMIT, StepLimit
-from agent.datafiles import PROJECT_ROOT
+from agent.models.cache import default_cache_path
 from agent.models.settings import ModelSettings
 from agent.redact import redact_url
 from evals.personas.loader import DEFAULT_PERSONA_DIR
 from evals.schema.manifest import RunIdentity
 
-DEFAULT_CACHE = Path(os.environ.get("RETENTION_LAB_CACHE", PROJECT_ROOT / ".cache" / "model-responses.sqlite"))
+DEFAULT_CACHE = default_cache_path()  # at import; each RunConfig reads $RETENTION_LAB_CACHE again
 
 
 class RunConfig(BaseModel):
@@ -57,7 +56,7 @@ class RunConfig(BaseModel):
         json_schema_extra={"flag": "--resume"},
     )
     cache_path: Path | None = Field(
-        default_factory=lambda: Path(os.environ.get("RETENTION_LAB_CACHE", DEFAULT_CACHE)),
+        default_factory=default_cache_path,
         description="model response cache (SQLite file; RETENTION_LAB_CACHE)",
         json_schema_extra={"flag": "--cache"},
     )

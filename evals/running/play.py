@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.agent_graph import AgentGraphs
 from agent.conversation import ConversationExport, PolicyVersion
+from agent.models.cache import DiskCache, counting_misses, not_counted
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.models.usage import TokenCount, tokens_used
 from agent.policy.compiled import CompiledPolicy
@@ -23,7 +24,6 @@ from agent.redact import redact
 from agent.store.fixtures import FixtureSet
 from agent.store.world import World
 from evals.judging.judge import Judge
-from evals.modelcalls.cache import DiskCache, counting_misses, not_counted
 from evals.personas.simulator import PersonaSimulator
 from evals.personas.voice import CustomerVoice
 from evals.reading.model import ModelReader

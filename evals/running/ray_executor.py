@@ -63,7 +63,7 @@ class ConversationWorker:
     def prepare(self, config_json: str) -> int:
         """Build the run's jobs, model client and helpers; returns this actor's pid (the pool's tests use it)."""
         from agent.agent_graph import AgentGraphs
-        from evals.modelcalls.cache import DiskCache
+        from agent.models.cache import DiskCache
         from evals.running.limits import TrafficLimits
         from evals.running.planning import plan_jobs
         from evals.running.play import build_helpers, build_model

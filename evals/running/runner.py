@@ -18,9 +18,9 @@ from typing import Any
 
 from agent.agent_graph import AgentGraphs
 from agent.errors import InputFileError
+from agent.models.cache import DiskCache
 from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet, default_fixtures
-from evals.modelcalls.cache import DiskCache
 from evals.running.agent_under_test import AgentFactory, langchain_agent
 from evals.running.config import RunConfig
 from evals.running.driver import Driver, DriverLimits

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import warnings
@@ -19,7 +20,16 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 from pydantic import BaseModel
 
+from agent.datafiles import PROJECT_ROOT
+
 T = TypeVar("T")
+
+
+def default_cache_path() -> Path:
+    """Where model responses are cached unless told otherwise: $RETENTION_LAB_CACHE, else .cache/ in the project."""
+    return Path(os.environ.get("RETENTION_LAB_CACHE", PROJECT_ROOT / ".cache" / "model-responses.sqlite"))
+
+
 CACHED_TYPES: list[type[Serializable]] = [ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
 
 
