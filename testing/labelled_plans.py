@@ -5,7 +5,7 @@ tests keep the silent-misread count at zero."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml
 from agent.policy.compiled import CompiledPolicy, compile_policy_text
+from agent.policy.coverage import unexplained_lines
 from agent.policy.lint import LintProblem, lint_text
 from agent.policy.plan import OfferPlan
 from agent.policy.plan_spec import PlanSpec
@@ -117,10 +118,26 @@ def differences(label: PlanSpec, handover: bool, plan: OfferPlan) -> list[str]:
     return found
 
 
-def measure(path: Path = HELDOUT) -> list[PlanRow]:
+Drafter = Callable[[CompiledPolicy], PlanSpec | None]
+
+
+def measure(path: Path = HELDOUT, drafter: Drafter | None = None, limit: int | None = None) -> list[PlanRow]:
+    """Each case's plan against its label: the rules' draft, or `drafter`'s (a model's; None when it gave no plan,
+    which counts as a misread named by its error). Lint's problems are those of the plan measured."""
     rows = []
-    for index, case in enumerate(load_cases(path)):
+    for index, case in enumerate(load_cases(path)[:limit]):
         text, where = case.text(index), Path(f"labelled/{case.name.replace(' ', '_')}.md")
         compiled: CompiledPolicy = compile_policy_text(text, where)
-        rows.append(PlanRow(case, differences(case.label, case.handover, compiled.read_plan), lint_text(text, where)))
+        if drafter is None:
+            plan, problems = compiled.read_plan, lint_text(text, where)
+        else:
+            spec = drafter(compiled)
+            if spec is None:
+                rows.append(PlanRow(case, ["the model gave no plan"], [LintProblem(str(where), 1, "no plan")]))
+                continue
+            plan = compiled.plan_from(spec)
+            problems = [
+                LintProblem(str(where), u.line, "; ".join(u.what)) for u in unexplained_lines(compiled.main, plan)
+            ]
+        rows.append(PlanRow(case, differences(case.label, case.handover, plan), problems))
     return rows
