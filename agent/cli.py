@@ -111,7 +111,8 @@ def chat_settings(args: argparse.Namespace) -> ChatSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         flag = flag_of(ChatSettings, first["loc"])
-        raise RetentionLabError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from exc
+        message = first["msg"].removeprefix("Value error, ")
+        raise RetentionLabError(f"{flag}: {message} (got {first.get('input')!r})") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:

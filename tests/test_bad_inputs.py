@@ -5,6 +5,7 @@ A table of broken policies, personas, data files and command-line arguments, eac
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -254,7 +255,68 @@ CASES = [
         lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "x"],
         "--customer",
     ),
+    ("empty out", lambda t: [*RUN, "--policy", str(GOOD), "--out", ""], "--out"),
+    ("negative max errors", lambda t: [*RUN, "--policy", str(GOOD), "--max-errors", "-1"], "--max-errors"),
+    ("base url not a url", lambda t: [*RUN, "--policy", str(GOOD), "--base-url", "not a url"], "--base-url"),
+    ("base url unclosed ipv6", lambda t: [*RUN, "--policy", str(GOOD), "--base-url", "http://[::1"], "--base-url"),
+    ("base url ftp", lambda t: [*RUN, "--policy", str(GOOD), "--base-url", "ftp://example.invalid/v1"], "--base-url"),
+    (
+        "base url port out of range",
+        lambda t: [*RUN, "--policy", str(GOOD), "--base-url", "http://127.0.0.1:99999999"],
+        "--base-url",
+    ),  # fmt: skip
+    ("offline model with a name", lambda t: [*RUN, "--policy", str(GOOD), "--model", "offline:extra"], "--model"),
+    (
+        "the same persona twice",
+        lambda t: [*RUN, "--policy", str(GOOD), "--persona", "discount_at_once", "--persona", "discount_at_once"],
+        "more than once",
+    ),  # fmt: skip
+    (
+        "cache is not sqlite",
+        lambda t: [*RUN, "--policy", str(GOOD), "--cache", str(text_file(t, "c.sqlite"))],
+        "not a response cache",
+    ),  # fmt: skip
+    (
+        "cache under a file",
+        lambda t: [*RUN, "--policy", str(GOOD), "--cache", str(text_file(t, "f") / "c.sqlite")],
+        "under a file",
+    ),  # fmt: skip
+    ("policy is a pipe", lambda t: [*RUN, "--policy", str(fifo(t))], "not a regular file"),
+    ("lint a pipe", lambda t: ["agent", "lint", str(fifo(t))], "not a regular file"),
+    (
+        "policy too large",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "## 1. Find the order", "x" * 250_000))],
+        "200 KB",
+    ),  # fmt: skip
+    (
+        "chat step limit zero",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "1", "--step-limit", "0"],
+        "--step-limit",
+    ),  # fmt: skip
+    ("plan model offline", lambda t: ["agent", "plan", str(GOOD), "--plan-model", "offline"], "--plan-model"),
+    ("rescore a folder that is not a run", lambda t: ["evals", "rescore", str(t)], "not a run folder"),
+    (
+        "rescore into the run itself",
+        lambda t: [
+            "evals",
+            "rescore",
+            str(ROOT / "docs" / "examples" / "eval_retention_offers"),
+            "--out",
+            str(ROOT / "docs" / "examples" / "eval_retention_offers"),
+        ],
+        "is the run itself",
+    ),  # fmt: skip
 ]
+
+
+def text_file(tmp: Path, name: str) -> Path:
+    (tmp / name).write_text("not what it should be\n", encoding="utf-8")
+    return tmp / name
+
+
+def fifo(tmp: Path) -> Path:
+    os.mkfifo(tmp / "policy.md")
+    return tmp / "policy.md"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

@@ -21,8 +21,25 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 from pydantic import BaseModel
 
 from agent.datafiles import PROJECT_ROOT
+from agent.errors import InputFileError
 
 T = TypeVar("T")
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def cache_path_problem(path: Path) -> str | None:
+    """Why `path` cannot be a response cache (a folder, under a file, a file that is not SQLite), or None."""
+    if path.is_dir():
+        return "is a folder (give a file path, e.g. .cache/responses.sqlite)"
+    if any(parent.exists() and not parent.is_dir() for parent in path.parents):
+        return "is under a file, not a folder"
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb") as handle:
+            if handle.read(16) != SQLITE_MAGIC:
+                return "is not a response cache (not an SQLite file)"
+    return None
 
 
 def default_cache_path() -> Path:
@@ -77,12 +94,20 @@ class DiskCache(BaseCache):
     """SQLite-backed, safe across threads. `misses` counts the lookups that led to a real model call."""
 
     def __init__(self, path: Path) -> None:
+        problem = cache_path_problem(path)
+        if problem:
+            raise InputFileError(path, "--cache", problem, "point --cache at a new file, or pass --no-cache")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._db.commit()
+        try:
+            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise InputFileError(
+                path, "--cache", f"is not a response cache ({exc})", "point --cache at a new file"
+            ) from exc
         self.hits = 0
         self.misses = 0
 

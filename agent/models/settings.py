@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from agent.errors import ModelConfigError
 from agent.registry import Registry
@@ -46,6 +47,30 @@ class ModelSettings(BaseModel):
         json_schema_extra={"flag": "--max-retries"},
     )
     api_key: SecretStr | None = Field(default=None, exclude=True, description="a key typed in the app (never saved)")
+
+    @field_validator("spec")
+    @classmethod
+    def _known_form(cls, spec: str) -> str:
+        if spec.startswith("offline") and spec != "offline":
+            raise ValueError(f"'{spec}': the offline model takes no name; use 'offline'")
+        return spec
+
+    @field_validator("base_url")
+    @classmethod
+    def _usable_url(cls, url: str | None) -> str | None:
+        """An http(s) URL with a host and a valid port, checked before any run starts."""
+        if url is None:
+            return None
+        try:
+            parts = urlsplit(url)
+            port = parts.port  # raises on a port out of range or not a number
+        except ValueError as exc:
+            raise ValueError(f"is not a URL ({exc}); use e.g. http://127.0.0.1:8765/v1") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8765/v1")
+        if port == 0:
+            raise ValueError("port 0 cannot be reached; use the server's port, e.g. http://127.0.0.1:8765/v1")
+        return url
 
     @property
     def provider(self) -> str:

@@ -17,6 +17,7 @@ from agent.policy.plan_spec import PlanSpec
 
 DEFAULT_POLICY_DIR = PROJECT_ROOT / "policies"
 DEFAULT_POLICY = DEFAULT_POLICY_DIR / "retention_offers.md"
+MAX_POLICY_BYTES = 200_000  # every conversation's prompt holds the policy: a longer one is almost surely a mistake
 TOOL_MENTION = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_]*)")
 POLICY_REFERENCE = re.compile(r"(?<![\w#&])#([A-Za-z][A-Za-z0-9_-]*)")
 
@@ -168,6 +169,11 @@ def parse_policy(text: str, path: Path) -> Policy:
 
 def load_policy(path: Path | str) -> Policy:
     path = Path(path)
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise InputFileError(path, "", "is not a regular file (a pipe or a device)", "pass a .md policy file")
+    if path.is_file() and path.stat().st_size > MAX_POLICY_BYTES:
+        raise InputFileError(path, "", f"is {path.stat().st_size / 1e6:.1f} MB; a policy may be at most "
+                             f"{MAX_POLICY_BYTES // 1000} KB", "keep the policy to what the agent needs")  # fmt: skip
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -15,7 +15,14 @@ from typing import Literal
 from agent.errors import InputFileError
 from agent.policy.compiled import CompiledPolicy
 from agent.policy.coverage import unexplained_lines, unmentioned_offers
-from agent.policy.document import Policy, PolicyErrors, PolicyLibrary, parse_policy, resolve_references
+from agent.policy.document import (
+    MAX_POLICY_BYTES,
+    Policy,
+    PolicyErrors,
+    PolicyLibrary,
+    parse_policy,
+    resolve_references,
+)
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import offer_tools, tool_names
 
@@ -158,6 +165,10 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 def _read(path: Path) -> str | LintProblem:
     if not path.exists():
         return LintProblem(str(path), 0, "no such file (check the path)")
+    if not path.is_dir() and not path.is_file():
+        return LintProblem(str(path), 0, "is not a regular file (a pipe or a device; pass a .md file)")
+    if path.is_file() and path.stat().st_size > MAX_POLICY_BYTES:
+        return LintProblem(str(path), 0, f"is larger than {MAX_POLICY_BYTES // 1000} KB (a policy must fit a prompt)")
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -15,7 +15,7 @@ from agent.store.offer_rules import ANY_OFFER, OfferRules
 
 
 def _require_finite(percent: float, what: str) -> None:
-    if not isinstance(percent, int | float) or not math.isfinite(percent):
+    if isinstance(percent, bool) or not isinstance(percent, int | float) or not math.isfinite(percent):
         raise RuleViolation(f"a {what} percentage must be a finite number, got {percent!r}")
 
 

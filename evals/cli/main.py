@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agent.cli import OneLineParser
@@ -19,7 +20,14 @@ from agent.errors import InputFileError, RetentionLabError
 from agent.models.settings import ModelSettings
 from agent.options import add_field_options, values_from_args
 from agent.redact import redact
-from evals.cli.options import add_model_call_options, add_run_options, check_cache_path, run_config, validated
+from evals.cli.options import (
+    add_model_call_options,
+    add_run_options,
+    check_cache_path,
+    folder,
+    run_config,
+    validated,
+)
 from evals.cli.progress import StatusLine, progress_bar, show_progress
 from evals.running.config import RunConfig
 
@@ -57,7 +65,7 @@ def error_exit(records: list, max_errors: int) -> int:
         return 0
     console.print(
         f"[bold red]{len(errored)} conversation(s) ended in a model or connection error[/] (allowed: {max_errors}); "
-        f"first: {errored[0].key}: {errored[0].error}. They are left out of every rate.",
+        f"first: {escape(errored[0].key)}: {escape(errored[0].error or '')}. They are left out of every rate.",
         highlight=False,
     )
     return 1
@@ -122,10 +130,10 @@ def _compare(args: argparse.Namespace) -> int:
                       "arms", highlight=False)  # fmt: skip
         return 3
     for line in result.comparison.summary:
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
     for metric in result.comparison.metrics:
         if metric.pairs:
-            console.print(f"{metric.metric:40s} {metric.verdict}", highlight=False)
+            console.print(f"{metric.metric:40s} {metric.verdict}", highlight=False, markup=False)
     console.print(f"report: {result.reports[0]}  data: {result.reports[2]}")
     errors = result.comparison.errors_a + result.comparison.errors_b
     if errors > args.max_errors:
@@ -185,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="replay personas against one or more policies and score them")
     run.add_argument("--policy", type=Path, action="append", required=True, help="policy file (repeatable)")
-    run.add_argument("--out", type=Path, default=Path("runs/latest"), help="run folder (default runs/latest)")
+    run.add_argument("--out", type=folder, default=Path("runs/latest"), help="run folder (default runs/latest)")
     add_run_options(run)
     run.set_defaults(handler=_run)
     report = sub.add_parser("report", help="write report.html, report.md and results.csv for a run folder")
@@ -193,13 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
     rescore = sub.add_parser("rescore", help="read and score a run's records again with the current rules, no model")
     rescore.add_argument("run", type=Path, help="a run folder (the --out of `python -m evals run`)")
-    rescore.add_argument("--out", type=Path, default=None, help="new run folder (default: RUN-rescored beside RUN)")
+    rescore.add_argument("--out", type=folder, default=None, help="new run folder (default: RUN-rescored beside RUN)")
     rescore.set_defaults(handler=_rescore)
     compare = sub.add_parser("compare", help="A/B: two policies on the same personas and seeds, or two existing runs")
     compare.add_argument("--a", type=Path, help="policy A")
     compare.add_argument("--b", type=Path, help="policy B")
     compare.add_argument("--runs", type=Path, nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two finished runs")
-    compare.add_argument("--out", type=Path, default=Path("runs/compare"), help="output folder (default runs/compare)")
+    compare.add_argument(
+        "--out", type=folder, default=Path("runs/compare"), help="output folder (default runs/compare)"
+    )
     add_run_options(compare)
     compare.set_defaults(handler=_compare)
     read = sub.add_parser("read", help="read one agent reply from stdin and print what a reader takes from it (JSON)")
@@ -219,15 +229,25 @@ def main(argv: list[str] | None = None) -> int:
     # `nohup ... &` must still stop it cleanly and leave it resumable
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _terminated)  # what timeout, CI and docker stop send: the same clean stop
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
     except RetentionLabError as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)  # one line, never wrapped
         return 2
+    except OSError as exc:  # a full disk, a read-only folder, a folder where a file belongs
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc} (check the path, free space and write permission; "
+              "finished conversations are kept)", file=sys.stderr)  # fmt: skip
+        return 2
     except KeyboardInterrupt:
-        console.print("interrupted: finished conversations are saved; rerun with --resume to finish")
+        console.print("interrupted: finished conversations are saved; rerun with --resume to finish", markup=False)
         return 130
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -241,7 +242,9 @@ def write_report(
 @contextmanager
 def atomic(path: Path) -> Iterator[Path]:
     """Write to a temporary file beside `path`, then rename it into place: a kill never leaves half a report."""
-    tmp = path.with_name(path.name + ".tmp")
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(handle)  # a unique name: two reports of one run written at once do not share a temporary file
+    tmp = Path(name)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from agent.chat_settings import DEFAULT_STEP_LIMIT, StepLimit
 from agent.models.cache import default_cache_path
@@ -139,6 +139,14 @@ class RunConfig(BaseModel):
         description="at most this many model tokens per minute",
         json_schema_extra={"flag": "--tpm"},
     )
+
+    @field_validator("persona_ids")
+    @classmethod
+    def _each_persona_once(cls, ids: list[str] | None) -> list[str] | None:
+        twice = sorted({i for i in ids or [] if (ids or []).count(i) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} is given more than once; name each persona once")
+        return ids
 
     def identity(self, inputs_sha: str = "") -> RunIdentity:
         return RunIdentity(

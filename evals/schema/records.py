@@ -112,11 +112,11 @@ def iter_results(out: Path) -> Iterator[ConversationRecord]:
     path = out / RESULTS
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:  # bytes: a torn last line may end inside a UTF-8 character
         for line in handle:
             try:
                 record = ConversationRecord.model_validate_json(line)
-            except ValueError:
+            except ValueError:  # a torn line (invalid JSON or UTF-8) is skipped, as --resume rewrites it away
                 continue
             check_version(record.schema_version, path)
             yield record
