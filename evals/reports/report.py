@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import html
 import os
 import tempfile
 from collections import Counter
@@ -16,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from agent.errors import InputFileError
 from evals.reports import charts
+from evals.reports.escaping import csv_cell, markdown_text
 from evals.schema.judgement import judged, judged_criteria
 from evals.schema.manifest import RunManifest, load_manifest
 from evals.schema.records import ConversationRecord, iter_sorted_results, read_results
@@ -31,10 +31,8 @@ TEMPLATES = Environment(
 
 
 def markdown_escape(value: object) -> object:
-    """Every value written into a Markdown report: no raw HTML and no table breaks from a policy, persona or model."""
-    if isinstance(value, str):
-        return html.escape(value, quote=False).replace("|", "\\|")
-    return value
+    """Every value written into a Markdown report (the Jinja finalize step): `escaping.markdown_text`."""
+    return markdown_text(value)
 
 
 MARKDOWN = Environment(
@@ -98,7 +96,7 @@ def write_csv(path: Path, records: list[ConversationRecord]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["key"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
 
 
 def chart_svgs(summaries: dict[str, PolicySummary], records: list[ConversationRecord]) -> dict[str, str]:
