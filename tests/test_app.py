@@ -218,7 +218,7 @@ def test_the_plan_panel_shows_a_draft_and_puts_it_into_the_front_matter(app):
     shipped = app.text_area(key="editor").value
     assert any("explicit plan" in c.value for c in app.code)
     app.text_area(key="editor").set_value(prose_only(shipped)).run()
-    assert any("drafted from the text" in c.value for c in app.code)
+    assert any("drafted by the rules from the text" in c.value for c in app.code)
     app.button(key="confirm_plan").click().run()
     assert app.text_area(key="editor").value == shipped  # the confirmed draft is the shipped plan
     assert any("explicit plan" in c.value for c in app.code) and not app.error
