@@ -41,11 +41,13 @@ def redact(text: str | None) -> str | None:
 
 
 def redact_url(url: str | None) -> str | None:
-    """A URL without its user name and password."""
+    """A URL without what may hold a secret: its user name and password, its query values and its fragment."""
     if not url:
         return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    netloc = f"{MASK}@{parts.netloc.rsplit('@', 1)[1]}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK  # not even a URL: keep nothing of it
+    netloc = f"{MASK}@{parts.netloc.rsplit('@', 1)[1]}" if "@" in parts.netloc else parts.netloc
+    query = "&".join(f"{pair.split('=', 1)[0]}={MASK}" if "=" in pair else MASK for pair in parts.query.split("&"))
+    return urlunsplit((parts.scheme, netloc, parts.path, query if parts.query else "", MASK if parts.fragment else ""))

@@ -42,3 +42,13 @@ def test_a_proxy_that_echoes_the_key_leaks_it_nowhere(tmp_path):
     for text in [result.stdout, result.stderr, *written]:
         assert KEY not in text and "pa55word" not in text
     assert any("[redacted]" in text for text in written)
+
+
+def test_a_key_anywhere_in_the_base_url_is_not_saved():
+    from agent.redact import redact_url
+
+    url = "https://user:pass@llm.example.invalid:8443/v1?key=sk-live-123456&region=eu#token=abcdef"
+    redacted = redact_url(url) or ""
+    assert not any(secret in redacted for secret in ("user", "pass", "sk-live-123456", "eu", "abcdef"))
+    assert redacted.startswith("https://") and "llm.example.invalid:8443/v1" in redacted and "key=" in redacted
+    assert redact_url("http://127.0.0.1:8765/v1") == "http://127.0.0.1:8765/v1"
