@@ -147,3 +147,22 @@ def test_a_conditional_offer_made_on_the_wrong_order_is_a_violation():
     coupon = with_reply(record, 1, "Before I cancel, I can give you a 15% coupon for your next purchase.")
     assert rescore(coupon, policy)["adherence.offers_fit_the_order"] is False
     assert "adherence.offers_fit_the_order" not in rescore(play("discount_at_once"))  # unconditional plan: not stated
+
+
+@pytest.mark.parametrize(
+    ("body", "line_says"),
+    [
+        ("Customers with orders over $150 get 15% off; everyone else gets free express shipping.", "condition"),
+        ("Biete zuerst 10 % Rabatt an. Lehnt der Kunde ab, biete einen Gutschein über 20 % an.", "not in the plan"),
+        ("If the parcel is already on its way, we can only offer a 10% voucher for next time.", "condition"),
+    ],
+)
+def test_lint_names_a_line_written_in_words_the_reader_was_not_built_on(tmp_path, body, line_says):
+    """Phrasings tried after the labelled sets: the draft misses what they say, and lint names the line."""
+    front = "---\nname: Own\nversion: 1.0.0\ndescription: d\nlimits:\n  max_discount_percent: 20\n---\n"
+    policy = tmp_path / "own.md"
+    policy.write_text(front + body + "\n", encoding="utf-8")
+    compiled = compile_policy_file(policy)
+    from agent.policy.lint import coverage_problems
+
+    assert any(p.line == 8 and line_says in p.message for p in coverage_problems(compiled))

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,7 @@ def new_items(before: list[Any], after: list[Any]) -> list[Any]:
     return after[len(before) :]
 
 
+@lru_cache(maxsize=32)  # the chat page redraws on every interaction: the same text gives the same view
 def plan_view(text: str, path: Path) -> tuple[str, str] | None:
     """("explicit" or "draft", the plan as front-matter YAML with its lines); None when the text does not compile."""
     from agent.policy.plan_draft import plan_yaml

@@ -19,6 +19,7 @@ from agent.policy.document import Policy
 from agent.policy.offers import RULES_FILE
 from agent.policy.plan import OfferPlan
 from agent.tools.kinds import OfferKind
+from agent.tools.toolkit import apply_tool
 
 ALL_KINDS = frozenset(OfferKind)
 
@@ -44,13 +45,13 @@ def _says(line: str, cue: str) -> bool:
 
 
 def kinds_named(line: str) -> list[OfferKind]:
-    return [kind for kind in OfferKind if _says(line, kind.value) or f"@{_tool_word(kind)}" in line]
+    return [kind for kind, tool in _apply_tools().items() if _says(line, kind.value) or f"@{tool}" in line]
 
 
-def _tool_word(kind: OfferKind) -> str:
-    from agent.tools.toolkit import apply_tool
-
-    return apply_tool(kind)
+@cache
+def _apply_tools() -> dict[OfferKind, str]:
+    """Each offer kind and the tool that applies it."""
+    return {kind: apply_tool(kind) for kind in OfferKind}
 
 
 def _numbers(plan: OfferPlan, kinds: list[OfferKind]) -> set[float]:
