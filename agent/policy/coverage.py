@@ -22,6 +22,7 @@ from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import apply_tool
 
 ALL_KINDS = frozenset(OfferKind)
+BLOCK_LINES = 12  # a list under a condition line rarely runs longer; beyond it the condition is far from the offers
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,9 @@ def _unexplained(
 
 
 def _offers_later_in_block(lines: list[str], index: int) -> bool:
-    """Whether a line after `index` and before the next blank line or heading names an offer or a percent."""
-    for line in lines[index + 1 :]:
+    """Whether a line after `index` and before the next blank line or heading names an offer or a percent (looking
+    at most BLOCK_LINES ahead, so a policy without blank lines stays linear)."""
+    for line in lines[index + 1 : index + 1 + BLOCK_LINES]:
         if not line.strip() or line.lstrip().startswith("#"):
             return False
         if kinds_named(line) or find_percents(line):
