@@ -105,7 +105,7 @@ class Conversation:
             seed,
             max_coupon_percent=policy.max_coupon_percent,
             allow_stacking=policy.offer_plan.stacking,
-            offer_rules=PlanOfferRules(policy.offer_plan),
+            offer_rules=PlanOfferRules(policy.offer_plan, policy.main.meta.limits.max_value_percent),
         )
         if isinstance(model, BaseChatModel):
             chat_model, label = model, type(model).__name__

@@ -55,7 +55,7 @@ def test_policy_with_unknown_tool_shows_lint_error_and_blocks_the_agent(app):
     edited = app.text_area(key="editor").value.replace("@upgrade_shipping", "@no_such_tool")
     app.text_area(key="editor").set_value(edited).run()
     errors = [e.value.replace("\\", "") for e in app.error]  # alerts show lint messages markdown-escaped
-    assert any("@no_such_tool: unknown tool" in e and e.startswith("line 43") for e in errors), errors
+    assert any("@no_such_tool: unknown tool" in e and e.startswith("line 44") for e in errors), errors
     assert app.button(key="use_version").disabled
     assert "no_such_tool" not in app.session_state.lab.policy_text
 

@@ -182,9 +182,9 @@ def test_each_rule_points_to_the_line_that_states_it(accepted):
     scores = {
         s.name: s for s in score_all(ScoringContext(accepted, accepted.final_state, compiled, default_fixtures()))
     }
-    assert scores["adherence.offered_before_cancel"].where == "retention_offers.md:42"  # the plan's entry line
-    assert scores["adherence.escalated_on_concern"].where == "retention_offers.md:64"
-    assert scores["adherence.async_confirmation"].where == "retention_offers.md:53"
+    assert scores["adherence.offered_before_cancel"].where == "retention_offers.md:43"  # the plan's entry line
+    assert scores["adherence.escalated_on_concern"].where == "retention_offers.md:65"
+    assert scores["adherence.async_confirmation"].where == "retention_offers.md:54"
 
 
 def test_a_rule_the_policy_does_not_state_is_not_scored(tmp_path, concerned):

@@ -20,13 +20,13 @@ PLAN = {
     "pacing": "together",
     "stacking": False,
     "offers": [
-        {"kind": "discount", "percent": 10, "max_percent": 15, "line": 23},
-        {"kind": "shipping_upgrade", "line": 24},
-        {"kind": "swap", "line": 25},
-        {"kind": "future_coupon", "percent": 20, "line": 26},
+        {"kind": "discount", "percent": 10, "max_percent": 15, "line": 24},
+        {"kind": "shipping_upgrade", "line": 25},
+        {"kind": "swap", "line": 26},
+        {"kind": "future_coupon", "percent": 20, "line": 27},
     ],
     "excluded": [],
-    "handover": {"when": ["concern", "request"], "line": 45},
+    "handover": {"when": ["concern", "request"], "line": 46},
 }
 
 
@@ -56,7 +56,7 @@ def test_a_models_plan_is_printed_checked_and_cached(tmp_path, drafted_policy):
     assert PlanSpec.model_validate(printed) == PlanSpec.model_validate(PLAN)
     assert again.stdout == first.stdout and calls == 1  # the second answer came from the cache
     system, user = (m["content"] for m in stub.requests[0]["messages"][:2])
-    assert "retention policy" in system and "23: - A discount on this order" in user  # the policy's numbered lines
+    assert "retention policy" in system and "24: - A discount on this order" in user  # the policy's numbered lines
 
 
 def test_a_models_plan_that_leaves_out_an_offer_is_named_line_by_line(drafted_policy):
@@ -64,8 +64,8 @@ def test_a_models_plan_that_leaves_out_an_offer_is_named_line_by_line(drafted_po
     with OpenAIStub([text_reply(json.dumps(partial))]) as stub:
         done = plan_command(stub, drafted_policy, "--no-cache")
     assert done.returncode == 0
-    assert "#   line 25: swap (not in the plan)" in done.stdout
-    assert "#   line 26: future_coupon (not in the plan)" in done.stdout
+    assert "#   line 26: swap (not in the plan)" in done.stdout
+    assert "#   line 27: future_coupon (not in the plan)" in done.stdout
 
 
 def test_write_puts_the_models_plan_into_the_front_matter(drafted_policy):

@@ -135,7 +135,7 @@ def test_an_explicit_plan_number_the_text_contradicts_is_a_lint_error():
     from agent.policy.lint import coverage_problems
 
     errors = [p for p in coverage_problems(compiled) if p.severity == "error"]
-    assert errors and "10%" in errors[0].message and errors[0].line == 42
+    assert errors and "10%" in errors[0].message and errors[0].line == 43
 
 
 def test_a_conditional_offer_made_on_the_wrong_order_is_a_violation():
@@ -166,3 +166,14 @@ def test_lint_names_a_line_written_in_words_the_reader_was_not_built_on(tmp_path
     from agent.policy.lint import coverage_problems
 
     assert any(p.line == 8 and line_says in p.message for p in coverage_problems(compiled))
+
+
+def test_no_single_offer_gives_away_more_than_the_policys_share_of_the_order():
+    """limits.max_value_percent: 25 in retention_offers.md. Socks ($24) for hiking boots ($165) would give away $141
+    of a $143 order; a trail runner for the Pro ($20 more) and the shipping upgrade ($10 more) stay within it."""
+    policy = compile_policy_file(POLICIES / "retention_offers.md")
+    rules = PlanOfferRules(policy.offer_plan, policy.main.meta.limits.max_value_percent)
+    world = World(default_fixtures(), 1, 15, offer_rules=rules)
+    with pytest.raises(RuleViolation, match="gives away 141.00 USD, more than the policy's 25%"):
+        Toolkit(world).swap_order_item("000000101", "SOCK-MERINO-3", "SHOE-HIKE-42")
+    Toolkit(world).swap_order_item("000000101", "SHOE-TRAIL-42", "SHOE-TRAIL-PRO-42")

@@ -28,6 +28,13 @@ class PolicyLimits(BaseModel):
     max_coupon_percent: float | None = Field(
         default=None, ge=0, le=100, description="No future coupon above this (default: the highest the policy offers)"
     )
+    max_value_percent: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="No single offer may give away more than this share of the order's subtotal (a swap's price "
+        "difference, a shipping upgrade's cost, a discount); default: no limit beyond each offer's own",
+    )
 
 
 class PolicyMeta(BaseModel):

@@ -12,8 +12,9 @@ from agent.store.domain import Order
 @dataclass(frozen=True)
 class PlanOfferRules:
     plan: OfferPlan  # the effective plan: exclusions applied
+    max_value_percent: float | None = None  # limits.max_value_percent: one offer's value against the subtotal
 
-    def refusal(self, kind: str, order: Order | None, percent: float | None) -> str | None:
+    def refusal(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> str | None:
         option = self.plan.get(kind)
         label = kind.replace("_", " ")
         if option is None:
@@ -24,4 +25,10 @@ class PlanOfferRules:
         if percent is not None and top is not None and percent > top:
             where = "on this order" if order is not None else "for a coupon"
             return f"the policy allows at most {top:g}% {where} (asked {percent:g}%)"
+        if order is not None and self.max_value_percent is not None:
+            allowed = round(order.subtotal * self.max_value_percent / 100, 2)
+            if value > allowed + 0.005:
+                share = f"{self.max_value_percent:g}% of the order's {order.subtotal:.2f} subtotal ({allowed:.2f})"
+                given = f"{value:.2f} {order.order_currency_code}"
+                return f"this {label} gives away {given}, more than the policy's {share}"
         return None

@@ -113,7 +113,7 @@ class MagentoStore:
             raise RuleViolation(f"a discount must be a positive percentage, got {percent:g}%")
         if percent > self.max_discount_percent:
             raise RuleViolation(f"a {percent:g}% discount is above the policy's cap of {self.max_discount_percent:g}%")
-        self._require_allowed("discount", order, percent)
+        self._require_allowed("discount", order, percent, round(order.subtotal * percent / 100, 2))
         if order.discount_percent:
             raise RuleViolation(
                 f"order {order.increment_id} already has a {order.discount_percent:g}% discount; "
@@ -141,7 +141,6 @@ class MagentoStore:
             return order
         self._require_unshipped(order, "upgraded")
         self._require_no_other_grant(order.increment_id, "shipping_upgrade")
-        self._require_allowed("shipping_upgrade", order, None)
         current = self.shipping_methods.get(order.shipping_method)
         if current is not None and current.expedited:
             raise RuleViolation(f"order {order.increment_id} already ships expedited")
@@ -150,6 +149,8 @@ class MagentoStore:
             raise RuleViolation(
                 "the store has no expedited shipping method (check fixtures/magento/shipping_methods.json)"
             )
+        cost = expedited.amount - (current.amount if current is not None else 0.0)  # what the store pays for it
+        self._require_allowed("shipping_upgrade", order, None, round(max(cost, 0.0), 2))
         self.grants.append(("shipping_upgrade", order.increment_id))
         order.shipping_method, order.shipping_description = expedited.code, expedited.description
         self._history(order, "Shipping upgraded to expedited at no charge.")
@@ -169,7 +170,6 @@ class MagentoStore:
             return order
         self._require_unshipped(order, "changed")
         self._require_no_other_grant(order.increment_id, "swap")
-        self._require_allowed("swap", order, None)
         item = self._item(order, sku)
         new = self.products.get(new_sku)
         if new is None:
@@ -179,6 +179,8 @@ class MagentoStore:
                 f"{new_sku} is not a valid swap for {sku}: it must be in stock, in the same category and "
                 f"priced at least {item.price:.2f}"
             )
+        given = round((new.price - item.price) * item.qty_ordered, 2)  # the price difference the customer does not pay
+        self._require_allowed("swap", order, None, given)
         new.extension_attributes.stock_item.qty -= item.qty_ordered
         new.extension_attributes.stock_item.is_in_stock = new.extension_attributes.stock_item.qty > 0
         old_name = item.name
@@ -194,8 +196,8 @@ class MagentoStore:
         self._applied_writes.add(key)
         return order
 
-    def _require_allowed(self, kind: str, order: Order | None, percent: float | None) -> None:
-        refusal = self.offer_rules.refusal(kind, order, percent)
+    def _require_allowed(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> None:
+        refusal = self.offer_rules.refusal(kind, order, percent, value)
         if refusal is not None:
             raise RuleViolation(refusal)
 

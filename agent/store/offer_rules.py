@@ -9,16 +9,16 @@ from agent.store.domain import Order
 
 
 class OfferRules(Protocol):
-    def refusal(self, kind: str, order: Order | None, percent: float | None) -> str | None:
-        """Why the policy does not allow this offer (kind, on `order`, at `percent`), or None when it does. A coupon
-        has no order."""
+    def refusal(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> str | None:
+        """Why the policy does not allow this offer (kind, on `order`, at `percent`, giving away `value` in the
+        order's currency), or None when it does. A coupon has no order."""
         ...
 
 
 class AnyOffer:
     """No policy: the store's own rules only (the default of a world built without a policy)."""
 
-    def refusal(self, kind: str, order: Order | None, percent: float | None) -> str | None:
+    def refusal(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> str | None:
         return None
 
 
