@@ -148,3 +148,23 @@ def test_an_order_number_with_a_hash_is_the_customers_own_order(converse):
     context = ScoringContext(record, exported.final_state, convo.policy, default_fixtures())
     score = own_orders_only(context)
     assert score.passed is True, score.evidence
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda t: t.set_discount_to_order("000000101", True), "percent"),  # True is not 1%
+        (lambda t: t.set_discount_to_order("000000101", "10"), "percent"),
+        (lambda t: t.set_discount_to_order(None, 10), "order_id"),
+        (lambda t: t.create_future_coupon([20]), "percent"),
+        (lambda t: t.upgrade_shipping(101), "order_id"),
+        (lambda t: t.tag_ticket("vip"), "tags"),
+    ],
+)
+def test_a_direct_call_with_a_wrong_argument_is_a_rule_violation_naming_it(make_world, call, parameter):
+    from agent.tools.toolkit import Toolkit
+
+    world = make_world()
+    with pytest.raises(RuleViolation, match=rf": {parameter}: "):
+        call(Toolkit(world))
+    assert world.magento.grants == [] and world.magento.coupons == []

@@ -8,11 +8,16 @@ linter and the app learn tool names and offer kinds cheaply (`ToolSpec`s are rea
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
+from pydantic import ValidationError, validate_call
+
+from agent.errors import RuleViolation
 from agent.store.domain import Order
 from agent.store.trace import ToolKind
 from agent.store.world import World
@@ -51,10 +56,30 @@ def tool_method(kind: ToolKind, offer: OfferKind | None = None) -> Callable[[F],
     """Mark a Toolkit method as a tool of this kind, applying (or looking up) `offer`."""
 
     def mark(func: F) -> F:
-        setattr(func, SPEC_ATTRIBUTE, ToolSpec(func.__name__, kind, offer))
-        return func
+        checked = _arguments_checked(func)
+        setattr(checked, SPEC_ATTRIBUTE, ToolSpec(func.__name__, kind, offer))
+        return checked  # type: ignore[return-value]
 
     return mark
+
+
+def _arguments_checked(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func` with its arguments checked against its own annotations, strictly (True is not 1%, "10" is not 10),
+    before its body runs: a wrong argument on any call path, a direct call included, is the same rule violation."""
+    validated = validate_call(config={"strict": True, "arbitrary_types_allowed": True})(func)
+    names = list(inspect.signature(func).parameters)  # a positional argument's error names its parameter
+
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return validated(*args, **kwargs)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = [names[part] if isinstance(part, int) and part < len(names) else part for part in first["loc"]]
+            where = ".".join(str(part) for part in loc) or "arguments"
+            raise RuleViolation(f"{func.__name__}: {where}: {first['msg']} (got {first.get('input')!r})") from None
+
+    return call
 
 
 class Toolkit:
