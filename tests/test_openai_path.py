@@ -116,3 +116,19 @@ def test_live_model_keeps_to_its_customer(monkeypatch):
     convo = Conversation.start(compile_policy_file(POLICIES / "retention_offers.md"), 7, settings, step_limit=12)
     convo.send("Hi, I want to cancel my order 000000113.")
     assert convo.world.trace and convo.world.foreign_orders_changed() == []
+
+
+@pytest.mark.parametrize("percent", [True, "15"])
+def test_a_models_percent_must_be_a_number_not_true_or_text(percent):
+    """A model over the wire that sends `true` (or "15") for a percent gets an error observation; nothing is applied."""
+    script = [
+        tool_call_reply("set_discount_to_order", {"order_id": "000000101", "percent": percent}, call_id="call_a"),
+        text_reply("Sorry, let me try again."),
+    ]
+    with OpenAIStub(script) as stub:
+        convo = openai_conversation(stub.base_url, customer_id=1)
+        turn = convo.send("I'll take the discount")
+        observation = json.dumps(stub.requests[-1]["messages"][-1])
+    assert turn.error is None and [(c.tool, c.ok) for c in convo.world.trace] == [("set_discount_to_order", False)]
+    assert "valid number" in observation
+    assert convo.world.magento.orders["000000101"].discount_percent == 0

@@ -33,6 +33,10 @@ def tool_schema(name: str) -> tuple[str, type[BaseModel]]:
     schema = create_schema_from_function(
         name, method, filter_args=["self"], parse_docstring=True, error_on_invalid_docstring=True
     )
+    # a model's arguments are checked strictly, as a direct call's are: true is not 1%, "10" is not 10 (the JSON schema
+    # the model sees does not change)
+    schema.model_config["strict"] = True
+    schema.model_rebuild(force=True)
     description = inspect.getdoc(method) or name
     return description.split("\n\nArgs:", 1)[0].strip(), schema  # type: ignore[return-value]
 
