@@ -35,8 +35,9 @@ def tool_schema(name: str) -> tuple[str, type[BaseModel]]:
     )
     # a model's arguments are checked strictly, as a direct call's are: true is not 1%, "10" is not 10 (the JSON schema
     # the model sees does not change)
-    schema.model_config["strict"] = True
-    schema.model_rebuild(force=True)
+    if issubclass(schema, BaseModel):  # pydantic 2 (create_schema_from_function may also give a pydantic.v1 model)
+        schema.model_config["strict"] = True
+        schema.model_rebuild(force=True)
     description = inspect.getdoc(method) or name
     return description.split("\n\nArgs:", 1)[0].strip(), schema  # type: ignore[return-value]
 
