@@ -8,23 +8,22 @@ tool unless the customer asked to cancel that order or explicitly accepted that 
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from agent.models.offline.actions import escalate, leave_as_is, order_lines, remember, retry_transient
-from agent.models.offline.intents import default_rules
 from agent.models.offline.offering import on_offers, present_offers
+from agent.models.offline.order_refs import OrderReference, refer
+from agent.models.offline.wording import default_vocabulary
 from agent.models.offline.situation import Call, OrderNote, Say, Situation, replies
 from agent.store.domain import CANCELLABLE_STATUSES
 from agent.tools.results import OrderList, OrderSummary, ToolError
 
-WORD = re.compile(r"[a-z]{4,}")
-BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?![\d.%])")
 
 
 def decide(s: Situation) -> Call | Say:
     """The next step: a tool call, or the reply that ends the turn. When the customer asked about several orders,
     settling one goes straight on to the next, in the same reply."""
+    s = replace(s, focus=s.memory.focus, memory=replace(s.memory, focus=""))
     step = _decide(s)
     if isinstance(step, Say) and step.memory.stage == "resolved" and step.memory.queue:
         m = step.memory
@@ -44,6 +43,8 @@ def _decide(s: Situation) -> Call | Say:
             return escalate(s, "asked for a person")
         return Say(replies()["no_handover"], m, "asked for a person; the policy has no hand-over")
     if m.stage == "offered":
+        if r.has("cancel") and (switch := _switch_order(s)) is not None:
+            return switch
         return on_offers(s)
     if m.stage == "choose_order":
         return _choose_order(s)
@@ -56,32 +57,14 @@ def _decide(s: Situation) -> Call | Say:
     return Say(replies()["off_topic"], m, "no order request in the message")
 
 
-def _listed(s: Situation) -> tuple[OrderNote, ...]:
+def _known(s: Situation) -> tuple[OrderNote, ...]:
+    """Every order of the customer's the model has seen: from this turn's order list, or from its notes."""
     found = s.result("list_customer_orders")
-    return tuple(OrderNote.of(o) for o in found.orders) if isinstance(found, OrderList) else s.memory.listed
+    return tuple(OrderNote.of(o) for o in found.orders) if isinstance(found, OrderList) else s.memory.known
 
 
 def _open(orders: tuple[OrderNote, ...]) -> tuple[OrderNote, ...]:
     return tuple(o for o in orders if o.status in CANCELLABLE_STATUSES)
-
-
-def _orders_named(s: Situation, orders: tuple[OrderNote, ...]) -> list[str]:
-    """The orders a message points at: by number, by position in the list shown, by product, or 'both'."""
-    r = s.reading
-    if r.order_ids:
-        return list(r.order_ids)
-    if r.has("both") and orders:
-        return [o.order_id for o in orders]
-    if r.ordinal is not None and orders:
-        index = r.ordinal - 1 if r.ordinal > 0 else len(orders) + r.ordinal
-        return [orders[index].order_id] if 0 <= index < len(orders) else []
-    numbers = {n.zfill(9) for n in BARE_NUMBER.findall(r.text)}
-    if by_number := [o.order_id for o in orders if o.order_id in numbers]:
-        return by_number
-    stopwords = default_rules().product_stopwords
-    words = set(WORD.findall(r.text.lower())) - stopwords
-    matches = [o for o in orders if words & (set(WORD.findall(" ".join(o.items).lower())) - stopwords)]
-    return [matches[0].order_id] if len(matches) == 1 else []
 
 
 def _start_cancel(s: Situation) -> Call | Say:
@@ -90,30 +73,71 @@ def _start_cancel(s: Situation) -> Call | Say:
         return _open_order(s, r.order_ids[0], r.order_ids[1:])
     if not s.called("list_customer_orders"):
         return Call("list_customer_orders", {})
-    listed = _listed(s)
-    candidates = _open(listed)
-    named = _orders_named(replace(s, memory=replace(s.memory, listed=candidates)), candidates) if r.text else []
-    if named:
-        return _open_order(s, named[0], tuple(named[1:]))
+    known = _known(s)
+    candidates = _open(known)
+    s = replace(s, memory=replace(s.memory, known=known))
+    ref = refer(r, known, candidates, s.memory.order_id)
+    if ref.order_ids and not ref.unsure:
+        return _open_order(s, ref.order_ids[0], ref.order_ids[1:])
+    if ref.unsure:
+        return _ask_which(s, ref, known)
     if not candidates:
-        text = replies()["no_cancellable_orders"].format(orders=order_lines(listed))
-        return Say(text, remember(s, stage="idle", listed=listed), "no order can still be cancelled")
+        text = replies()["no_cancellable_orders"].format(orders=order_lines(known))
+        return Say(text, remember(s, stage="idle", listed=known), "no order can still be cancelled")
     if len(candidates) == 1:
         return _open_order(s, candidates[0].order_id, ())
     text = replies()["ask_which_order"].format(orders=order_lines(candidates))
     return Say(text, remember(s, stage="choose_order", listed=candidates), "several open orders: ask which")
 
 
+def _ask_which(s: Situation, ref: OrderReference, known: tuple[OrderNote, ...]) -> Say:
+    """The message describes an order the model cannot place: none of the customer's orders fits the words, or
+    several do. It asks, listing the orders that could be meant, and never picks one itself."""
+    if ref.how == "several":
+        shown = tuple(o for o in known if o.order_id in ref.order_ids)
+        text = replies()["several_orders_fit"].format(words=ref.unsure, orders=order_lines(shown))
+        why = f'"{ref.unsure}" fits {len(shown)} orders: ask which, never guess'
+    else:
+        shown = _open(known) or known
+        text = replies()["no_order_fits"].format(words=ref.unsure, orders=order_lines(shown))
+        why = f'no order of the customer\'s fits "{ref.unsure}": ask which, never substitute another'
+    memory = remember(s, stage="choose_order", listed=shown, known=known, order=None, offers=(), pending=())
+    return Say(text, memory, why)
+
+
 def _choose_order(s: Situation) -> Call | Say:
-    if s.reading.has("goodbye") and not s.reading.has("cancel"):
+    r, m = s.reading, s.memory
+    if r.has("goodbye") and not r.has("cancel"):
         return leave_as_is(s)
-    named = _orders_named(s, s.memory.listed)
-    if named:
-        return _open_order(s, named[0], tuple(named[1:]))
-    if s.reading.has("goodbye"):
+    ref = refer(r, m.known or m.listed, m.listed, m.order_id)
+    if ref.order_ids and not ref.unsure:
+        return _open_order(s, ref.order_ids[0], ref.order_ids[1:])
+    if ref.unsure:
+        return _ask_which(s, ref, m.known or m.listed)
+    if len(m.listed) == 1 and r.has("accept") and not r.has("decline"):
+        return _open_order(s, m.listed[0].order_id, ())
+    if r.has("goodbye"):
         return leave_as_is(s)
-    text = replies()["which_order_again"].format(orders=order_lines(s.memory.listed))
-    return Say(text, s.memory, "the message names no order: never guess one")
+    text = replies()["which_order_again"].format(orders=order_lines(m.listed))
+    return Say(text, m, "the message names no order: never guess one")
+
+
+def _switch_order(s: Situation) -> Call | Say | None:
+    """While offers for one order are on the table, a request to cancel another order (or one the model cannot
+    place) leaves the first as it is: the model never cancels the order under discussion in its place."""
+    m = s.memory
+    known = _known(s) or m.known or ((m.order,) if m.order else ())
+    ref = refer(s.reading, known, m.listed or known, m.order_id)
+    elsewhere = ref.unsure or default_vocabulary().other_order.search(s.reading.plain)
+    if elsewhere and not ref.order_ids and len(known) <= 1 and not s.called("list_customer_orders"):
+        return Call("list_customer_orders", {})  # the customer means an order the model has not seen yet
+    if ref.unsure or (elsewhere and not ref.order_ids):
+        unsure = ref if ref.unsure else OrderReference((), "unknown", "the other order")
+        return _ask_which(replace(s, memory=replace(m, known=known)), unsure, known)
+    if ref.order_ids and m.order_id not in ref.order_ids and ref.how != "position":
+        s = replace(s, memory=replace(m, stage="idle", offers=(), pending=(), order=None, known=known))
+        return _open_order(s, ref.order_ids[0], ref.order_ids[1:])
+    return None
 
 
 def _open_order(s: Situation, order_id: str, queue: tuple[str, ...] | list[str]) -> Call | Say:
@@ -128,13 +152,15 @@ def _open_order(s: Situation, order_id: str, queue: tuple[str, ...] | list[str])
     if not isinstance(found, OrderSummary):
         if not s.called("list_customer_orders"):
             return Call("list_customer_orders", {})
-        listed = _listed(s)
-        text = replies()["not_your_order"].format(order_id=order_id, orders=order_lines(listed))
-        return Say(text, remember(s, stage="choose_order", listed=_open(listed)), "not this customer's order")
+        known = _known(s)
+        text = replies()["not_your_order"].format(order_id=order_id, orders=order_lines(known))
+        memory = remember(s, stage="choose_order", listed=_open(known), known=known, order=None, offers=(), pending=())
+        return Say(text, memory, "not this customer's order")
     order = OrderNote.of(found)
     if order.status not in CANCELLABLE_STATUSES:
         text = replies()["not_cancellable"][order.status].format(order_id=order.order_id)
-        return Say(text, remember(s, stage="idle"), f"order is {order.status}: it cannot be cancelled")
+        memory = remember(s, stage="idle", order=None, offers=(), pending=())
+        return Say(text, memory, f"order is {order.status}: it cannot be cancelled, and no other order is taken instead")
     s = replace(s, memory=replace(s.memory, queue=tuple(queue)))
     swap_item = max(found.items, key=lambda i: i.price)
     return present_offers(s, order, (swap_item.sku, swap_item.name, swap_item.price))

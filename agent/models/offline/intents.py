@@ -15,6 +15,7 @@ from typing import Literal
 
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml
 from agent.errors import InputFileError, NotFound
+from agent.models.offline.wording import default_vocabulary
 from agent.numbers import find_percents
 from agent.store.ids import normalize_order_id
 
@@ -40,6 +41,11 @@ class Reading:
     stances: tuple[OfferStance, ...] = ()
     ordinal: int | None = None
     matched: tuple[str, ...] = field(default=(), compare=False)  # the rules that matched, for the "why" view
+    plain: str = ""  # the text with shorthand spelled out and misspelled keywords corrected, as the rules read it
+
+    def __post_init__(self) -> None:
+        if not self.plain:
+            object.__setattr__(self, "plain", self.text)
 
     def has(self, intent: str) -> bool:
         return intent in self.intents
@@ -204,26 +210,32 @@ class IntentRules:
         "cancel" and "insist")."""
         if intent in ("cancel", "insist"):
             return self.read(text).has(intent)
-        return any(p.search(text) for p in self.intents.get(intent, ()))
+        plain = default_vocabulary().plain(text)
+        return any(p.search(plain) for p in self.intents.get(intent, ()))
 
     def read(self, text: str) -> Reading:
+        """What the rules read in `text`, after shorthand and misspelled keywords are made plain ("cancle my oder")."""
+        plain = default_vocabulary().plain(text)
         intents = []
         matched = []
+        if plain != text:
+            matched.append(f'read as "{plain}"')
         for name, patterns in self.intents.items():
-            if hit := next((p for p in patterns if p.search(text)), None):
+            if hit := next((p for p in patterns if p.search(plain)), None):
                 intents.append(name)
                 matched.append(f"{name} /{hit.pattern}/")
         if "keep" in intents:  # "I don't want to cancel any more": not a cancellation
             intents = [i for i in intents if i not in ("cancel", "insist")]
-        stances, clause_rules = self.read_stances(text)
+        stances, clause_rules = self.read_stances(plain)
         return Reading(
             text,
             tuple(intents),
-            self.order_ids(text),
-            tuple(find_percents(text)),
+            self.order_ids(plain),
+            tuple(find_percents(plain)),
             tuple(stances),
-            self.ordinal(text),
+            self.ordinal(plain),
             tuple(matched + clause_rules),
+            plain,
         )
 
 

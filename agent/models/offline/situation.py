@@ -48,6 +48,7 @@ class OrderNote:
     total: float
     currency: str
     expedited: bool
+    created_at: str = ""
 
     @classmethod
     def of(cls, order: OrderSummary) -> OrderNote:
@@ -59,6 +60,7 @@ class OrderNote:
             order.grand_total,
             order.currency,
             order.expedited,
+            order.created_at,
         )
 
 
@@ -71,6 +73,8 @@ class Memory:
     offers: tuple[Offer, ...] = ()  # on the table now
     pending: tuple[Offer, ...] = ()  # not presented yet (one offer at a time)
     listed: tuple[OrderNote, ...] = ()  # the orders last shown to the customer
+    known: tuple[OrderNote, ...] = ()  # every order of the customer's the model has seen, whatever its status
+    focus: str = ""  # the one offer the model's last question was about ("Shall I apply it?"), for a bare yes
     queue: tuple[str, ...] = ()  # further orders the customer asked to cancel
     done: tuple[tuple[str, str], ...] = ()  # (order id, "cancelled" | "retained:<kind>: <benefit>" | "escalated")
     reason: str | None = None
@@ -126,6 +130,7 @@ class Situation:
     memory: Memory
     reading: Reading
     steps: list[ToolStep] = field(default_factory=list)
+    focus: str = ""  # the offer the model's previous question was about (moved here from its notes each turn)
 
     @property
     def plan(self) -> OfferPlan:

@@ -1,0 +1,88 @@
+"""Which of the customer's orders a message points at: by number, by position in the list just shown, by product
+words (the customer's own, "the shoes", "el pedido de la chaqueta"), by date or price ("the older one", "the cheaper
+one"), or "the other one". When the words that describe an order fit none of the customer's orders, or fit several,
+the reference says so, and the model asks rather than guess."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.models.offline.intents import Reading
+from agent.models.offline.situation import OrderNote
+from agent.models.offline.wording import Vocabulary, default_vocabulary, words
+
+BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?![\d.%])")
+
+
+@dataclass(frozen=True)
+class OrderReference:
+    """The orders a message points at (`order_ids`), how it points at them, and what it said that the model could not
+    place: `unsure` holds the describing words when they fit no order or several (then `order_ids` are those several)."""
+
+    order_ids: tuple[str, ...] = ()
+    how: str = ""  # number | both | position | product | picker | other | unknown | several
+    unsure: str = ""
+
+    @property
+    def one(self) -> str | None:
+        return self.order_ids[0] if len(self.order_ids) == 1 and not self.unsure else None
+
+
+def refer(
+    reading: Reading,
+    known: tuple[OrderNote, ...],
+    shown: tuple[OrderNote, ...],
+    current: str = "",
+    vocabulary: Vocabulary | None = None,
+) -> OrderReference:
+    """The orders `reading` points at, among the customer's `known` orders (`shown` is the list last put to them)."""
+    v = vocabulary or default_vocabulary()
+    if reading.order_ids:
+        return OrderReference(reading.order_ids, "number")
+    if reading.has("both") and shown:
+        return OrderReference(tuple(o.order_id for o in shown), "both")
+    if reading.ordinal is not None and shown:
+        index = reading.ordinal - 1 if reading.ordinal > 0 else len(shown) + reading.ordinal
+        if 0 <= index < len(shown):
+            return OrderReference((shown[index].order_id,), "position")
+    numbers = {n.zfill(9) for n in BARE_NUMBER.findall(reading.text)}
+    if by_number := tuple(o.order_id for o in known if o.order_id in numbers):
+        return OrderReference(by_number, "number")
+    if (by_product := _by_product(reading.plain, known, v)).how:
+        return by_product
+    if (picked := _picked(reading.plain, shown, v)) is not None:
+        return OrderReference((picked.order_id,), "picker")
+    if v.other_order.search(reading.plain):
+        others = [o for o in shown if o.order_id != current]
+        if current and len(others) == 1:
+            return OrderReference((others[0].order_id,), "other")
+    return OrderReference()
+
+
+def _by_product(text: str, known: tuple[OrderNote, ...], v: Vocabulary) -> OrderReference:
+    said = [w for w in dict.fromkeys(words(text)) if w not in v.generic and len(w) >= 3]
+    scores = {o.order_id: sum(1 for w in said if v.product_match(w, v.name_words(o.items))) for o in known}
+    best = max(scores.values(), default=0)
+    describing = v.describing_words(text)
+    if best == 0:
+        unplaced = [w for w in describing if not any(v.product_match(w, v.name_words(o.items)) for o in known)]
+        return OrderReference((), "unknown", " ".join(unplaced)) if unplaced else OrderReference()
+    top = tuple(order_id for order_id, score in scores.items() if score == best)
+    if len(top) == 1:
+        return OrderReference(top, "product")
+    matched = [w for w in said if any(v.product_match(w, v.name_words(o.items)) for o in known)]
+    return OrderReference(top, "several", " ".join(matched))
+
+
+def _picked(text: str, shown: tuple[OrderNote, ...], v: Vocabulary) -> OrderNote | None:
+    if len(shown) < 2:
+        return None
+    lowered = text.lower()
+    for phrase, (field, direction) in v.pickers.items():
+        if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", lowered):
+            key = (lambda o: o.created_at) if field == "created_at" else (lambda o: o.total)
+            chosen = max(shown, key=key) if direction == "max" else min(shown, key=key)
+            ties = [o for o in shown if key(o) == key(chosen)]
+            return chosen if len(ties) == 1 else None
+    return None
