@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent.models.offline.actions import escalate, leave_as_is, order_lines, remember, retry_transient
-from agent.models.offline.offering import on_offers, present_offers
+from agent.models.offline.offering import on_confirm_cancel, on_offers, present_offers
 from agent.models.offline.order_refs import OrderReference, refer
 from agent.models.offline.wording import default_vocabulary
 from agent.models.offline.situation import Call, OrderNote, Say, Situation, replies
@@ -42,6 +42,11 @@ def _decide(s: Situation) -> Call | Say:
         if s.brief.hands_over:
             return escalate(s, "asked for a person")
         return Say(replies()["no_handover"], m, "asked for a person; the policy has no hand-over")
+    if r.has("item_only"):
+        memory = remember(s, stage="idle", offers=(), pending=(), order=None)
+        return Say(replies()["whole_orders_only"], memory, "asked to cancel part of an order: only whole orders can be")
+    if m.stage == "confirm_cancel":
+        return on_confirm_cancel(s)
     if m.stage == "offered":
         if r.has("cancel") and (switch := _switch_order(s)) is not None:
             return switch
@@ -171,7 +176,7 @@ def _already_done(s: Situation, order_id: str, done: str) -> Call | Say:
         return escalate(s, "wants to cancel an order that already took a retention offer")
     if done.startswith("retained:") and not s.plan.stacking:
         benefit = done.split(": ", 1)[-1]
-        order = next((o for o in s.memory.listed if o.order_id == order_id), None)
+        order = next((o for o in s.memory.known or s.memory.listed if o.order_id == order_id), s.memory.order)
         text = replies()["already_kept"].format(order_id=order_id, benefit=benefit)
         return Say(text, remember(s, stage="resolved", order=order), "one retention offer per order")
     what = done.split(": ", 1)[0].replace("retained:", "kept with ")

@@ -8,7 +8,7 @@ whole text. The reading lists every rule that matched, so the chat lab can show 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -20,6 +20,7 @@ from agent.numbers import find_percents
 from agent.store.ids import normalize_order_id
 
 INTENT_RULES = DEFAULT_FIXTURES / "reference_model" / "intents.yaml"
+ORDINAL_NOUNS = "one|option|offer|order|opci[oó]n|oferta|pedido|angebot|bestellung|offre|commande"
 Stance = Literal["accept", "decline", "ask", "mention"]
 
 
@@ -177,6 +178,15 @@ class IntentRules:
                     stances[kind] = OfferStance(kind, stance, tuple(find_percents(clause)))
         return list(stances.values()), matched
 
+    def cancels_last(self, text: str) -> bool:
+        """Whether the message's last decision is to cancel: a clause asking to cancel comes after every clause that
+        accepts an offer ("Okay, the discount... ach nein, doch lieber stornieren")."""
+        clauses = [c.strip() for c in self.clause_split.split(text) if c and c.strip()]
+        cancel = self.intents.get("cancel", []) + self.intents.get("insist", [])
+        last_cancel = max((i for i, c in enumerate(clauses) if any(p.search(c) for p in cancel)), default=-1)
+        accepts = [i for i, c in enumerate(clauses) if self.clause_stance(c)[0] == "accept"]
+        return last_cancel >= 0 and all(i < last_cancel for i in accepts)
+
     @staticmethod
     def _decides(clause: str) -> bool:
         """A clause that names no offer but decides about the one next to it: short, or pointing at it."""
@@ -198,8 +208,8 @@ class IntentRules:
             word = re.escape(key)
             if re.search(rf"(?<!\w){word}(?!\w)", lowered) and (
                 key.startswith(("option", "number", "#"))
-                or re.search(rf"(?<!\w){word}\s+(one|option|offer|order)\b", lowered)
-                or re.search(rf"\b(the|el|la)\s+{word}\s*([.!,]|$|please|pls|then)", lowered)
+                or re.search(rf"(?<!\w){word}\s+({ORDINAL_NOUNS})\b", lowered)
+                or re.search(rf"\b(the|el|la|die|der|das|le)\s+{word}\s*([.!,]|$|please|pls|then|bitte|por favor)", lowered)
                 or lowered.strip(" .!") == key
             ):
                 return value
@@ -227,6 +237,14 @@ class IntentRules:
         if "keep" in intents:  # "I don't want to cancel any more": not a cancellation
             intents = [i for i in intents if i not in ("cancel", "insist")]
         stances, clause_rules = self.read_stances(plain)
+        if "sarcasm" in intents:  # "yeah right, like faster shipping fixes anything": never a yes
+            intents = [i for i in intents if i != "accept"]
+            stances = [replace(x, stance="mention") if x.stance == "accept" else x for x in stances]
+        if "cancel" in intents and self.cancels_last(plain):  # "the discount... no, just cancel it": the last word
+            intents.append("cancel_last")
+        if self.conditional.search(plain):  # "if it gets here by Friday I'll keep it": a question, not a decision
+            intents.append("conditional")
+            matched.append(f"conditional /{self.conditional.pattern[:40]}.../")
         return Reading(
             text,
             tuple(intents),

@@ -104,6 +104,7 @@ def on_offers(s: Situation) -> Call | Say:
     r, m = s.reading, s.memory
     table = {o.kind.value: o for o in m.offers}
     accepted = [k for k in dict.fromkeys(r.kinds("accept")) if k in table]
+    by_percent = [o.kind.value for o in m.offers if o.percent is not None and o.percent in r.percents]
     if r.has("concern") and not accepted:
         if s.brief.hands_over_concerns:
             return escalate(s, "raised a concern about the retention offer")
@@ -112,9 +113,11 @@ def on_offers(s: Situation) -> Call | Say:
         )
     if r.has("negotiate") and r.percents and not r.has("insist"):  # "50% or I cancel" is a haggle, not a refusal
         return _negotiate(s, r.requested_percent)
-    if r.has("insist") or (r.has("cancel") and not accepted):
+    if r.has("conditional"):
+        return _conditional(s, [table[k] for k in dict.fromkeys(r.offers) if k in table])
+    if r.has("insist") or (r.has("cancel") and (not accepted or r.has("cancel_last"))):
         return cancel(s, "the customer insists on cancelling; the policy cancels")
-    if len(accepted) > 1:
+    if len(set(accepted) | ({*by_percent} if accepted else set())) > 1:
         return Say(replies()["which_offer"].format(choices=_choices(m.offers)), m, "accepted several offers at once")
     haggles = r.has("negotiate") and (not accepted or (accepted == ["discount"] and not r.percents))
     if accepted and not haggles:
@@ -138,20 +141,21 @@ def on_offers(s: Situation) -> Call | Say:
         return _apply(s, discount, f"a yes to {discount.percent:g}% off")
     position = r.ordinal
     picks = position is not None and not r.question and not r.kinds("decline") and not r.has("decline")
-    if (
-        position is not None
-        and picks
-        and m.offers
-        and (len(r.text.split()) <= 6 or r.has("accept") or r.kinds("accept"))
-    ):
-        index = position - 1 if position > 0 else len(m.offers) + position
+    index = (position - 1 if position > 0 else len(m.offers) + position) if position is not None else -1
+    agrees = 0 <= index < len(m.offers) and m.offers[index].kind.value in r.offers  # "the third, the swap"
+    if position is not None and picks and m.offers and (len(r.text.split()) <= 6 or r.has("accept") or agrees):
         if 0 <= index < len(m.offers):
             return _apply(s, m.offers[index], f"picked option {r.ordinal}")
     if r.has("accept") and not r.kinds("decline") and not r.has("decline"):
+        if s.focus in table:
+            return _accept(s, table[s.focus], r.requested_percent)
+        lone = r.requested_percent
+        if lone is not None and not by_percent and "discount" in table:  # "alright, just the 15% then"
+            return _accept(s, table["discount"], lone)
         if len(m.offers) == 1:
             return _apply(s, m.offers[0], "a yes to the one offer on the table")
         return Say(replies()["which_offer"].format(choices=_choices(m.offers)), m, "a yes, but to which offer?")
-    declined = [k for k in r.kinds("decline") if k in table]
+    declined = [k for k in r.kinds("decline") if k in table] or (by_percent if r.has("decline") else [])
     if declined or r.has("decline"):
         return _after_refusal(s, declined)
     if r.has("goodbye"):
@@ -170,8 +174,10 @@ def _allowed_levels(s: Situation) -> list[float]:
     return sorted({p for p in named if p is not None and p <= cap}) or [cap]
 
 
-def _accept(s: Situation, offer: Offer) -> Call | Say:
-    wanted = next((max(x.percents) for x in s.reading.stances if x.kind == offer.kind.value and x.percents), None)
+def _accept(s: Situation, offer: Offer, said: float | None = None) -> Call | Say:
+    """Apply the accepted offer; a discount at the percent the customer named, when the policy names that level."""
+    stated = (max(x.percents) for x in s.reading.stances if x.kind == offer.kind.value and x.percents)
+    wanted = next(stated, said if offer.kind == OfferKind.DISCOUNT else None)
     if offer.kind != OfferKind.DISCOUNT or wanted is None or wanted == offer.percent:
         return _apply(s, offer, f"the customer accepted {offer.kind.value}")
     if wanted in _allowed_levels(s):
@@ -190,7 +196,8 @@ def _answer(s: Situation, offers: list[Offer]) -> Say:
     why = (
         "a question about " + ", ".join(f"{o.kind.value} ({_where(s, o.kind)})" for o in offers) + ": answer, no write"
     )
-    return Say(" ".join(texts) + " " + question, m, why)
+    focus = offers[0].kind.value if len(offers) == 1 else ""
+    return Say(" ".join(texts) + " " + question, replace(m, focus=focus), why)
 
 
 def _negotiate(s: Situation, wanted: float | None) -> Say:
@@ -201,6 +208,8 @@ def _negotiate(s: Situation, wanted: float | None) -> Say:
     allowed = _allowed_levels(s)
     top = allowed[-1]
     on_table = next((o for o in m.offers if o.kind == OfferKind.DISCOUNT), None)
+    if wanted is not None and on_table is not None and on_table.percent is not None and wanted <= on_table.percent:
+        wanted = next((p for p in allowed if p > on_table.percent), top)  # nobody haggles for what is offered
     if wanted is not None and wanted <= top:
         offered = min(p for p in allowed if p >= wanted)
         text = replies()["counter_offer_yes"].format(percent=f"{offered:g}")
@@ -209,7 +218,7 @@ def _negotiate(s: Situation, wanted: float | None) -> Say:
     else:
         text, offered = replies()["counter_offer"].format(percent=f"{top:g}"), top
     offers = tuple(o for o in m.offers if o.kind != OfferKind.DISCOUNT)
-    memory = replace(m, offers=(Offer(OfferKind.DISCOUNT, percent=offered), *offers))
+    memory = replace(m, offers=(Offer(OfferKind.DISCOUNT, percent=offered), *offers), focus=OfferKind.DISCOUNT.value)
     return Say(text, memory, f"haggling: at most {top:g}% ({option.where}); nothing applied until a yes")
 
 
@@ -220,12 +229,36 @@ def _after_refusal(s: Situation, declined: list[str]) -> Call | Say:
         names = " or ".join(k.replace("_", " ") for k in declined)
         text = replies()["remaining_offers"].format(declined=names, choices=_choices(remaining), order_id=m.order_id)
         return Say(text, replace(m, offers=remaining), f"declined {', '.join(declined)}; others remain")
+    if declined and not m.pending:
+        names = " or ".join(k.replace("_", " ") for k in declined)
+        text = replies()["confirm_cancel"].format(declined=names, order_id=m.order_id)
+        return Say(text, replace(m, stage="confirm_cancel"), f"declined {names}, the last offer: ask before cancelling")
     if m.pending:
         shown, pending = m.pending[:1], m.pending[1:]
         intro = replies()["next_offer_intro"].format(order_id=m.order_id)
         why = f"refusal; next offer, one at a time ({s.plan.pacing_said.where if s.plan.pacing_said else '?'})"
         return Say(_offers_text(m.order_id, shown, intro), replace(m, offers=shown, pending=pending), why)
     return cancel(s, "the customer declined the offers; the policy cancels on refusal")
+
+
+def _conditional(s: Situation, named: list[Offer]) -> Say:
+    """An answer that waits on a condition ("if it arrives by Friday I'll keep it", "if you give me a discount, will
+    I be charged twice?") is never a decision: the model answers about the offers it names, or asks again."""
+    if named:
+        return _answer(s, named)
+    return Say(replies()["reask"].format(order_id=s.memory.order_id), s.memory, "a condition, not a decision: no write")
+
+
+def on_confirm_cancel(s: Situation) -> Call | Say:
+    """After "Shall I cancel the order then?": a plain yes cancels, a plain no leaves the order as it is, and
+    anything else is read as an answer to the offers."""
+    r, m = s.reading, s.memory
+    offered = replace(s, memory=replace(m, stage="offered"))
+    if r.has("accept") and not r.offers and not r.has("decline") and not r.has("conditional"):
+        return cancel(offered, "the customer confirmed the cancellation")
+    if (r.has("decline") or r.has("keep")) and not r.offers and not r.has("cancel"):
+        return leave_as_is(offered)
+    return on_offers(offered)
 
 
 def _apply_call(order_id: str, offer: Offer) -> Call:

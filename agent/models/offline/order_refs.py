@@ -12,7 +12,7 @@ from agent.models.offline.intents import Reading
 from agent.models.offline.situation import OrderNote
 from agent.models.offline.wording import Vocabulary, default_vocabulary, words
 
-BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?![\d.%])")
+BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?!\d|[.,]\d|\s*%)")
 
 
 @dataclass(frozen=True)

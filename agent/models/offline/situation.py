@@ -68,7 +68,7 @@ class OrderNote:
 class Memory:
     """What the model noted about the conversation so far."""
 
-    stage: str = "idle"  # idle | choose_order | offered | resolved
+    stage: str = "idle"  # idle | choose_order | offered | confirm_cancel | resolved
     order: OrderNote | None = None
     offers: tuple[Offer, ...] = ()  # on the table now
     pending: tuple[Offer, ...] = ()  # not presented yet (one offer at a time)
