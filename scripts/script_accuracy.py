@@ -27,6 +27,10 @@ def main() -> None:
         print(json.dumps(figures))
         return
     print(f"end state right: {figures['correct']}/{figures['scripts']}   unasked writes: {figures['unasked_writes']}")
+    print(
+        f"with the project's {figures['reviewed_labels']} label reviews: {figures['correct_reviewed']}/"
+        f"{figures['scripts']} right, {figures['unasked_writes_reviewed']} unasked writes"
+    )
     print("by language: " + ", ".join(f"{k} {v}" for k, v in figures["by_language"].items()))
     if args.failures:
         for p in played:

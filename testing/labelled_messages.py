@@ -89,6 +89,20 @@ def unasked_writes(turn, label: str) -> list[str]:
     return [c.tool for c in turn.tool_calls if c.ok and c.kind == "write" and c.tool not in allowed]
 
 
+def writes_not_allowed(turn, label: str, makes_offers: bool) -> list[str]:
+    """Writes in this turn that the label's family does not allow under any policy: an acceptance may apply any offer
+    (a position can point at another offer under another policy), a cancellation cancels, a hand-over hands over; a
+    policy without offers may cancel an order once it is named; nothing else writes."""
+    allowed = {"send_async_message"}
+    if label.startswith("apply:"):
+        allowed |= {c.tool for c in turn.tool_calls if (s := spec_of(c.tool)) and s.offer}
+    if label == "cancel" or (not makes_offers and (label.startswith("open:") or label == "start_cancel")):
+        allowed.add("cancel_order")
+    if label == "escalate":
+        allowed.add("escalate_to_human")
+    return [c.tool for c in turn.tool_calls if c.ok and c.kind == "write" and c.tool not in allowed]
+
+
 @dataclass(frozen=True)
 class Played:
     context: str
@@ -104,6 +118,12 @@ class Played:
 
 def load_labels(name: str) -> dict[str, list[list[str]]]:
     return yaml.safe_load((LABELLED / name).read_text(encoding="utf-8"))
+
+
+def load_reviews() -> dict[tuple[str, str], str]:
+    """The project's disputed labels (`reviews/customer_messages.yaml`): (set, message) → the action it also accepts."""
+    data = yaml.safe_load((LABELLED / "reviews" / "customer_messages.yaml").read_text(encoding="utf-8"))
+    return {(r["set"], r["message"]): r["accept"] for r in data["reviews"]}
 
 
 @cache

@@ -7,7 +7,7 @@ says, or a coupon no acceptable end state has) is an *unasked write*: the proper
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from agent.store.domain import Order
 from agent.store.fixtures import default_fixtures
 
 SCRIPTS = DEFAULT_FIXTURES / "labelled" / "customer_scripts_heldout.yaml"
+REVIEWS = DEFAULT_FIXTURES / "labelled" / "reviews" / "customer_scripts_heldout.yaml"
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 COUPON = "future_coupon"
 
@@ -89,6 +90,16 @@ class Played:
         return not any(e.allows(self.actual, self.coupons) for e in self.script.acceptable)
 
 
+def load_reviews(path: Path = REVIEWS) -> dict[str, EndState]:
+    """The project's disputed labels: script id → the end state the project accepts in addition."""
+    return {str(r["id"]): EndState.of(r["accept"]) for r in read_yaml(path)["reviews"]}
+
+
+def reviewed(script: Script, reviews: dict[str, EndState]) -> Script:
+    extra = reviews.get(script.id)
+    return replace(script, also_ok=(*script.also_ok, extra)) if extra is not None else script
+
+
 def load_scripts(path: Path = SCRIPTS) -> list[Script]:
     data = read_yaml(path)
     return [
@@ -141,9 +152,14 @@ def play_all(scripts: list[Script] | None = None) -> list[Played]:
 def summary(played: list[Played]) -> dict[str, Any]:
     by_language: Counter[str] = Counter(p.script.language for p in played)
     right: Counter[str] = Counter(p.script.language for p in played if p.correct)
+    reviews = load_reviews()
+    with_reviews = [replace(p, script=reviewed(p.script, reviews)) for p in played]
     return {
         "scripts": len(played),
         "correct": sum(p.correct for p in played),
         "unasked_writes": sum(p.unasked_write for p in played),
+        "correct_reviewed": sum(p.correct for p in with_reviews),
+        "unasked_writes_reviewed": sum(p.unasked_write for p in with_reviews),
+        "reviewed_labels": len(reviews),
         "by_language": {lang: f"{right[lang]}/{n}" for lang, n in sorted(by_language.items())},
     }

@@ -13,11 +13,10 @@ from dataclasses import replace
 from agent.models.offline.actions import escalate, leave_as_is, order_lines, remember, retry_transient
 from agent.models.offline.offering import on_confirm_cancel, on_offers, present_offers
 from agent.models.offline.order_refs import OrderReference, refer
-from agent.models.offline.wording import default_vocabulary
 from agent.models.offline.situation import Call, OrderNote, Say, Situation, replies
+from agent.models.offline.wording import default_vocabulary
 from agent.store.domain import CANCELLABLE_STATUSES
 from agent.tools.results import OrderList, OrderSummary, ToolError
-
 
 
 def decide(s: Situation) -> Call | Say:
@@ -55,7 +54,7 @@ def _decide(s: Situation) -> Call | Say:
         return _choose_order(s)
     if r.has("cancel") or r.has("insist"):
         return _start_cancel(s)
-    if r.has("goodbye"):
+    if r.has("goodbye") or (m.stage == "idle" and (r.has("decline") or r.has("accept")) and not r.offers):
         return leave_as_is(s)
     if m.stage == "resolved":
         return Say(replies()["after_resolution"], m, "the request is settled")
@@ -165,7 +164,8 @@ def _open_order(s: Situation, order_id: str, queue: tuple[str, ...] | list[str])
     if order.status not in CANCELLABLE_STATUSES:
         text = replies()["not_cancellable"][order.status].format(order_id=order.order_id)
         memory = remember(s, stage="idle", order=None, offers=(), pending=())
-        return Say(text, memory, f"order is {order.status}: it cannot be cancelled, and no other order is taken instead")
+        why = f"order is {order.status}: it cannot be cancelled, and no other order is taken instead"
+        return Say(text, memory, why)
     s = replace(s, memory=replace(s.memory, queue=tuple(queue)))
     swap_item = max(found.items, key=lambda i: i.price)
     return present_offers(s, order, (swap_item.sku, swap_item.name, swap_item.price))

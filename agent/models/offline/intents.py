@@ -20,6 +20,7 @@ from agent.numbers import find_percents
 from agent.store.ids import normalize_order_id
 
 INTENT_RULES = DEFAULT_FIXTURES / "reference_model" / "intents.yaml"
+ORDINAL_ENDINGS = "please|pls|then|bitte|por favor"
 ORDINAL_NOUNS = "one|option|offer|order|opci[oó]n|oferta|pedido|angebot|bestellung|offre|commande"
 Stance = Literal["accept", "decline", "ask", "mention"]
 
@@ -209,7 +210,7 @@ class IntentRules:
             if re.search(rf"(?<!\w){word}(?!\w)", lowered) and (
                 key.startswith(("option", "number", "#"))
                 or re.search(rf"(?<!\w){word}\s+({ORDINAL_NOUNS})\b", lowered)
-                or re.search(rf"\b(the|el|la|die|der|das|le)\s+{word}\s*([.!,]|$|please|pls|then|bitte|por favor)", lowered)
+                or re.search(rf"\b(the|el|la|die|der|das|le)\s+{word}\s*([.!,]|$|{ORDINAL_ENDINGS})", lowered)
                 or lowered.strip(" .!") == key
             ):
                 return value

@@ -3,6 +3,7 @@ policy's limits, and apply an offer only when the customer explicitly accepts th
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,8 @@ from agent.models.offline.situation import Call, Offer, OrderNote, Say, Situatio
 from agent.tools.kinds import OfferKind
 from agent.tools.results import CouponCreated, DiscountApplied, SwapOptions, ToolError, ToolResult
 from agent.tools.toolkit import apply_tool
+
+BARE_PERCENT = re.compile(r"(?<![\d.#])\b(\d{1,3})\b(?![\d.]|\s*(?:%|\$|usd|eur|dollars?|euros?))")
 
 
 def _facts(offer: Offer, order: OrderNote | None = None) -> dict[str, Any]:
@@ -72,6 +75,9 @@ def present_offers(s: Situation, order: OrderNote, swap_item: tuple[str, str, fl
             if swap is not None:
                 offers.append(swap)
     memory = remember(s, stage="offered", order=order)
+    if not offers and s.reading.question and not (s.reading.has("cancel") or s.reading.has("insist")):
+        text = replies()["confirm_cancel_order"].format(order_id=order.order_id, items=", ".join(order.items))
+        return Say(text, replace(memory, stage="confirm_cancel"), "a question about the order, not a request: ask")
     if not offers:
         return cancel(replace(s, memory=memory), "the policy makes no offer that fits this order")
     paced = s.plan.pacing == "one_at_a_time"
@@ -113,6 +119,8 @@ def on_offers(s: Situation) -> Call | Say:
         )
     if r.has("negotiate") and r.percents and not r.has("insist"):  # "50% or I cancel" is a haggle, not a refusal
         return _negotiate(s, r.requested_percent)
+    if r.has("total") and r.question:
+        return _total(s, table)
     if r.has("conditional"):
         return _conditional(s, [table[k] for k in dict.fromkeys(r.offers) if k in table])
     if r.has("insist") or (r.has("cancel") and (not accepted or r.has("cancel_last"))):
@@ -128,7 +136,7 @@ def on_offers(s: Situation) -> Call | Say:
             replies()["not_offered"].format(choices=_choices(m.offers)), m, f"{named_elsewhere[0]} is not offered"
         )
     if haggles or ("discount" in r.kinds("ask") and r.percents):
-        return _negotiate(s, r.requested_percent)
+        return _negotiate(s, r.requested_percent if r.percents else _bare_percent(r.plain))
     if r.has("goodbye") and not r.kinds("accept"):
         return leave_as_is(s)
     asked = [k for k in r.kinds("ask") if k in table]
@@ -143,9 +151,9 @@ def on_offers(s: Situation) -> Call | Say:
     picks = position is not None and not r.question and not r.kinds("decline") and not r.has("decline")
     index = (position - 1 if position > 0 else len(m.offers) + position) if position is not None else -1
     agrees = 0 <= index < len(m.offers) and m.offers[index].kind.value in r.offers  # "the third, the swap"
-    if position is not None and picks and m.offers and (len(r.text.split()) <= 6 or r.has("accept") or agrees):
-        if 0 <= index < len(m.offers):
-            return _apply(s, m.offers[index], f"picked option {r.ordinal}")
+    short = len(r.text.split()) <= 6
+    if position is not None and picks and 0 <= index < len(m.offers) and (short or r.has("accept") or agrees):
+        return _apply(s, m.offers[index], f"picked option {r.ordinal}")
     if r.has("accept") and not r.kinds("decline") and not r.has("decline"):
         if s.focus in table:
             return _accept(s, table[s.focus], r.requested_percent)
@@ -156,6 +164,8 @@ def on_offers(s: Situation) -> Call | Say:
             return _apply(s, m.offers[0], "a yes to the one offer on the table")
         return Say(replies()["which_offer"].format(choices=_choices(m.offers)), m, "a yes, but to which offer?")
     declined = [k for k in r.kinds("decline") if k in table] or (by_percent if r.has("decline") else [])
+    if r.kinds("decline") and not declined:  # "no swap" when no swap is on offer: not a refusal of the offers
+        return Say(replies()["reask"].format(order_id=m.order_id), m, "refused an offer that is not on the table")
     if declined or r.has("decline"):
         return _after_refusal(s, declined)
     if r.has("goodbye"):
@@ -215,6 +225,8 @@ def _negotiate(s: Situation, wanted: float | None) -> Say:
         text = replies()["counter_offer_yes"].format(percent=f"{offered:g}")
     elif on_table is not None and on_table.percent == top:
         text, offered = replies()["counter_offer_final"].format(percent=f"{top:g}"), top
+    elif wanted is None:  # "can you do better?": the policy's next level, nothing applied yet
+        text, offered = replies()["counter_offer_yes"].format(percent=f"{top:g}"), top
     else:
         text, offered = replies()["counter_offer"].format(percent=f"{top:g}"), top
     offers = tuple(o for o in m.offers if o.kind != OfferKind.DISCOUNT)
@@ -239,6 +251,22 @@ def _after_refusal(s: Situation, declined: list[str]) -> Call | Say:
         why = f"refusal; next offer, one at a time ({s.plan.pacing_said.where if s.plan.pacing_said else '?'})"
         return Say(_offers_text(m.order_id, shown, intro), replace(m, offers=shown, pending=pending), why)
     return cancel(s, "the customer declined the offers; the policy cancels on refusal")
+
+
+def _bare_percent(text: str) -> float | None:
+    """A number said while haggling without a percent sign ("can you do 15?")."""
+    found = [float(n) for n in BARE_PERCENT.findall(text) if 0 < float(n) <= 100]
+    return max(found) if found else None
+
+
+def _total(s: Situation, table: dict[str, Offer]) -> Say:
+    """What the order would cost: with the discount on the table when there is one, else as it stands."""
+    if "discount" in table:
+        return _answer(s, [table["discount"]])
+    m = s.memory
+    total = f"{m.order.total:.2f} {m.order.currency}" if m.order else "?"
+    text = replies()["order_total"].format(order_id=m.order_id, total=total)
+    return Say(f"{text} {replies()['details_question'].format(order_id=m.order_id)}", m, "a question about the total")
 
 
 def _conditional(s: Situation, named: list[Offer]) -> Say:

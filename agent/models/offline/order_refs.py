@@ -17,8 +17,8 @@ BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?!\d|[.,]\d|\s*%)")
 
 @dataclass(frozen=True)
 class OrderReference:
-    """The orders a message points at (`order_ids`), how it points at them, and what it said that the model could not
-    place: `unsure` holds the describing words when they fit no order or several (then `order_ids` are those several)."""
+    """The orders a message points at (`order_ids`), how it points at them, and what it said that the model could
+    not place: `unsure` holds the describing words when they fit no order or several (then `order_ids` are those)."""
 
     order_ids: tuple[str, ...] = ()
     how: str = ""  # number | both | position | product | picker | other | unknown | several

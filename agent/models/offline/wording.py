@@ -60,9 +60,8 @@ class Vocabulary:
                 *(frozenset(str(w).lower() for w in data[key]) for key in WORD_LISTS),
             )
         except (KeyError, TypeError, AttributeError, IndexError, re.error) as exc:
-            raise InputFileError(
-                path, "vocabulary", f"cannot be read ({exc})", "restore fixtures/reference_model/vocabulary.yaml from git"
-            ) from exc
+            fix = "restore fixtures/reference_model/vocabulary.yaml from git"
+            raise InputFileError(path, "vocabulary", f"cannot be read ({exc})", fix) from exc
 
     def plain(self, text: str) -> str:
         """`text` with shorthand spelled out and misspelled keywords corrected; everything else as written."""
