@@ -1,7 +1,7 @@
 """Retention Lab: `streamlit run app.py` (or `make run`) opens the chat lab; the other jobs are in `pages/`.
 
-Streamlit runs this file on every rerun of the chat lab, as `__main__`: it draws the page (`ui/chat_lab.py`).
-The sidebar's navigation to `pages/` is Streamlit's own (a `pages/` folder beside this file).
+Streamlit runs this file on every rerun, as `__main__`: it names the pages for the navigation ("Chat lab", "Evals",
+"A/B compare") and runs the one open: the chat lab (`ui/chat_lab.py`) or a page in `pages/`.
 `streamlit run` first imports it as a module to look for an `st.App`: that app serves this same file and, as
 the server starts, imports the chat page in the background; once the page has rendered, it imports the agent
 stack the same way (`ui/warm_up.py`). So the first render does not wait for those imports, nor does a first reply
@@ -13,7 +13,12 @@ import streamlit as st
 if __name__ == "__main__":
     from ui.chat_lab import main
 
-    main()
+    pages = [
+        st.Page(main, title="Chat lab", url_path="chat", default=True),
+        st.Page("pages/1_Evals.py", title="Evals", url_path="Evals"),
+        st.Page("pages/2_AB_compare.py", title="A/B compare", url_path="AB_compare"),
+    ]
+    st.navigation(pages).run()
 else:
     from ui.warm_up import warm_up_imports
 

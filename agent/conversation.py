@@ -220,6 +220,8 @@ class Conversation:
             why=why,
         )
         self.world.gorgias.post_chat_message(reply, from_agent=True)
+        if not error:
+            self.world.settle_ticket()
         self.turns.append(turn)
         return turn
 

@@ -80,6 +80,9 @@ def test_use_this_version_runs_the_next_conversation_on_the_edited_text(app):
     app.button(key="use_version").click().run()
     say(app, "I want to cancel my order")
     assert any("1. 12% off this order" in t for t in markdown_texts(app))
+    exported = json.loads(app.session_state.lab.export_json())
+    assert exported["lab"]["policy_edited"] is True
+    assert exported["lab"]["policy_sha_in_use"] != exported["lab"]["policy_file_sha"]
     app.sidebar.button(key="reset").click().run()
     assert len(app.chat_message) == 0
     say(app, "I want to cancel my order")  # the version in use survives a reset
@@ -118,12 +121,38 @@ def test_save_as_refuses_paths_outside_policies_and_existing_files(app):
     assert not (ROOT / "evil.md").exists()
 
 
+def test_save_as_proposes_a_free_name_and_version_and_refuses_a_taken_name(app):
+    assert app.text_input(key="save_name").value == "retention_offers_v2"
+    assert app.text_input(key="save_policy_name").value == "Retention_offers_policy_v2"
+    assert app.text_input(key="save_version").value == "1.1.0"
+    app.text_input(key="save_name").set_value("zz_copy_of_retention").run()
+    app.text_input(key="save_policy_name").set_value("Retention_offers_policy").run()
+    app.button(key="save_as").click().run()
+    assert any("already the name of a policy" in e.value for e in app.error)
+    assert not (ROOT / "policies" / "zz_copy_of_retention.md").exists()
+
+
+def test_a_policy_saved_as_a_copy_keeps_the_policies_folder_lint_clean(app):
+    saved = ROOT / "policies" / "retention_offers_v2.md"
+    try:
+        app.button(key="save_as").click().run()
+        assert any("Saved retention_offers_v2.md" in s.value for s in app.success)
+        from agent.policy.lint import lint_paths
+
+        assert [p for p in lint_paths([ROOT / "policies"]) if p.severity == "error"] == []
+    finally:
+        saved.unlink(missing_ok=True)
+
+
 def test_export_offers_the_conversation_as_json(app):
     say(app, "I want to cancel my order")
     exported = json.loads(app.session_state.lab.export_json())
     assert [c["tool"] for c in exported["trace"]][0] == "list_customer_orders"
     assert exported["transcript"][0] == {"role": "customer", "content": "I want to cancel my order"}
     assert exported["final_state"]["orders"][0]["increment_id"] == "000000101"
+    assert exported["lab"]["policy_edited"] is False
+    assert exported["lab"]["policy_sha_in_use"] == exported["lab"]["policy_file_sha"]
+    assert exported["lab"]["readings"][0]["read_as"].startswith("offers discount 10%")
 
 
 def test_an_edited_policy_survives_a_customer_switch_and_is_marked(app):

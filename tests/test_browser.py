@@ -140,7 +140,7 @@ def test_the_other_pages_are_served_too(page, app_url):
     the same navigation as the chat lab (a direct link to a page must not get a different menu)."""
     page.goto(app_url)
     expected = nav_labels(page)
-    assert expected == ["app", "Evals", "AB compare"]
+    assert expected == ["Chat lab", "Evals", "A/B compare"]
     for path, heading in [("Evals", "Batch evals"), ("AB_compare", "A/B comparison")]:
         page.goto(f"{app_url}/{path}")
         page.get_by_role("heading", name=heading).wait_for(timeout=60_000)

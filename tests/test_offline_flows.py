@@ -128,3 +128,14 @@ def test_an_interrupted_turn_leaves_a_valid_history_and_the_chat_goes_on(convers
     convo.send("I want to cancel my order")
     convo.send("no thanks")
     assert order(convo, "000000113")["status"] == "canceled"
+
+
+def test_the_ticket_status_follows_the_conversation(converse):
+    convo = converse(7, ["I want to cancel my order"])
+    assert convo.world.gorgias.ticket.status == "open"  # nothing settled yet
+    convo.send("no thanks")
+    assert convo.world.gorgias.ticket.status == "closed"  # the order is cancelled
+    convo.world.gorgias.post_chat_message("one more thing", from_agent=False)
+    assert convo.world.gorgias.ticket.status == "open"  # a customer line reopens it, as in Gorgias
+    handed = converse(7, ["I want to cancel my order", "I want to talk to a real person"])
+    assert handed.world.gorgias.ticket.status == "open" and handed.world.gorgias.ticket.assignee_team

@@ -22,16 +22,19 @@ from ui.lab import (
     CHANGED_CELL,
     LabSession,
     changed_cells,
+    copy_identity,
     customer_label,
     md_escape,
     new_items,
     order_rows,
     plan_view,
     policy_files,
+    proposed_copy,
     reading_summary,
     reply_markdown,
     save_policy_as,
     text_with_plan,
+    with_identity,
 )
 from ui.model_picker import model_picker
 from ui.warm_up import warm_up_after_first_render
@@ -93,6 +96,8 @@ def current_lab(policy: str, customer: int, model: ModelSettings) -> LabSession:
         lab = LabSession.open(path, customer, model)
         st.session_state.editor = lab.policy_text
         st.session_state.pop("discard_confirmed", None)
+        for key in SAVE_KEYS:
+            st.session_state.pop(key, None)
     elif lab.customer_id != customer:
         lab = lab.for_customer(customer)
     if lab.model != model:
@@ -112,23 +117,52 @@ def use_version(lab: LabSession) -> None:
 def policy_editor(lab: LabSession) -> None:
     with st.expander(f"Policy: {lab.policy_path.name} (edit, lint, use or save as)", expanded=False):
         editor, understood = st.columns([3, 2])
-        text = editor.text_area("Policy markdown", key="editor", height=420)
+        text = editor.text_area(
+            "Policy markdown",
+            key="editor",
+            height=420,
+            help="Lint runs as soon as the editor loses focus, or on Ctrl+Enter.",
+        )
         problems = lint_text(text, lab.policy_path)
         errors = [p for p in problems if p.severity == "error"]
+        lines = text.splitlines()
         for problem in problems:
             show = editor.error if problem.severity == "error" else editor.warning
-            show(f"line {problem.line}: {md_escape(problem.message)}")
+            quoted = lines[problem.line - 1].strip()[:70] if 0 < problem.line <= len(lines) else ""
+            where = f"line {problem.line}" + (f" («{md_escape(quoted)}»)" if quoted else "")
+            show(f"{where}: {md_escape(problem.message)}")
         if not problems:
             editor.success("No lint problems.")
+        with editor.popover("Show the text with line numbers"):
+            st.code(text, language="markdown", line_numbers=True)
         plan_panel(understood, text, lab)
-        left, right = st.columns(2)
-        left.button("Use this version", key="use_version", disabled=bool(errors), on_click=use_version, args=(lab,))
-        name = right.text_input("Save as (file name in policies/)", key="save_name")
-        if right.button("Save as…", key="save_as", disabled=bool(errors) or not name):
-            try:
-                right.success(f"Saved {save_policy_as(text, name).name}")
-            except RetentionLabError as exc:
-                right.error(str(exc))
+        st.button("Use this version", key="use_version", disabled=bool(errors), on_click=use_version, args=(lab,))
+        save_as_form(text, lab, disabled=bool(errors))
+
+
+SAVE_KEYS = ("save_name", "save_policy_name", "save_version")
+
+
+def save_as_form(text: str, lab: LabSession, disabled: bool) -> None:
+    """Save the editor's text as a new policy: the file, its `name:` and its version are proposed so that nothing
+    clashes with the policies already in policies/, and a name another policy has is refused."""
+    proposal = proposed_copy(text, lab.policy_path)
+    if proposal is None:
+        st.caption("Save as: the text does not parse yet.")
+        return
+    stem, renamed = proposal
+    for key, value in zip(SAVE_KEYS, (stem, *copy_identity(renamed)), strict=True):
+        st.session_state.setdefault(key, value)  # proposed once per policy opened; the user's edits stay
+    columns = st.columns(3)
+    file_stem = columns[0].text_input("Save as file (in policies/)", key="save_name")
+    name = columns[1].text_input("Policy name", key="save_policy_name")
+    version = columns[2].text_input("Version", key="save_version")
+    if st.button("Save as new policy", key="save_as", disabled=disabled or not file_stem or not name):
+        try:
+            saved = save_policy_as(with_identity(text, name, version), file_stem)
+            st.success(f"Saved {saved.name} as {name} v{version}. Pick it in the sidebar to run it.")
+        except RetentionLabError as exc:
+            st.error(str(exc))
 
 
 def plan_panel(container, text: str, lab: LabSession) -> None:
@@ -310,6 +344,9 @@ def main() -> None:
     if reset:
         lab.reset()  # a fresh world and an empty chat; the policy version in use stays
     unusable = model_problem(model)
+    problems = lab.problems()
+    # outside the columns, Streamlit pins the chat input to the bottom of the page
+    prompt = st.chat_input("Write as the customer…", disabled=bool(problems) or bool(unusable), key="chat")
     chat, panel = st.columns([1, 1], gap="large")
     with chat:
         st.title("Chat lab")
@@ -317,18 +354,15 @@ def main() -> None:
             f"The agent runs: {lab.version_marker()}", help="name, version and a hash of the policy texts in use"
         )
         policy_editor(lab)
-        messages = st.container()
+        messages = st.container(height=560, border=False)  # scrolls; the world panel stays beside the latest turn
         with messages:
             history(lab)
-        problems = lab.problems()
+            if prompt:
+                play(lab, prompt)
         if problems:
             st.error(f"The policy in use has {len(problems)} lint error(s); fix them to start the agent.")
         if unusable:
             st.error(f"The model cannot be used: {unusable}")
-        blocked = bool(problems) or bool(unusable)
-        if prompt := st.chat_input("Write as the customer…", disabled=blocked, key="chat"):
-            with messages:
-                play(lab, prompt)
         if lab.conversation:
             st.download_button(
                 "Download conversation (JSON)",

@@ -119,7 +119,11 @@ def offer_plan_lines(text: str, path: Path) -> list[str]:
 
 
 def save_policy_as(text: str, name: str, folder: Path = DEFAULT_POLICY_DIR) -> Path:
-    """Write `text` to `folder/name.md`. Refuses unsafe names, paths outside `folder` and existing files."""
+    """Write `text` to `folder/name.md`. Refuses unsafe names, paths outside `folder`, existing files and a policy
+    `name:` another policy in `folder` already has."""
+    from agent.policy.copies import check_name_free
+    from agent.policy.document import parse_policy
+
     stem = name.strip().removesuffix(".md")
     if not SAFE_POLICY_NAME.match(stem):
         raise InputFileError(
@@ -130,8 +134,37 @@ def save_policy_as(text: str, name: str, folder: Path = DEFAULT_POLICY_DIR) -> P
         raise InputFileError(name, "file name", "would write outside policies/", "use a plain file name")
     if path.exists():
         raise InputFileError(path.name, "file name", "already exists", "choose another name; nothing was overwritten")
+    check_name_free(parse_policy(text, path).meta.name, folder)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def copy_identity(text: str) -> tuple[str, str]:
+    """(name, version) as the front matter of `text` says them."""
+    from agent.policy.document import parse_policy
+
+    meta = parse_policy(text, DEFAULT_POLICY_DIR / "copy.md").meta
+    return meta.name, meta.version
+
+
+def with_identity(text: str, name: str, version: str) -> str:
+    from agent.policy.copies import with_identity as renamed
+
+    return renamed(text, name, version)
+
+
+def proposed_copy(text: str, path: Path, folder: Path = DEFAULT_POLICY_DIR) -> tuple[str, str] | None:
+    """(file stem, text renamed and re-versioned) for "Save as": a name no policy in `folder` has; None when the
+    text does not parse."""
+    from agent.policy.copies import propose_copy, with_identity
+    from agent.policy.document import parse_policy
+
+    try:
+        meta = parse_policy(text, path).meta
+    except InputFileError:
+        return None
+    copy = propose_copy(path.stem, meta.name, meta.version, folder)
+    return copy.stem, with_identity(text, copy.name, copy.version)
 
 
 @dataclass
@@ -182,7 +215,8 @@ class LabSession:
         """A descriptive file name for the JSON export."""
         sha = self.compiled().sha[:8] if not self.problems() else "unlinted"
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        return f"conversation-{self.policy_path.stem}-{sha}-customer{self.customer_id}-{stamp}.json"
+        edited = "-edited" if self.edited else ""
+        return f"conversation-{self.policy_path.stem}{edited}-{sha}-customer{self.customer_id}-{stamp}.json"
 
     def compiled(self) -> CompiledPolicy:
         return compile_policy_text(self.policy_text, self.policy_path)
@@ -220,9 +254,29 @@ class LabSession:
         return World(self.fixtures, self.customer_id, 100).snapshot().model_dump()
 
     def export_json(self) -> str:
+        """The conversation export (`agent chat --state-out`'s format) plus `lab`: whether the policy in use was
+        edited, the hashes of the text in use and of the file, and what the rules reader took from each reply."""
         if self.conversation is None:
             return json.dumps({"transcript": [], "trace": []})
-        return self.conversation.export().model_dump_json(indent=2)
+        export = json.loads(self.conversation.export().model_dump_json())
+        export["lab"] = {
+            "policy_edited": self.edited,
+            "policy_sha_in_use": self.compiled().sha,
+            "policy_file_sha": self.file_sha(),
+            "readings": [
+                {"turn": n, "reply": turn.reply, "read_as": reading_summary(turn.reply)}
+                for n, turn in enumerate(self.conversation.turns, start=1)
+                if turn.reply
+            ],
+        }
+        return json.dumps(export, indent=2, ensure_ascii=False)
+
+    def file_sha(self) -> str | None:
+        """The hash of the saved file's policy (None when the file no longer compiles)."""
+        try:
+            return compile_policy_text(self.file_text(), self.policy_path).sha
+        except InputFileError:
+            return None
 
 
 def reading_summary(reply: str) -> str:
@@ -249,4 +303,4 @@ def reading_summary(reply: str) -> str:
                    f"total {claim.new_total:.2f}" if claim.new_total is not None else "", claim.code or ""]  # fmt: skip
         detail = ", ".join(f for f in figures if f)
         parts.append(f"claims {claim.kind.replace('_', ' ')}" + (f" ({detail})" if detail else ""))
-    return "; ".join(parts) or "no offer, question about the order, refusal or claim"
+    return "; ".join(parts) or "nothing the scorers count (no offer, no question about the order, no refusal, no claim)"

@@ -40,8 +40,16 @@ class GorgiasHelpdesk:
         return message
 
     def post_chat_message(self, body: str, *, from_agent: bool) -> GorgiasMessage:
-        """A live chat line. Not a tool: the conversation loop posts both sides of the chat."""
+        """A live chat line. Not a tool: the conversation loop posts both sides of the chat. A customer's line
+        reopens a closed ticket, as in Gorgias."""
+        if not from_agent and self.ticket.status == "closed":
+            self.ticket.status = "open"
         return self._add(body, from_agent=from_agent)
+
+    def settle(self, resolved: bool) -> None:
+        """The ticket's status after the agent's reply: open while a person has it or nothing is settled yet,
+        closed once the conversation settled an order (cancelled, or kept with an offer)."""
+        self.ticket.status = "closed" if resolved and self.ticket.assignee_team is None else "open"
 
     def send_async_message(self, body: str) -> GorgiasMessage:
         self.faults.check("POST /api/tickets/{id}/messages (async)")

@@ -34,6 +34,9 @@ class WorldSnapshot(BaseModel):
         return next((o for o in self.orders if o.increment_id == order_id), None)
 
 
+BOOKKEEPING_TOOLS = ("send_async_message", "tag_ticket", "escalate_to_human")  # writes that settle no order
+
+
 class World:
     """The store, the helpdesk and the trace for one customer's conversation."""
 
@@ -91,6 +94,11 @@ class World:
             ticket=self.gorgias.ticket,
             foreign_orders_changed=self.foreign_orders_changed(),
         ).model_copy(deep=True)
+
+    def settle_ticket(self) -> None:
+        """Set the ticket's status from what the conversation did (called after each of the agent's replies)."""
+        resolved = any(c.ok and c.kind == "write" and c.tool not in BOOKKEEPING_TOOLS for c in self.trace)
+        self.gorgias.settle(resolved)
 
     def foreign_orders_changed(self) -> list[str]:
         """Orders of other customers whose state differs from the fixtures (must always be empty)."""
