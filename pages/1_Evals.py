@@ -18,11 +18,12 @@ st.title("Batch evals")
 with st.sidebar:
     model = model_picker("evals_model")
 
-with st.form("eval_form"):
-    names = [p.name for p in policy_files()]
-    chosen = st.multiselect("Policies", names, default=["retention_offers.md"], key="eval_policies")
-    settings = run_settings("eval")
-    submitted = st.form_submit_button("Run eval", type="primary")
+# no form: Enter in a number field only sets the number; the run starts on its button alone
+names = [p.name for p in policy_files()]
+chosen = st.multiselect("Policies", names, default=["retention_offers.md"], key="eval_policies")
+settings = run_settings("eval")
+submitted = st.button("Run eval", type="primary", key="run_eval")
+shown_run = st.empty()  # while a run is going, the run shown before it is cleared, not left under its progress
 
 if submitted:
     paths = {p.name: p for p in policy_files()}
@@ -34,7 +35,7 @@ if submitted:
         )
         st.session_state.selected_run = str(config.out)  # a stopped run is still the one to show
         st.button("Stop", key="stop_run", help="Stops between conversations; the run can be resumed below.")
-        summary = run_eval(config, progress_bars(), label="Evaluating", controls=run_controls())
+        summary = run_eval(config, progress_bars(live_figures=True), label="Evaluating", controls=run_controls())
         errors = sum(r.error is not None for r in summary.records)
         if errors:
             st.warning(f"Finished with {errors} error(s): {summary.out.name}")
@@ -44,6 +45,7 @@ if submitted:
         st.error(str(exc))
 
 runs = list_runs()
+shown_run.empty()
 if not runs:
     st.info("No runs yet: run one above, or with `python -m evals run --policy policies/retention_offers.md`.")
 else:

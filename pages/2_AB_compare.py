@@ -27,12 +27,13 @@ with st.sidebar:
 EDITED = "edited text from the chat lab"
 names = [p.name for p in policy_files()]
 sources = names + ([EDITED] if "lab" in st.session_state else [])
-with st.form("ab_form"):
-    left, right = st.columns(2)
-    a = left.selectbox("Policy A", sources, index=names.index("retention_offers.md"), key="ab_a")
-    b = right.selectbox("Policy B", sources, index=names.index("retention_offers_lean.md"), key="ab_b")
-    settings = run_settings("ab")
-    submitted = st.form_submit_button("Compare", type="primary")
+# no form: Enter in a number field only sets the number; the comparison starts on its button alone
+left, right = st.columns(2)
+a = left.selectbox("Policy A", sources, index=names.index("retention_offers.md"), key="ab_a")
+b = right.selectbox("Policy B", sources, index=names.index("retention_offers_lean.md"), key="ab_b")
+settings = run_settings("ab")
+submitted = st.button("Compare", type="primary", key="run_compare")
+shown = st.empty()  # while a comparison runs, the one shown before is cleared
 
 
 def arm_policy(source: str, out: Path, arm: str) -> Path:
@@ -56,12 +57,13 @@ if submitted:
         out.mkdir(parents=True)
         policy_a, policy_b = arm_policy(a, out, "a"), arm_policy(b, out, "b")
         template = RunConfig(policies=[policy_a], **settings.as_config_fields(), model=model, out=out)
-        run_ab(ABConfig(a=policy_a, b=policy_b, out=out, template=template), progress_bars())
+        run_ab(ABConfig(a=policy_a, b=policy_b, out=out, template=template), progress_bars(live_figures=True))
         st.session_state.selected_comparison = str(out)
     except RetentionLabError as exc:
         st.error(str(exc))
 
 found = list_comparisons()
+shown.empty()
 if found:
     by_name = {p.name: p for p in found}
     selected = st.session_state.get("selected_comparison")

@@ -18,8 +18,9 @@ def test_evals_page_runs_an_eval_and_shows_it(tmp_path):
     at = AppTest.from_file(str(ROOT / "pages" / "1_Evals.py"), default_timeout=120).run()
     assert not at.exception and any("No runs yet" in i.value for i in at.info)
     at.multiselect(key="eval_personas").set_value(["discount_at_once", "declines_everything"])
-    at.number_input(key="eval_trials").set_value(2)
-    at.button[0].click().run()  # form widgets are committed on submit
+    at.number_input(key="eval_trials").set_value(2).run()  # what Enter in the field does: the value, no run
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    at.button(key="run_eval").click().run()
     assert not at.exception, at.exception
     assert any(s.value.startswith("Finished: eval-") for s in at.success)
     summary = at.dataframe[0].value
@@ -73,3 +74,26 @@ def test_an_unfinished_run_is_marked_and_can_be_resumed(tmp_path):
     at.button(key="resume_run").click().run()
     assert not at.exception, at.exception
     assert len(read_results(out)) == 2 and "unfinished" not in at.selectbox(key="eval_run_choice").value
+
+
+def test_failures_are_listed_coloured_and_filterable_by_check_persona_and_outcome(tmp_path):
+    from evals.running.config import RunConfig
+    from evals.running.runner import execute_run
+    from testing.agent_doubles import CancelsWithoutOffering
+
+    out = tmp_path / "runs" / "eval-misbehaving"
+    config = RunConfig(policies=[ROOT / "policies" / "retention_offers.md"], trials=1, out=out, cache_path=None,
+                       persona_ids=["discount_at_once", "declines_everything"])  # fmt: skip
+    execute_run(config, agent=CancelsWithoutOffering)
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Evals.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    table = failures_table(at)
+    assert {"check", "persona", "outcome", "evidence"} <= set(table.columns) and len(table) >= 2
+    assert "outcome" in set(table["check"])  # discount_at_once was cancelled instead of kept
+    at.multiselect(key="fail_persona").set_value(["declines_everything"]).run()
+    filtered = failures_table(at)
+    assert 0 < len(filtered) < len(table) and set(filtered["persona"]) == {"declines_everything"}
+
+
+def failures_table(at):
+    return next(d.value for d in at.dataframe if "check" in d.value.columns)

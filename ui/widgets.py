@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from evals.schema.records import ConversationRecord, load_record, read_results
 from evals.service import Progress
 from evals.stats.metrics import OUTCOMES, persona_outcomes, summarize
 from ui.lab import md_escape, reply_markdown
+
+FAILURE_CELL = "background-color: rgba(220, 53, 69, 0.30); font-weight: 600"  # readable in light and dark themes
 
 
 @dataclass(frozen=True)
@@ -56,17 +59,42 @@ def config_number(container: Any, field: str, label: str, key: str) -> int:
     return int(container.number_input(label, low, high, default, key=f"{key}_{field}", help=help_text))
 
 
-def progress_bars() -> Callable[[Progress], None]:
-    """A progress callback for the service layer: one Streamlit progress bar per label (one per A/B arm)."""
+def progress_bars(live_figures: bool = False) -> Callable[[Progress], None]:
+    """A progress callback for the service layer: one Streamlit progress bar per label (one per A/B arm), and with
+    `live_figures` this run's own figures so far under each bar (outcomes, wrong outcomes, rule failures, errors)."""
     bars: dict[str, Any] = {}
+    figures: dict[str, Any] = {}
+    counts: dict[str, Counter[str]] = {}
 
     def update(event: Progress) -> None:
         if event.label not in bars:
             bars[event.label] = st.progress(0.0, text=f"{event.label}: starting…")
+            figures[event.label] = st.empty()
+            counts[event.label] = Counter()
         text = f"{event.label}: {event.done}/{event.total} · {event.record.key} → {event.record.outcome}"
         bars[event.label].progress(event.done / event.total, text=text)
+        if live_figures:
+            tally = counts[event.label]
+            tally.update(live_tally(event.record))
+            figures[event.label].caption(f"This run so far: {live_line(tally)}")
 
     return update
+
+
+def live_tally(record: ConversationRecord) -> list[str]:
+    """What one finished conversation adds to a run's live figures."""
+    if record.error is not None:
+        return ["error"]
+    found = [record.outcome]
+    if not record.correct:
+        found.append("wrong outcome")
+    found += ["rule failure"] * sum(s.passed is False for s in record.scores)
+    return found
+
+
+def live_line(tally: Counter[str]) -> str:
+    order = [*OUTCOMES, "wrong outcome", "rule failure", "error"]
+    return " · ".join(f"{name} {tally[name]}" for name in order if tally[name]) or "nothing yet"
 
 
 def page_closed() -> bool:
@@ -151,10 +179,45 @@ def show_run(run: Path) -> None:
             mime="text/html",
             key=f"dl_{run.name}",
         )
+    show_failures(records)
     show_conversation_picker(run, records)
     if report.exists():
         with st.expander("The full report", expanded=False):
             embed_report(report)
+
+
+def failure_rows(records: list[ConversationRecord]) -> pd.DataFrame:
+    """One row per failed check of a run: a wrong outcome, a rule that failed, or an error."""
+    rows = []
+    for r in records:
+        base = {"conversation": r.key, "policy": r.policy, "persona": r.persona, "outcome": r.outcome}
+        if r.error is not None:
+            rows.append({**base, "check": "error", "evidence": r.error})
+            continue
+        if not r.correct:
+            rows.append({**base, "check": "outcome", "evidence": f"expected {r.expected.outcome}: {r.expected.why}"})
+        rows += [{**base, "check": s.name, "evidence": s.evidence} for s in r.scores if s.passed is False]
+    return pd.DataFrame(rows, columns=["check", "persona", "policy", "outcome", "conversation", "evidence"])
+
+
+def show_failures(records: list[ConversationRecord]) -> None:
+    """The run's failures, filterable by check, persona and outcome (click a column to sort)."""
+    failures = failure_rows(records)
+    st.subheader(f"Failures ({len(failures)})")
+    if failures.empty:
+        st.success("No failures: every outcome as expected, every rule passed, no errors.")
+        return
+    left, middle, right = st.columns(3)
+    wanted = {
+        "check": left.multiselect("Check", sorted(failures["check"].unique()), key="fail_check"),
+        "persona": middle.multiselect("Persona", sorted(failures["persona"].unique()), key="fail_persona"),
+        "outcome": right.multiselect("Outcome", sorted(failures["outcome"].unique()), key="fail_outcome"),
+    }
+    for column, values in wanted.items():
+        if values:
+            failures = failures[failures[column].isin(values)]
+    styled = failures.style.map(lambda _: FAILURE_CELL, subset=["check"])
+    st.dataframe(styled, hide_index=True, width="stretch", key="failures_table")
 
 
 def show_conversation_picker(run: Path, records: list[ConversationRecord]) -> None:
@@ -171,8 +234,10 @@ def show_conversation_picker(run: Path, records: list[ConversationRecord]) -> No
 
 def show_conversation(record: ConversationRecord) -> None:
     st.caption(
-        f"seed {record.seed} · expected {record.expected.outcome} ({record.expected.why}) · stop: {record.stop_reason}"
-        + (f" · error: {record.error}" if record.error else "")
+        md_escape(
+            f"seed {record.seed} · expected {record.expected.outcome} ({record.expected.why})"
+            f" · stop: {record.stop_reason}" + (f" · error: {record.error}" if record.error else "")
+        )
     )
     for line in record.transcript:
         if line.role == "customer":
