@@ -22,6 +22,12 @@ def prose_only(text: str) -> str:
     return text[:start] + text[end:]
 
 
+@pytest.fixture(autouse=True)
+def kept_sessions_in_tmp(tmp_path, monkeypatch):
+    """The chat lab keeps each tab's work on disk: in tests, under the test's own folder."""
+    monkeypatch.setenv("RETENTION_LAB_SESSIONS", str(tmp_path / "lab-sessions"))
+
+
 @pytest.fixture
 def fixtures():
     return default_fixtures()

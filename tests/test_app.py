@@ -251,3 +251,44 @@ def test_the_plan_panel_shows_a_draft_and_puts_it_into_the_front_matter(app):
     app.button(key="confirm_plan").click().run()
     assert app.text_area(key="editor").value == shipped  # the confirmed draft is the shipped plan
     assert any("explicit plan" in c.value for c in app.code) and not app.error
+
+
+def test_a_reload_offers_to_restore_the_conversation_and_the_unsaved_edit(app):
+    say(app, "I want to cancel my order")
+    edited = app.text_area(key="editor").value.replace("start at 10%", "start at 11%")
+    app.text_area(key="editor").set_value(edited).run()
+    session_id = app.query_params["lab"]
+    session_id = session_id[0] if isinstance(session_id, list) else session_id
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    reloaded.query_params["lab"] = session_id
+    reloaded.run()
+    assert any("Kept from before this page was reloaded" in i.value for i in reloaded.info)
+    assert reloaded.session_state.lab.conversation is None  # nothing restored until asked
+    reloaded.button(key="restore_kept").click().run()
+    assert not reloaded.exception, reloaded.exception
+    assert [t.customer for t in reloaded.session_state.lab.conversation.turns] == ["I want to cancel my order"]
+    assert reloaded.text_area(key="editor").value == edited
+    assert not reloaded.info or not any("Kept from before" in i.value for i in reloaded.info)
+
+
+def test_start_afresh_forgets_the_kept_work(app):
+    say(app, "I want to cancel my order")
+    session_id = app.query_params["lab"]
+    session_id = session_id[0] if isinstance(session_id, list) else session_id
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    reloaded.query_params["lab"] = session_id
+    reloaded.run()
+    reloaded.button(key="discard_kept").click().run()
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.query_params["lab"] = session_id
+    again.run()
+    assert not any("Kept from before" in i.value for i in again.info)
+
+
+def test_a_broken_kept_session_file_only_means_nothing_to_restore(tmp_path):
+    from ui.kept_sessions import load_kept
+
+    broken = tmp_path / "0123456789abcdef.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert load_kept("0123456789abcdef", tmp_path) is None
+    assert load_kept("../../etc/passwd", tmp_path) is None

@@ -14,7 +14,6 @@ from streamlit.delta_generator import DeltaGenerator
 
 from agent.errors import RetentionLabError
 from agent.models.settings import ModelSettings, check_model
-from agent.policy.lint import lint_text
 from agent.store.fixtures import default_fixtures
 from agent.store.trace import ToolCallRecord
 from agent.tools.toolkit import tool_names
@@ -22,21 +21,17 @@ from ui.lab import (
     CHANGED_CELL,
     LabSession,
     changed_cells,
-    copy_identity,
     customer_label,
     md_escape,
     new_items,
     order_rows,
-    plan_view,
     policy_files,
-    proposed_copy,
     reading_summary,
     reply_markdown,
-    save_policy_as,
-    text_with_plan,
-    with_identity,
 )
 from ui.model_picker import model_picker
+from ui.policy_editor import SAVE_KEYS, policy_editor
+from ui.restore import apply_restore, keep_work, lab_session_id, restore_choice
 from ui.warm_up import warm_up_after_first_render
 
 
@@ -105,90 +100,6 @@ def current_lab(policy: str, customer: int, model: ModelSettings) -> LabSession:
         lab.reset()
     st.session_state.lab = lab
     return lab
-
-
-def use_version(lab: LabSession) -> None:
-    """Run the next conversation on the editor's text (a callback, so the page draws the new version marker)."""
-    lab.policy_text = st.session_state.editor
-    lab.reset()
-    st.toast("The next conversation runs on the edited policy.")
-
-
-def policy_editor(lab: LabSession) -> None:
-    with st.expander(f"Policy: {lab.policy_path.name} (edit, lint, use or save as)", expanded=False):
-        editor, understood = st.columns([3, 2])
-        text = editor.text_area(
-            "Policy markdown",
-            key="editor",
-            height=420,
-            help="Lint runs as soon as the editor loses focus, or on Ctrl+Enter.",
-        )
-        problems = lint_text(text, lab.policy_path)
-        errors = [p for p in problems if p.severity == "error"]
-        lines = text.splitlines()
-        for problem in problems:
-            show = editor.error if problem.severity == "error" else editor.warning
-            quoted = lines[problem.line - 1].strip()[:70] if 0 < problem.line <= len(lines) else ""
-            where = f"line {problem.line}" + (f" («{md_escape(quoted)}»)" if quoted else "")
-            show(f"{where}: {md_escape(problem.message)}")
-        if not problems:
-            editor.success("No lint problems.")
-        with editor.popover("Show the text with line numbers"):
-            st.code(text, language="markdown", line_numbers=True)
-        plan_panel(understood, text, lab)
-        st.button("Use this version", key="use_version", disabled=bool(errors), on_click=use_version, args=(lab,))
-        save_as_form(text, lab, disabled=bool(errors))
-
-
-SAVE_KEYS = ("save_name", "save_policy_name", "save_version")
-
-
-def save_as_form(text: str, lab: LabSession, disabled: bool) -> None:
-    """Save the editor's text as a new policy: the file, its `name:` and its version are proposed so that nothing
-    clashes with the policies already in policies/, and a name another policy has is refused."""
-    proposal = proposed_copy(text, lab.policy_path)
-    if proposal is None:
-        st.caption("Save as: the text does not parse yet.")
-        return
-    stem, renamed = proposal
-    for key, value in zip(SAVE_KEYS, (stem, *copy_identity(renamed)), strict=True):
-        st.session_state.setdefault(key, value)  # proposed once per policy opened; the user's edits stay
-    columns = st.columns(3)
-    file_stem = columns[0].text_input("Save as file (in policies/)", key="save_name")
-    name = columns[1].text_input("Policy name", key="save_policy_name")
-    version = columns[2].text_input("Version", key="save_version")
-    if st.button("Save as new policy", key="save_as", disabled=disabled or not file_stem or not name):
-        try:
-            saved = save_policy_as(with_identity(text, name, version), file_stem)
-            st.success(f"Saved {saved.name} as {name} v{version}. Pick it in the sidebar to run it.")
-        except RetentionLabError as exc:
-            st.error(str(exc))
-
-
-def plan_panel(container, text: str, lab: LabSession) -> None:
-    """What the lab understood: the plan it acts on, with the line of each entry. A drafted plan can be put into the
-    front matter (then corrected there, used and saved), so the numbers rest on a plan the user confirmed."""
-    view = plan_view(text, lab.policy_path)
-    container.markdown("**What the lab understood**")
-    if view is None:
-        container.caption("The policy does not compile yet: see the errors.")
-        return
-    source, plan_text = view
-    container.caption(
-        "The plan in the front matter: the offline model, the expectations, the rules and the store follow it."
-        if source == "explicit"
-        else "Drafted from the text, not confirmed: check it, then put it into the front matter and correct it."
-    )
-    container.code(plan_text, language="yaml")
-    if source == "draft":
-        container.button("Put this draft into the front matter", key="confirm_plan", on_click=confirm_plan,
-                         args=(text, lab))  # fmt: skip
-
-
-def confirm_plan(text: str, lab: LabSession) -> None:
-    confirmed = text_with_plan(text, lab.policy_path)
-    if confirmed is not None:
-        st.session_state.editor = confirmed
 
 
 def tool_label(name: str) -> str:
@@ -337,10 +248,14 @@ def model_problem(model: ModelSettings) -> str | None:
 
 def main() -> None:
     st.set_page_config(page_title="Retention Lab", page_icon="🛒", layout="wide")
+    session_id = lab_session_id()
+    restore_choice(session_id)
     policy, customer, model, reset, orders_slot = sidebar()
     if not policy_switch_confirmed(policy):
         policy = st.session_state.lab.policy_path.name
     lab = current_lab(policy, customer, model)
+    if (kept := st.session_state.pop("pending_restore", None)) is not None:
+        apply_restore(lab, kept)
     if reset:
         lab.reset()  # a fresh world and an empty chat; the policy version in use stays
     unusable = model_problem(model)
@@ -374,4 +289,5 @@ def main() -> None:
     with panel:
         world_panel(lab)
     sidebar_orders(lab, orders_slot)
+    keep_work(session_id, lab)
     warm_up_after_first_render()
