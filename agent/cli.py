@@ -69,7 +69,12 @@ def _chat(args: argparse.Namespace) -> int:
             print(f"  [tool] {call.tool}({json.dumps(call.args, ensure_ascii=False)}) -> {mark}: {call.result[:160]}")
         print(f"agent: {turn.reply}")
     if args.state_out:
-        Path(args.state_out).write_text(convo.export().model_dump_json(indent=2), encoding="utf-8")
+        try:
+            Path(args.state_out).write_text(convo.export().model_dump_json(indent=2), encoding="utf-8")
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            fix = "the chat above is kept on screen; free space or pick another file"
+            raise RetentionLabError(f"{args.state_out}: --state-out: {reason} ({fix})") from exc
         print(f"wrote {args.state_out}", file=sys.stderr)
     return 0
 
@@ -148,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     except (RetentionLabError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {redact(str(message))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk or a read-only folder: one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or type(exc).__name__
+        print(f"error: {where}{reason} (check the path, free space and write permission)", file=sys.stderr)
         return 2
 
 

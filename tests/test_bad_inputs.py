@@ -306,11 +306,218 @@ CASES = [
         ],
         "is the run itself",
     ),  # fmt: skip
+    # --- run folders whose files are not what they should be
+    (
+        "report: results.jsonl is a folder",
+        lambda t: ["evals", "report", run_copy(t, folder="results.jsonl")],
+        "results.jsonl",
+    ),
+    ("report: run.json is a folder", lambda t: ["evals", "report", run_copy(t, folder="run.json")], "run.json"),
+    (
+        "rescore: results.jsonl is a folder",
+        lambda t: ["evals", "rescore", run_copy(t, folder="results.jsonl"), "--out", str(t / "rescored")],
+        "results.jsonl",
+    ),  # fmt: skip
+    ("report of a missing folder", lambda t: ["evals", "report", str(t / "nowhere")], "not a run folder"),
+    ("rescore out is a file", lambda t: ["evals", "rescore", EXAMPLE_RUN, "--out", str(text_file(t, "f"))], "--out"),
+    # --- numbers and names on the command line
+    ("seed negative", lambda t: [*RUN, "--policy", str(GOOD), "--seed", "-1"], "--seed"),
+    ("seed not a number", lambda t: [*RUN, "--policy", str(GOOD), "--seed", "abc"], "--seed"),
+    ("call timeout negative", lambda t: [*RUN, "--policy", str(GOOD), "--timeout", "-5"], "--timeout"),
+    ("model empty", lambda t: [*RUN, "--policy", str(GOOD), "--model", ""], "unknown model"),
+    ("openai model without a name", lambda t: [*RUN, "--policy", str(GOOD), "--model", "openai:"], "model name"),
+    ("max errors not a number", lambda t: [*RUN, "--policy", str(GOOD), "--max-errors", "abc"], "--max-errors"),
+    ("concurrency not a number", lambda t: [*RUN, "--policy", str(GOOD), "--concurrency", "abc"], "--concurrency"),
+    ("fault rate not a number", lambda t: [*RUN, "--policy", str(GOOD), "--fault-rate", "abc"], "--fault-rate"),
+    ("judge samples too many", lambda t: [*RUN, "--policy", str(GOOD), "--judge-samples", "100"], "--judge-samples"),
+    ("persona id empty", lambda t: [*RUN, "--policy", str(GOOD), "--persona", ""], "persona"),
+    ("base url without a host", lambda t: [*RUN, "--policy", str(GOOD), "--base-url", "http://"], "--base-url"),
+    (
+        "base url with a space",
+        lambda t: [*RUN, "--policy", str(GOOD), "--base-url", "http://exa mple.com/v1"],
+        "--base-url",
+    ),  # fmt: skip
+    # --- persona folders
+    ("personas is a file", lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(text_file(t, "p"))], "persona"),
+    ("personas folder empty", lambda t: [*RUN, "--policy", str(GOOD), "--personas", str(empty_dir(t))], "no *.yaml"),
+    (
+        "persona file empty",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", personas_with(t, PERSONA, "")],
+        "mapping",
+    ),
+    (
+        "persona file is a list",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", personas_with(t, PERSONA, "- a\n- b\n")],
+        "mapping",
+    ),  # fmt: skip
+    # --- policies
+    ("policy empty file", lambda t: [*RUN, "--policy", str(text_file(t, "empty.md", ""))], "front matter"),
+    ("policy in UTF-16", lambda t: [*RUN, "--policy", str(utf16_policy(t))], "UTF-8"),
+    ("policy version missing", lambda t: [*RUN, "--policy", str(policy_with(t, "version: 1.0.0\n", ""))], "version"),
+    (
+        "policy name with spaces",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "name: Retention_offers_policy", "name: Retention offers"))],
+        "name",
+    ),  # fmt: skip
+    (
+        "discount cap negative",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "max_discount_percent: 15", "max_discount_percent: -5"))],
+        "max_discount_percent",
+    ),  # fmt: skip
+    (
+        "discount cap above 100",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "max_discount_percent: 15", "max_discount_percent: 150"))],
+        "max_discount_percent",
+    ),  # fmt: skip
+    (
+        "discount cap in words",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "max_discount_percent: 15", "max_discount_percent: lots"))],
+        "max_discount_percent",
+    ),  # fmt: skip
+    (
+        "plan with an unknown kind",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "- kind: swap", "- kind: teleport"))],
+        "kind",
+    ),
+    (
+        "plan percent above 100",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "percent: 20", "percent: 120"))],
+        "percent",
+    ),
+    (
+        "plan maximum below its start",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "max_percent: 15", "max_percent: 5"))],
+        "below percent",
+    ),  # fmt: skip
+    ("plan line past the end", lambda t: [*RUN, "--policy", str(policy_with(t, "line: 44", "line: 4400"))], "4400"),
+    # --- the chat, plan and compare commands
+    (
+        "chat state-out under a file",
+        lambda t: [
+            "agent",
+            "chat",
+            "--policy",
+            str(GOOD),
+            "--customer",
+            "1",
+            "--state-out",
+            str(text_file(t, "f") / "s.json"),
+        ],
+        "--state-out",
+    ),  # fmt: skip
+    (
+        "chat negative customer",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "-1"],
+        "no customer -1",
+    ),
+    (
+        "chat timeout zero",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "1", "--timeout", "0"],
+        "--timeout",
+    ),
+    (
+        "chat step limit negative",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "1", "--step-limit", "-3"],
+        "--step-limit",
+    ),  # fmt: skip
+    (
+        "chat step limit not a number",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "1", "--step-limit", "abc"],
+        "--step-limit",
+    ),  # fmt: skip
+    ("plan a missing file", lambda t: ["agent", "plan", str(t / "nope.md")], "not found"),
+    ("plan a folder", lambda t: ["agent", "plan", str(t)], "is a folder"),
+    ("plan with an unknown model", lambda t: ["agent", "plan", str(GOOD), "--plan-model", "nope"], "unknown model"),
+    (
+        "compare a missing policy",
+        lambda t: ["evals", "compare", "--a", str(t / "nope.md"), "--b", str(GOOD), "--out", str(t / "out")],
+        "no such file",
+    ),  # fmt: skip
+    (
+        "compare zero trials",
+        lambda t: ["evals", "compare", "--a", str(GOOD), "--b", str(GOOD), "--trials", "0", "--out", str(t / "out")],
+        "--trials",
+    ),  # fmt: skip
+    ("read with an unknown reader", lambda t: ["evals", "read", "--reader", "nope"], "unknown model"),
+    ("calibrate limit zero", lambda t: ["evals", "calibrate", "--limit", "0"], "--limit"),
+    (
+        "chat state-out on a full disk",
+        lambda t: ["agent", "chat", "--policy", str(GOOD), "--customer", "1", "--state-out", "/dev/full"],
+        "No space left",
+    ),  # fmt: skip
+    ("lint an empty file", lambda t: ["agent", "lint", str(text_file(t, "empty.md", ""))], "front matter"),
+    ("lint a UTF-16 file", lambda t: ["agent", "lint", str(utf16_policy(t))], "UTF-8"),
+    (
+        "persona acceptance in words",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", personas_with(t, "accept: 1.0", "accept: often")],
+        "accept",
+    ),  # fmt: skip
+    (
+        "persona minimum percent negative",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", personas_with(t, "min_percent: 10", "min_percent: -10")],
+        "min_percent",
+    ),  # fmt: skip
+    (
+        "persona with no orders",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", personas_with(t, 'orders: ["000000101"]', "orders: []")],
+        "orders",
+    ),  # fmt: skip
+    (
+        "persona order not an order number",
+        lambda t: [*RUN, "--policy", str(GOOD), "--personas", personas_with(t, '"000000101"]', '"abc"]')],
+        "not an order of customer",
+    ),  # fmt: skip
+    (
+        "plan pacing unknown",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "pacing: together", "pacing: sometimes"))],
+        "pacing",
+    ),
+    (
+        "plan hand-over on an unknown event",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "when: [concern, request]", "when: [weather]"))],
+        "handover",
+    ),  # fmt: skip
+    (
+        "plan stacking in words",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "stacking: false", "stacking: maybe"))],
+        "stacking",
+    ),
+    (
+        "plan excludes an unknown kind",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "excluded: []", "excluded: [teleport]"))],
+        "excluded",
+    ),
+    (
+        "value limit above 100",
+        lambda t: [*RUN, "--policy", str(policy_with(t, "max_value_percent: 25", "max_value_percent: 200"))],
+        "max_value_percent",
+    ),  # fmt: skip
 ]
 
+EXAMPLE_RUN = str(ROOT / "docs" / "examples" / "eval_retention_offers")
 
-def text_file(tmp: Path, name: str) -> Path:
-    (tmp / name).write_text("not what it should be\n", encoding="utf-8")
+
+def run_copy(tmp: Path, folder: str) -> str:
+    """A copy of the example run with one of its files replaced by a folder of that name."""
+    run = tmp / "run"
+    shutil.copytree(EXAMPLE_RUN, run)
+    (run / folder).unlink()
+    (run / folder).mkdir()
+    return str(run)
+
+
+def empty_dir(tmp: Path) -> Path:
+    (tmp / "empty").mkdir()
+    return tmp / "empty"
+
+
+def utf16_policy(tmp: Path) -> Path:
+    (tmp / "utf16.md").write_bytes(GOOD.read_text(encoding="utf-8").encode("utf-16"))
+    return tmp / "utf16.md"
+
+
+def text_file(tmp: Path, name: str, text: str = "not what it should be\n") -> Path:
+    (tmp / name).write_text(text, encoding="utf-8")
     return tmp / name
 
 
@@ -341,5 +548,6 @@ def test_bad_input_gets_one_clear_line(tmp_path, case):
     assert "Traceback" not in result.stderr, result.stderr
     assert problem, lines
     if argv[:2] != ["agent", "lint"]:
-        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        said = [line for line in result.stderr.strip().splitlines() if not line.startswith("[")]  # not the chat banner
+        assert len(said) == 1, result.stderr
     assert not out.exists(), "a refused run must not leave an output folder"

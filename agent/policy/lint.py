@@ -105,6 +105,23 @@ def _problem(compiled: CompiledPolicy, source: str, line: int, message: str, sev
     return LintProblem(str(path), line, message, severity)
 
 
+def plan_line_problems(compiled: CompiledPolicy) -> list[LintProblem]:
+    """An explicit plan's `line:` must point at a line of the policy (it is the line the reports quote)."""
+    plan = compiled.main.meta.plan
+    if plan is None:
+        return []
+    last = len(compiled.main.text.splitlines())
+    entries = [(f"the {o.kind.value} entry", o.line) for o in plan.offers]
+    entries += [("the handover", plan.handover.line)] if plan.handover else []
+    return [
+        _problem(compiled, compiled.main.path.name, compiled.main.plan_line,
+                 f"plan: {what} says line {line}, but the policy has {last} lines (point it at the line that says it)",
+                 "error")  # fmt: skip
+        for what, line in entries
+        if line is not None and not 1 <= line <= last
+    ]
+
+
 def offer_problems(compiled: CompiledPolicy) -> list[LintProblem]:
     """Offers the store would refuse, and text the offer reader could not follow (from the one offer plan)."""
     read, cap = compiled.read_plan, compiled.max_discount_percent
@@ -133,6 +150,7 @@ def offer_problems(compiled: CompiledPolicy) -> list[LintProblem]:
         if excluded:
             message = f"{option.kind.value} is offered here and excluded at {excluded.said.where} (it is not offered)"
             problems.append(_problem(compiled, option.source, option.line, message, "warning"))
+    problems += plan_line_problems(compiled)
     read_kinds = set(read.kinds) | {x.kind for x in read.exclusions}
     for mention in read.unread:
         if offer_tools()[mention.tool] not in read_kinds:
