@@ -8,7 +8,7 @@ from agent.errors import RetentionLabError
 from evals.running.config import RunConfig
 from evals.running.runs import list_runs, new_run_dir, run_progress
 from evals.service import resume_eval, run_eval
-from ui.lab import policy_files
+from ui.lab import md_escape, policy_files
 from ui.model_picker import model_picker
 from ui.widgets import pick_run, progress_bars, run_controls, run_settings, show_run
 
@@ -42,7 +42,7 @@ if submitted:
         else:
             st.success(f"Finished: {summary.out.name}")
     except RetentionLabError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
 
 runs = list_runs()
 shown_run.empty()
@@ -58,5 +58,5 @@ else:
                 resume_eval(run, model, progress_bars(), run_controls())
                 st.rerun()
             except RetentionLabError as exc:
-                st.error(str(exc))
+                st.error(md_escape(exc))
     show_run(run)

@@ -11,7 +11,7 @@ from agent.policy.lint import lint_text
 from evals.running.config import RunConfig
 from evals.running.runs import list_comparisons, new_run_dir
 from evals.service import ABConfig, run_ab
-from ui.lab import policy_files
+from ui.lab import md_escape, policy_files
 from ui.model_picker import model_picker
 from ui.widgets import embed_report, progress_bars, run_settings
 
@@ -60,7 +60,7 @@ if submitted:
         run_ab(ABConfig(a=policy_a, b=policy_b, out=out, template=template), progress_bars(live_figures=True))
         st.session_state.selected_comparison = str(out)
     except RetentionLabError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
 
 found = list_comparisons()
 shown.empty()

@@ -105,7 +105,8 @@ def test_model_error_is_shown_not_raised(app, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     app.sidebar.radio(key="model_kind").set_value("OpenAI").run()
-    errors = [e.value for e in app.error if "OPENAI_API_KEY is not set" in e.value]
+    errors = [e.value.replace("\\", "") for e in app.error]  # shown escaped: no markdown from the message
+    errors = [e for e in errors if "OPENAI_API_KEY is not set" in e]
     assert len(errors) == 1 and "--base-url" not in errors[0].split("(")[0]
     assert app.chat_input(key="chat").disabled
     assert any("No API key" in w.value for w in app.sidebar.warning)
@@ -136,7 +137,7 @@ def test_a_policy_saved_as_a_copy_keeps_the_policies_folder_lint_clean(app):
     saved = ROOT / "policies" / "retention_offers_v2.md"
     try:
         app.button(key="save_as").click().run()
-        assert any("Saved retention_offers_v2.md" in s.value for s in app.success)
+        assert any("Saved retention_offers_v2.md" in s.value.replace("\\", "") for s in app.success)
         from agent.policy.lint import lint_paths
 
         assert [p for p in lint_paths([ROOT / "policies"]) if p.severity == "error"] == []

@@ -73,7 +73,10 @@ def policy_switch_confirmed(wanted: str) -> bool:
         return True
     if st.session_state.get("discard_confirmed") == wanted:
         return True
-    st.warning(f"{lab.policy_path.name} has edits that are not saved. Switching to {wanted} throws them away.")
+    st.warning(
+        f"{md_escape(lab.policy_path.name)} has edits that are not saved. "
+        f"Switching to {md_escape(wanted)} throws them away."
+    )
     left, right = st.columns(2)
     if left.button(f"Discard edits and open {wanted}", key="discard_edits"):
         st.session_state.discard_confirmed = wanted
@@ -115,7 +118,7 @@ def render_tool_calls(calls: list, container) -> None:
             container.code(call.result[:1200], language="json", wrap_lines=True)
         else:
             container.markdown(f":red[**FAILED**] **{tool_label(call.tool)}** {md_escape(args)}")
-            container.error(call.result[:1200])
+            container.error(md_escape(call.result[:1200]))
 
 
 def status_state(calls: list[ToolCallRecord]) -> Literal["complete", "error"]:
@@ -124,7 +127,7 @@ def status_state(calls: list[ToolCallRecord]) -> Literal["complete", "error"]:
 
 def status_label(calls: list) -> str:
     errors = sum(not c.ok for c in calls)
-    names = ", ".join(dict.fromkeys(c.tool for c in calls))
+    names = ", ".join(dict.fromkeys(tool_label(c.tool) for c in calls))
     return f"{len(calls)} tool call(s): {names}" + (f" ({errors} error)" if errors else "")
 
 
@@ -134,12 +137,14 @@ def customer_says(text: str) -> None:
 
 
 def notice(error: str) -> None:
-    st.error(f"System notice: the model or a backend failed, so the agent did not answer. {error}", icon="⚠️")
+    st.error(
+        f"System notice: the model or a backend failed, so the agent did not answer. {md_escape(error)}", icon="⚠️"
+    )
 
 
 def why_caption(why: str) -> None:
     if why:
-        st.caption(f"Why (offline model): {why}")
+        st.caption(f"Why (offline model): {md_escape(why)}")
 
 
 def reading_caption(reply: str) -> None:
@@ -192,7 +197,7 @@ def play(lab: LabSession, prompt: str) -> None:
                         why_caption(turn.why)
         except RetentionLabError as exc:
             box.update(label="Not started", state="error")
-            st.error(str(exc))
+            st.error(md_escape(exc))
 
 
 def world_panel(lab: LabSession) -> None:
@@ -265,9 +270,8 @@ def main() -> None:
     chat, panel = st.columns([1, 1], gap="large")
     with chat:
         st.title("Chat lab")
-        st.caption(
-            f"The agent runs: {lab.version_marker()}", help="name, version and a hash of the policy texts in use"
-        )
+        marker = md_escape(lab.version_marker())
+        st.caption(f"The agent runs: {marker}", help="name, version and a hash of the policy texts in use")
         policy_editor(lab)
         messages = st.container(height=560, border=False)  # scrolls; the world panel stays beside the latest turn
         with messages:
@@ -277,7 +281,7 @@ def main() -> None:
         if problems:
             st.error(f"The policy in use has {len(problems)} lint error(s); fix them to start the agent.")
         if unusable:
-            st.error(f"The model cannot be used: {unusable}")
+            st.error(f"The model cannot be used: {md_escape(unusable)}")
         if lab.conversation:
             st.download_button(
                 "Download conversation (JSON)",

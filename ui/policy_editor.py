@@ -71,9 +71,10 @@ def save_as_form(text: str, lab: LabSession, disabled: bool) -> None:
     if st.button("Save as new policy", key="save_as", disabled=disabled or not file_stem or not name):
         try:
             saved = save_policy_as(with_identity(text, name, version), file_stem)
-            st.success(f"Saved {saved.name} as {name} v{version}. Pick it in the sidebar to run it.")
+            said = f"Saved {saved.name} as {name} v{version}. Pick it in the sidebar to run it."
+            st.success(md_escape(said))
         except RetentionLabError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
 
 
 def plan_panel(container, text: str, lab: LabSession) -> None:

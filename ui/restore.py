@@ -61,7 +61,7 @@ def apply_restore(lab: LabSession, kept: KeptSession) -> None:
                 for _ in lab.stream(message):
                     pass
         except RetentionLabError as exc:
-            st.error(f"The conversation could not be replayed: {exc}")
+            st.error(f"The conversation could not be replayed: {md_escape(exc)}")
 
 
 def keep_work(session_id: str, lab: LabSession) -> None:
