@@ -63,6 +63,23 @@ class StreamEvent:
     turn: TurnResult | None = None
 
 
+def policy_world(
+    policy: CompiledPolicy, customer_id: int, fixtures: FixtureSet | None = None, fault_rate: float = 0.0, seed: int = 0
+) -> World:
+    """A fresh world for `customer_id` whose store enforces `policy`: its caps, its plan's offers and conditions,
+    its stacking rule and its limit on the value given per order."""
+    return World(
+        fixtures or default_fixtures(),
+        customer_id,
+        policy.max_discount_percent,
+        fault_rate,
+        seed,
+        max_coupon_percent=policy.max_coupon_percent,
+        allow_stacking=policy.offer_plan.stacking,
+        offer_rules=PlanOfferRules(policy.offer_plan, policy.main.meta.limits.max_value_percent),
+    )
+
+
 @dataclass
 class Conversation:
     """One customer's chat with the agent: its world, its message history and its turns. The agent graph may be
@@ -97,16 +114,7 @@ class Conversation:
     ) -> Conversation:
         """A fresh world for `customer_id` and an agent that follows `policy` (`agent`: a graph built for this policy
         and model by `build_agent_graph`, to share it; built here if not given)."""
-        world = World(
-            fixtures or default_fixtures(),
-            customer_id,
-            policy.max_discount_percent,
-            fault_rate,
-            seed,
-            max_coupon_percent=policy.max_coupon_percent,
-            allow_stacking=policy.offer_plan.stacking,
-            offer_rules=PlanOfferRules(policy.offer_plan, policy.main.meta.limits.max_value_percent),
-        )
+        world = policy_world(policy, customer_id, fixtures, fault_rate, seed)
         if isinstance(model, BaseChatModel):
             chat_model, label = model, type(model).__name__
         else:

@@ -44,6 +44,7 @@ class MagentoStore:
         self.max_coupon_percent = max_coupon_percent
         self.allow_stacking = allow_stacking
         self.grants: list[tuple[str, str]] = []  # (offer kind, order id or "coupon") granted in this conversation
+        self.given: dict[str, float] = {}  # order id → value given away by the offers granted on it
         self.cancelled_here: list[str] = []
         self.coupons: list[Coupon] = []
         self.emails: list[Email] = []
@@ -113,7 +114,7 @@ class MagentoStore:
             raise RuleViolation(f"a discount must be a positive percentage, got {percent:g}%")
         if percent > self.max_discount_percent:
             raise RuleViolation(f"a {percent:g}% discount is above the policy's cap of {self.max_discount_percent:g}%")
-        self._require_allowed("discount", order, percent, round(order.subtotal * percent / 100, 2))
+        given = self._require_allowed("discount", order, percent, round(order.subtotal * percent / 100, 2))
         if order.discount_percent:
             raise RuleViolation(
                 f"order {order.increment_id} already has a {order.discount_percent:g}% discount; "
@@ -123,6 +124,7 @@ class MagentoStore:
         order.discount_amount = -round(order.subtotal * percent / 100, 2)
         order.discount_description = f"Retention discount {percent:g}%"
         self.grants.append(("discount", order.increment_id))
+        self.given[order.increment_id] = given
         self._retotal(order)
         self._history(order, f"Retention discount of {percent:g}% applied.")
         self._email(
@@ -150,8 +152,9 @@ class MagentoStore:
                 "the store has no expedited shipping method (check fixtures/magento/shipping_methods.json)"
             )
         cost = expedited.amount - (current.amount if current is not None else 0.0)  # what the store pays for it
-        self._require_allowed("shipping_upgrade", order, None, round(max(cost, 0.0), 2))
+        given = self._require_allowed("shipping_upgrade", order, None, round(max(cost, 0.0), 2))
         self.grants.append(("shipping_upgrade", order.increment_id))
+        self.given[order.increment_id] = given
         order.shipping_method, order.shipping_description = expedited.code, expedited.description
         self._history(order, "Shipping upgraded to expedited at no charge.")
         self._email(
@@ -180,12 +183,13 @@ class MagentoStore:
                 f"priced at least {item.price:.2f}"
             )
         given = round((new.price - item.price) * item.qty_ordered, 2)  # the price difference the customer does not pay
-        self._require_allowed("swap", order, None, given)
+        given = self._require_allowed("swap", order, None, given)
         new.extension_attributes.stock_item.qty -= item.qty_ordered
         new.extension_attributes.stock_item.is_in_stock = new.extension_attributes.stock_item.qty > 0
         old_name = item.name
         item.sku, item.name, item.product_id = new.sku, new.name, new.id
         self.grants.append(("swap", order.increment_id))
+        self.given[order.increment_id] = given
         self._history(order, f"Swapped {old_name} for {new.name} at no extra cost.")
         self._email(
             order,
@@ -196,10 +200,14 @@ class MagentoStore:
         self._applied_writes.add(key)
         return order
 
-    def _require_allowed(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> None:
-        refusal = self.offer_rules.refusal(kind, order, percent, value)
+    def _require_allowed(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> float:
+        """Refuse an offer the policy does not allow here; its value counts with what the order was given already
+        (stacked offers share one limit). Returns the order's value given once this offer is granted."""
+        before = self.given.get(order.increment_id, 0.0) if order is not None else 0.0
+        refusal = self.offer_rules.refusal(kind, order, percent, round(before + value, 2))
         if refusal is not None:
             raise RuleViolation(refusal)
+        return round(before + value, 2)
 
     def create_coupon(self, customer_id: int, percent: float) -> Coupon:
         self.faults.check("POST /V1/coupons/generate")
