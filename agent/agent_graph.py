@@ -23,7 +23,7 @@ from agent.policy.compiled import CompiledPolicy
 from agent.policy.plan import OfferPlan
 from agent.tools.context import ConversationContext
 from agent.tools.langchain import build_tools
-from agent.tools.middleware import SystemPromptFromContext, TraceEveryCall
+from agent.tools.middleware import AnswerInvalidToolCalls, SystemPromptFromContext, TraceEveryCall
 
 TRACE_STEPS = "langsmith.run_helpers"  # the module of `traceable`'s steps (`_setup_run`, `_handle_container_end`)
 AgentGraph = Any  # langgraph's CompiledStateGraph, whose generic parameters say nothing useful here
@@ -74,7 +74,7 @@ def build_agent_graph(policy: CompiledPolicy, model: BaseChatModel) -> AgentGrap
     return create_agent(
         policy_model(policy, model),
         build_tools(),
-        middleware=[SystemPromptFromContext(), TraceEveryCall()],
+        middleware=[SystemPromptFromContext(), TraceEveryCall(), AnswerInvalidToolCalls()],
         context_schema=ConversationContext,
     )
 

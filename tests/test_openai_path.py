@@ -132,3 +132,31 @@ def test_a_models_percent_must_be_a_number_not_true_or_text(percent):
     assert turn.error is None and [(c.tool, c.ok) for c in convo.world.trace] == [("set_discount_to_order", False)]
     assert "valid number" in observation
     assert convo.world.magento.orders["000000101"].discount_percent == 0
+
+
+def broken_arguments_reply(raw: str, call_id: str = "call_bad") -> dict:
+    """A tool call whose `arguments` is not JSON, as a weak or truncated model sends it."""
+    call = {"id": call_id, "type": "function", "function": {"name": "set_discount_to_order", "arguments": raw}}
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+
+@pytest.mark.parametrize("path", ["send", "asend", "stream"])
+def test_a_tool_call_whose_arguments_do_not_parse_is_traced_and_answered(path):
+    """The call is in the trace as a failed call, the model is told what was wrong (so it can retry), and nothing is
+    applied; on every path the conversation takes."""
+    import asyncio
+
+    script = [broken_arguments_reply('{"order_id": "000000101", "percent": 15'), text_reply("Let me fix that.")]
+    with OpenAIStub(script) as stub:
+        convo = openai_conversation(stub.base_url, customer_id=1)
+        if path == "send":
+            turn = convo.send("I'll take the discount")
+        elif path == "asend":
+            turn = asyncio.run(convo.asend("I'll take the discount"))
+        else:
+            turn = next(e.turn for e in convo.stream("I'll take the discount") if e.kind == "done")
+        told = json.dumps(stub.requests[-1]["messages"][-1])
+    assert turn.error is None and turn.reply == "Let me fix that."
+    assert [(c.tool, c.ok, c.error_kind) for c in convo.world.trace] == [("set_discount_to_order", False, "invalid")]
+    assert "not valid JSON" in told and "call_bad" in told
+    assert convo.world.magento.orders["000000101"].discount_percent == 0

@@ -7,17 +7,27 @@ tool to OpenAI's format again (about 5 ms).
 - Messages and tools go to the server through `extra_body`, which the SDK merges into the JSON body as it is, so the
   bytes on the wire are the same (tests/test_openai_path.py replays cassettes that match on the body).
 Nothing else changes: structured output, streaming and the Responses API take ChatOpenAI's own paths.
+
+One safety check is added on the streaming path: LangChain completes a tool call's streamed arguments with a
+partial-JSON parser, so arguments cut off mid-way (`{"percent": 15`) would become a valid call. The raw arguments of
+each streamed call are kept, and those that are not complete JSON are named in the message's
+`response_metadata["unparsed_tool_calls"]`; the agent answers them as invalid (agent/tools/middleware.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
+
+from agent.tools.results import UNPARSED_TOOL_CALLS as UNPARSED
 
 PASSED_AS_IS = ("messages", "tools")
 
@@ -67,3 +77,54 @@ class LeanChatOpenAI(ChatOpenAI):
                 payload[key] = []  # the key keeps its place in the body; extra_body gives it its value
         payload["extra_body"] = extra
         return payload
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        return _checked(super()._stream(*args, **kwargs))
+
+    def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        return _achecked(super()._astream(*args, **kwargs))
+
+
+class _RawArguments:
+    """The raw argument text of each streamed tool call, by index, to tell complete JSON from a completed guess."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, str]] = {}
+
+    def see(self, chunk: ChatGenerationChunk) -> None:
+        message = chunk.message
+        for piece in getattr(message, "tool_call_chunks", None) or []:
+            call = self.calls.setdefault(piece.get("index") or 0, {"id": "", "name": "", "args": ""})
+            call["id"] = call["id"] or (piece.get("id") or "")
+            call["name"] = call["name"] or (piece.get("name") or "")
+            call["args"] += piece.get("args") or ""
+
+    def verdict(self) -> ChatGenerationChunk | None:
+        """A last, empty chunk naming the calls whose arguments are not complete JSON (None when all are)."""
+        unparsed = []
+        for call in self.calls.values():
+            try:
+                json.loads(call["args"] or "{}")
+            except ValueError as exc:
+                unparsed.append({**call, "error": str(exc)})
+        if not unparsed:
+            return None
+        return ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={UNPARSED: unparsed}))
+
+
+def _checked(chunks: Iterator[ChatGenerationChunk]) -> Iterator[ChatGenerationChunk]:
+    raw = _RawArguments()
+    for chunk in chunks:
+        raw.see(chunk)
+        yield chunk
+    if (last := raw.verdict()) is not None:
+        yield last
+
+
+async def _achecked(chunks: AsyncIterator[ChatGenerationChunk]) -> AsyncIterator[ChatGenerationChunk]:
+    raw = _RawArguments()
+    async for chunk in chunks:
+        raw.see(chunk)
+        yield chunk
+    if (last := raw.verdict()) is not None:
+        yield last

@@ -71,7 +71,9 @@ class ModelSettings(BaseModel):
         if port == 0:
             raise ValueError("port 0 cannot be reached; use the server's port, e.g. http://127.0.0.1:8765/v1")
         if any(c.isspace() or ord(c) < 32 for c in url):
-            raise ValueError("has a space or a control character; quote nothing inside it, e.g. http://127.0.0.1:8765/v1")
+            raise ValueError(
+                "has a space or a control character; quote nothing inside it, e.g. http://127.0.0.1:8765/v1"
+            )
         return url
 
     @property

@@ -114,9 +114,13 @@ def plan_line_problems(compiled: CompiledPolicy) -> list[LintProblem]:
     entries = [(f"the {o.kind.value} entry", o.line) for o in plan.offers]
     entries += [("the handover", plan.handover.line)] if plan.handover else []
     return [
-        _problem(compiled, compiled.main.path.name, compiled.main.plan_line,
-                 f"plan: {what} says line {line}, but the policy has {last} lines (point it at the line that says it)",
-                 "error")  # fmt: skip
+        _problem(
+            compiled,
+            compiled.main.path.name,
+            compiled.main.plan_line,
+            f"plan: {what} says line {line}, but the policy has {last} lines (point it at the line that says it)",
+            "error",
+        )  # fmt: skip
         for what, line in entries
         if line is not None and not 1 <= line <= last
     ]

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agent.store.domain import Order, Product
 
+# response_metadata key under which the OpenAI client names streamed tool calls whose arguments were not complete JSON
+UNPARSED_TOOL_CALLS = "unparsed_tool_calls"
+
 
 class _Result(BaseModel):
     model_config = ConfigDict(extra="forbid")
