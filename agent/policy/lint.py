@@ -14,7 +14,7 @@ from typing import Literal
 
 from agent.errors import InputFileError
 from agent.policy.compiled import CompiledPolicy
-from agent.policy.coverage import unexplained_lines, unmentioned_offers
+from agent.policy.coverage import kinds_named, unexplained_lines, unmentioned_offers
 from agent.policy.document import (
     MAX_POLICY_BYTES,
     Policy,
@@ -113,17 +113,20 @@ def plan_line_problems(compiled: CompiledPolicy) -> list[LintProblem]:
     last = len(compiled.main.text.splitlines())
     entries = [(f"the {o.kind.value} entry", o.line) for o in plan.offers]
     entries += [("the handover", plan.handover.line)] if plan.handover else []
-    return [
-        _problem(
-            compiled,
-            compiled.main.path.name,
-            compiled.main.plan_line,
-            f"plan: {what} says line {line}, but the policy has {last} lines (point it at the line that says it)",
-            "error",
-        )  # fmt: skip
+    fix = "point it at the line that says it"
+    problems = [
+        _problem(compiled, compiled.main.path.name, compiled.main.plan_line,
+                 f"plan: {what} says line {line}, but the policy has {last} lines ({fix})", "error")  # fmt: skip
         for what, line in entries
         if line is not None and not 1 <= line <= last
     ]
+    lines = compiled.main.text.splitlines()
+    for offer in plan.offers:
+        if offer.line is not None and 1 <= offer.line <= last and offer.kind not in kinds_named(lines[offer.line - 1]):
+            quoted = lines[offer.line - 1].strip()[:60]
+            message = f"plan: the {offer.kind.value} entry says line {offer.line} («{quoted}»), which does not name it"
+            problems.append(_problem(compiled, compiled.main.path.name, compiled.main.plan_line, message, "warning"))
+    return problems
 
 
 def offer_problems(compiled: CompiledPolicy) -> list[LintProblem]:
