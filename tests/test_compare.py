@@ -52,7 +52,7 @@ def fake_run(folder: Path, outcomes: list[str], seed_offset: int = 0, personas: 
     lines = []
     for i, outcome in enumerate(outcomes):
         record = ConversationRecord(
-            key=f"{folder.name}/p{i % personas}/{i // personas}",
+            key=f"retention_offers/p{i % personas}/{i // personas}",
             policy="p",
             policy_file=str(RETENTION),
             policy_sha="x",

@@ -182,6 +182,7 @@ def test_no_single_offer_gives_away_more_than_the_policys_share_of_the_order():
 def test_a_plan_line_that_does_not_name_its_offer_is_a_warning(tmp_path):
     from agent.policy.lint import lint_text
 
-    text = (POLICIES / "retention_offers.md").read_text(encoding="utf-8").replace("      line: 44\n", "      line: 46\n")
+    text = (POLICIES / "retention_offers.md").read_text(encoding="utf-8")
+    text = text.replace("      line: 44\n", "      line: 46\n")
     problems = [p for p in lint_text(text, tmp_path / "retention_offers.md") if "does not name it" in p.message]
     assert [(p.severity, "shipping_upgrade entry says line 46" in p.message) for p in problems] == [("warning", True)]

@@ -80,3 +80,23 @@ def test_a_run_from_a_newer_version_is_refused_in_one_line(tmp_path, capsys, whe
         assert evals_main(command) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and f"schema_version: is {SCHEMA_VERSION + 1}, newer than this" in err[0], err
+
+
+def test_records_a_run_did_not_plan_are_left_out_with_a_warning(tmp_path):
+    """A record pasted in from another run, or written twice, is left out of every figure and the report says so."""
+    import shutil
+    import subprocess
+    import sys
+
+    from evals.schema.records import RESULTS, run_records
+
+    run = tmp_path / "run"
+    shutil.copytree(ROOT / "docs" / "examples" / "eval_retention_offers", run)
+    lines = (run / RESULTS).read_text(encoding="utf-8").splitlines()
+    foreign = lines[0].replace('"key":"retention_offers/', '"key":"someone_else/', 1)
+    (run / RESULTS).write_text("\n".join([*lines, foreign, lines[1]]) + "\n", encoding="utf-8")
+    records, left_out = run_records(run)
+    assert len(records) == len(lines) and left_out[0].startswith("someone_else/") and len(left_out) == 2
+    result = subprocess.run([sys.executable, "-m", "evals", "report", str(run)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and "2 record(s) in results.jsonl are not conversations this run planned" in result.stderr
+    assert "left out of every figure" in (run / "report.md").read_text(encoding="utf-8")

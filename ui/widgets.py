@@ -15,10 +15,11 @@ import streamlit as st
 from agent.options import bounds
 from evals.personas.loader import load_personas
 from evals.reports import charts
+from evals.reports.report import left_out_note
 from evals.running.config import RunConfig
 from evals.running.runner import RunControls
 from evals.running.runs import run_progress, run_title
-from evals.schema.records import ConversationRecord, load_record, read_results
+from evals.schema.records import ConversationRecord, load_record, run_records
 from evals.service import Progress
 from evals.stats.metrics import OUTCOMES, persona_outcomes, summarize
 from ui.lab import md_escape, reply_markdown
@@ -156,7 +157,9 @@ def summary_frame(records: list[ConversationRecord]) -> pd.DataFrame:
 
 
 def show_run(run: Path) -> None:
-    records = read_results(run, light=True)
+    records, left_out = run_records(run)
+    if left_out:
+        st.warning(md_escape(left_out_note(left_out)))
     if not records:
         st.info("This run has no finished conversations yet.")
         return

@@ -92,8 +92,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from evals.reports.report import write_report
+    from evals.reports.report import left_out_note, write_report
+    from evals.schema.records import run_records
 
+    _, left_out = run_records(args.run)
+    if left_out:
+        print(f"warning: {args.run / 'results.jsonl'}: {left_out_note(left_out)}", file=sys.stderr)
     for path in write_report(args.run):
         print(path)
     return 0

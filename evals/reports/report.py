@@ -18,7 +18,7 @@ from evals.reports import charts
 from evals.reports.escaping import csv_cell, markdown_text
 from evals.schema.judgement import judged, judged_criteria
 from evals.schema.manifest import RunManifest, load_manifest
-from evals.schema.records import ConversationRecord, iter_sorted_results, read_results
+from evals.schema.records import ConversationRecord, iter_sorted_results, of_the_run, read_results
 from evals.scoring.score import adherence_rules
 from evals.stats.metrics import OUTCOMES, PolicySummary, persona_outcomes, summarize
 
@@ -51,6 +51,13 @@ OFFLINE_NOTE = (
 
 def load_run(out: Path) -> tuple[RunManifest, list[ConversationRecord]]:
     return load_manifest(out), read_results(out, light=True)
+
+
+def left_out_note(left_out: list[str]) -> str:
+    return (
+        f"{len(left_out)} record(s) in results.jsonl are not conversations this run planned, or repeat one "
+        f"(e.g. {left_out[0]}): they were left out of every figure."
+    )
 
 
 def failures(records: list[ConversationRecord]) -> list[dict[str, Any]]:
@@ -218,6 +225,9 @@ def write_report(
     light records in file order when the caller holds them already (read from results.jsonl otherwise), so a big run
     is not held in memory twice. `notes`: lines shown first among the caveats (what a rescore changed)."""
     manifest, records = (load_manifest(out), records) if records is not None else load_run(out)
+    records, left_out = of_the_run(records, manifest.keys())
+    if left_out:
+        notes = [*(notes or []), left_out_note(left_out)]
     if not records:
         raise InputFileError(out / "results.jsonl", "", "holds no finished conversations", "run the eval first")
     context = render_context(manifest, records)
@@ -228,7 +238,7 @@ def write_report(
         TEMPLATES.get_template("report.html.j2").stream(
             **context,
             charts=chart_svgs(context["summaries"], records),
-            conversations=iter_sorted_results(out),
+            conversations=iter_sorted_results(out, manifest.keys()),
         ).dump(str(tmp), encoding="utf-8")
     with atomic(paths[1]) as tmp:
         tmp.write_text(MARKDOWN.get_template("report.md.j2").render(**context), encoding="utf-8")

@@ -56,6 +56,15 @@ class RunManifest(BaseModel):
     policies: list[PolicyEntry]
     personas: list[str]
 
+    def keys(self) -> set[str]:
+        """The key of every conversation this run plans (policy stem / persona / trial)."""
+        return {
+            f"{p.stem}/{persona}/{trial}"
+            for p in self.policies
+            for persona in self.personas
+            for trial in range(self.identity.trials)
+        }
+
     def title(self, run: Path) -> str:
         policies = ", ".join(p.stem for p in self.policies)
         return f"{run.name} · {policies} · {self.identity.model} · {self.identity.trials} trials"

@@ -122,8 +122,9 @@ def iter_results(out: Path) -> Iterator[ConversationRecord]:
             yield record
 
 
-def iter_sorted_results(out: Path) -> Iterator[ConversationRecord]:
-    """Every record, by policy, persona and trial, reading one record at a time (an index of offsets, then seeks)."""
+def iter_sorted_results(out: Path, keys: set[str] | None = None) -> Iterator[ConversationRecord]:
+    """Every record (of `keys`, when given), by policy, persona and trial, reading one record at a time (an index of
+    offsets, then seeks). A key written twice is read once."""
     path = out / RESULTS
     if not path.exists():
         return
@@ -135,7 +136,7 @@ def iter_sorted_results(out: Path) -> Iterator[ConversationRecord]:
                 record = ConversationRecord.model_validate_json(line)
             except ValueError:
                 record = None
-            if record is not None:
+            if record is not None and (keys is None or record.key in keys):
                 check_version(record.schema_version, path)
                 index.setdefault((record.key.split("/")[0], record.persona, record.trial), offset)
             offset += len(line)
@@ -147,6 +148,25 @@ def iter_sorted_results(out: Path) -> Iterator[ConversationRecord]:
 def read_results(out: Path, light: bool = False) -> list[ConversationRecord]:
     """All records of a run; `light=True` drops transcripts, traces and states to save memory."""
     return [r.light() if light else r for r in iter_results(out)]
+
+
+def of_the_run(records: list[ConversationRecord], keys: set[str]) -> tuple[list[ConversationRecord], list[str]]:
+    """The records whose key the run planned, each key once; and the keys left out (foreign or repeated)."""
+    kept, seen, left_out = [], set(), []
+    for record in records:
+        if record.key in keys and record.key not in seen:
+            kept.append(record)
+            seen.add(record.key)
+        else:
+            left_out.append(record.key)
+    return kept, left_out
+
+
+def run_records(out: Path) -> tuple[list[ConversationRecord], list[str]]:
+    """A run's light records, only those its manifest planned (each once), and the keys left out."""
+    from evals.schema.manifest import load_manifest
+
+    return of_the_run(read_results(out, light=True), load_manifest(out).keys())
 
 
 def load_record(run: Path, key: str) -> ConversationRecord | None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from agent.errors import InputFileError
 from evals.schema.judgement import judged_criteria
 from evals.schema.manifest import RunManifest, load_manifest
-from evals.schema.records import ConversationRecord, read_results
+from evals.schema.records import ConversationRecord, of_the_run, read_results
 from evals.stats.paired import persona_interval
 from evals.stats.verdicts import MetricComparison, Pair, compare_metric, metric_extractors, write_verdicts
 
@@ -83,7 +83,7 @@ def load_arm(run: Path) -> tuple[RunManifest, list[ConversationRecord]]:
         raise InputFileError(
             run, "--runs", f"holds {len(manifest.policies)} policies", "compare runs of one policy each"
         )
-    return manifest, read_results(run, light=True)
+    return manifest, of_the_run(read_results(run, light=True), manifest.keys())[0]
 
 
 def pair_records(a_run: Path, a: list[ConversationRecord], b_run: Path, b: list[ConversationRecord]) -> list[Pair]:
