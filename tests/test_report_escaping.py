@@ -28,7 +28,7 @@ def test_hostile_text_reaches_no_report_as_markup_or_formula(tmp_path):
     shutil.copytree(EXAMPLE, run)
     lines = (run / "results.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
-    lines[0] = json.dumps({**first, "key": "=HYPERLINK(1)/" + first["key"], "error": HOSTILE, "outcome": "error"})
+    lines[0] = json.dumps({**first, "policy": "=HYPERLINK(1)", "error": HOSTILE, "outcome": "error"})
     (run / "results.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     write_report(run)
     markdown = (run / "report.md").read_text(encoding="utf-8")
