@@ -91,7 +91,22 @@ def run_eval(
     except BaseException:  # Ctrl+C, the app's Stop, or a crash: keep what finished readable
         write_partial_report(config.out)
         raise
-    return RunSummary(config.out, records, write_report(config.out, records), controls.stop_reason)
+    try:
+        paths = write_report(config.out, records)
+    except KeyboardInterrupt:
+        raise ReportInterrupted(config.out, len(records)) from None
+    return RunSummary(config.out, records, paths, controls.stop_reason)
+
+
+class ReportInterrupted(KeyboardInterrupt):
+    """Ctrl+C (or SIGTERM) after every conversation finished, while the report was being written: nothing is lost,
+    but there is no report yet."""
+
+    def __init__(self, out: Path, done: int) -> None:
+        super().__init__(
+            f"interrupted while writing the report: all {done} conversation(s) are saved in {out / RESULTS}; "
+            f"write the report with: python -m evals report {out}"
+        )
 
 
 def write_partial_report(out: Path) -> None:

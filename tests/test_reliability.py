@@ -65,7 +65,9 @@ def test_a_broken_run_json_is_one_line_on_resume(tmp_path):
         execute_run(config.model_copy(update={"resume": True}))
 
 
-def test_sigint_leaves_a_resumable_run_with_no_lost_or_duplicated_record(tmp_path):
+@pytest.mark.parametrize("signum", [2, 15], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_leaves_a_resumable_run_with_no_lost_or_duplicated_record(tmp_path, signum):
+    """Ctrl+C, and SIGTERM (what timeout, CI and docker stop send), stop the run the same clean way."""
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "evals", "run", "--policy", str(RETENTION), "--trials", "6", "--no-cache",
             "--concurrency", "1", "--out", str(out)]  # fmt: skip
@@ -73,7 +75,7 @@ def test_sigint_leaves_a_resumable_run_with_no_lost_or_duplicated_record(tmp_pat
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(read_results(out)) < 5:
         time.sleep(0.2)
-    process.send_signal(2)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "--resume" in err and "Traceback" not in err
     partial = (out / "report.md").read_text(encoding="utf-8")
@@ -133,3 +135,24 @@ def test_reports_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
     assert (tmp_path / "run" / "report.md").read_text(encoding="utf-8") == before
     assert (tmp_path / "run" / "results.csv").read_text(encoding="utf-8").startswith("key,")
     assert not list((tmp_path / "run").glob("*.tmp"))
+
+
+def test_an_interrupt_while_the_final_report_is_written_says_how_to_write_it(tmp_path, monkeypatch, capsys):
+    """Every conversation finished, then Ctrl+C during the report: the message says the results are saved and
+    names the command that writes the report (not --resume), and the report command then works."""
+    from evals.cli import main as evals_main
+    from evals.reports import report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    monkeypatch.setattr("evals.service.write_report", interrupted)
+    code = evals_main(["run", "--policy", str(RETENTION), "--persona", "discount_at_once", "--trials", "1",
+                     "--no-cache", "--out", str(out)])  # fmt: skip
+    said = capsys.readouterr()
+    assert code == 130 and "interrupted while writing the report" in said.out + said.err
+    assert f"python -m evals report {out}" in (said.out + said.err).replace("\n", "")
+    assert len(read_results(out)) == 1 and not (out / "report.html").exists()
+    monkeypatch.undo()
+    assert report.write_report(out)[0].exists()

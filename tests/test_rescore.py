@@ -97,6 +97,8 @@ def test_records_a_run_did_not_plan_are_left_out_with_a_warning(tmp_path):
     (run / RESULTS).write_text("\n".join([*lines, foreign, lines[1]]) + "\n", encoding="utf-8")
     records, left_out = run_records(run)
     assert len(records) == len(lines) and left_out[0].startswith("someone_else/") and len(left_out) == 2
-    result = subprocess.run([sys.executable, "-m", "evals", "report", str(run)], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0 and "2 record(s) in results.jsonl are not conversations this run planned" in result.stderr
+    argv = [sys.executable, "-m", "evals", "report", str(run)]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "2 record(s) in results.jsonl are not conversations this run planned" in result.stderr
     assert "left out of every figure" in (run / "report.md").read_text(encoding="utf-8")

@@ -245,8 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {where}{exc.strerror or exc} (check the path, free space and write permission; "
               "finished conversations are kept)", file=sys.stderr)  # fmt: skip
         return 2
-    except KeyboardInterrupt:
-        console.print("interrupted: finished conversations are saved; rerun with --resume to finish", markup=False)
+    except KeyboardInterrupt as exc:
+        from evals.service import ReportInterrupted
+
+        said = str(exc) if isinstance(exc, ReportInterrupted) else ""
+        said = said or "interrupted: finished conversations are saved; rerun with --resume to finish"
+        console.print(said, markup=False)
         return 130
 
 
