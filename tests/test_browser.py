@@ -234,3 +234,67 @@ def test_stop_an_eval_then_resume_it(browser_for_more, app_url, tmp_path):
     page.get_by_text("This run is unfinished").wait_for(state="detached", timeout=120_000)
     assert page.get_by_test_id("stException").count() == 0
     page.close()
+
+
+HOSTILE = (
+    "![img](http://evil.invalid/a.png) <img src=http://evil.invalid/b.png onerror=alert(1)> "
+    '<script>alert(2)</script> [click](javascript:alert(3)) =HYPERLINK("http://evil.invalid") [/red]'
+)
+
+
+def hostile_run(root: Path) -> Path:
+    """The example run, with hostile text in what models, users and backends write: errors, replies, the customer's
+    words, the expectation's reason, scores' evidence and the policy's version."""
+    import json
+    import shutil
+
+    run = root / "eval-hostile"
+    shutil.copytree(ROOT / "docs" / "examples" / "eval_retention_offers", run)
+    lines = (run / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines[:3]):
+        record = json.loads(line)
+        record["error"] = HOSTILE if n == 0 else None
+        record["outcome"] = "error" if n == 0 else record["outcome"]
+        for said in record["transcript"]:
+            said["content"] = f"{said['content']} {HOSTILE}"
+        record["expected"]["why"] = HOSTILE
+        for score in record["scores"]:
+            score["evidence"], score["passed"] = HOSTILE, False
+        lines[n] = json.dumps(record)
+    (run / "results.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    manifest = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    manifest["policies"][0]["version"] = HOSTILE
+    (run / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run / "report.html").unlink()  # the page shows the run from its records; no stale report
+    os.utime(run)  # the newest run: the page shows it first
+    return run
+
+
+def test_hostile_text_through_every_page_loads_nothing_remote_and_opens_no_dialog(browser_for_more, app_url):
+    import shutil
+
+    hostile_run(Path(RUNS))
+    shutil.copytree(ROOT / "docs" / "examples" / "ab_shipping_first_vs_lean", Path(RUNS) / "compare-example",
+                    dirs_exist_ok=True)  # fmt: skip
+    page = browser_for_more.new_page(viewport={"width": 1500, "height": 1400})
+    requests: list[str] = []
+    dialogs: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(app_url)
+    page.get_by_text("Chat lab").first.wait_for(timeout=60_000)
+    send(page, f"cancel my order {HOSTILE}")
+    page.get_by_text("Before I cancel order 000000101").wait_for(timeout=60_000)
+    page.goto(f"{app_url}/Evals")
+    page.get_by_role("heading", name="Batch evals").wait_for(timeout=60_000)
+    page.get_by_text("Failures (").first.wait_for(timeout=60_000)
+    page.get_by_text("Tool trace").first.wait_for(timeout=60_000)  # the first conversation (the error) is open
+    page.wait_for_timeout(1500)
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.locator("img[src*='evil.invalid']").count() == 0 and page.locator("a[href^='javascript']").count() == 0
+    page.goto(f"{app_url}/AB_compare")
+    page.get_by_role("heading", name="A/B comparison").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.close()
+    remote = [u for u in requests if not u.startswith(("http://127.0.0.1", "data:", "about:", "blob:"))]
+    assert remote == [] and dialogs == []
