@@ -1,7 +1,7 @@
 """How the offline reference model does on the held-out customer scripts: end states right, unasked writes, by
 language; with --failures, each wrong script with its expected and actual end state and the agent's last reply.
 
-    python scripts/script_accuracy.py [--failures] [--json]
+    python scripts/script_accuracy.py [--set heldout|heldout2] [--failures] [--json]
 """
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from testing.labelled_scripts import play_all, summary  # noqa: E402
+from testing.labelled_scripts import SCRIPT_SETS, load_scripts, play_all, reviews_of, summary  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--failures", action="store_true", help="list each wrong script")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--set", choices=sorted(SCRIPT_SETS), default="heldout", help="which labelled set")
     args = parser.parse_args()
-    played = play_all()
-    figures = summary(played)
+    path = SCRIPT_SETS[args.set]
+    played = play_all(load_scripts(path))
+    figures = summary(played, reviews_of(path))
     if args.json:
         print(json.dumps(figures))
         return

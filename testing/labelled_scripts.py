@@ -19,6 +19,7 @@ from agent.store.domain import Order
 from agent.store.fixtures import default_fixtures
 
 SCRIPTS = DEFAULT_FIXTURES / "labelled" / "customer_scripts_heldout.yaml"
+SCRIPT_SETS = {"heldout": SCRIPTS, "heldout2": DEFAULT_FIXTURES / "labelled" / "customer_scripts_heldout2.yaml"}
 REVIEWS = DEFAULT_FIXTURES / "labelled" / "reviews" / "customer_scripts_heldout.yaml"
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 COUPON = "future_coupon"
@@ -91,8 +92,15 @@ class Played:
 
 
 def load_reviews(path: Path = REVIEWS) -> dict[str, EndState]:
-    """The project's disputed labels: script id → the end state the project accepts in addition."""
+    """The project's disputed labels: script id → the end state the project accepts in addition (none for a set
+    without a review file)."""
+    if not path.exists():
+        return {}
     return {str(r["id"]): EndState.of(r["accept"]) for r in read_yaml(path)["reviews"]}
+
+
+def reviews_of(path: Path) -> Path:
+    return path.parent / "reviews" / path.name
 
 
 def reviewed(script: Script, reviews: dict[str, EndState]) -> Script:
@@ -149,10 +157,10 @@ def play_all(scripts: list[Script] | None = None) -> list[Played]:
     return [play(s) for s in (scripts if scripts is not None else load_scripts())]
 
 
-def summary(played: list[Played]) -> dict[str, Any]:
+def summary(played: list[Played], reviews_file: Path = REVIEWS) -> dict[str, Any]:
     by_language: Counter[str] = Counter(p.script.language for p in played)
     right: Counter[str] = Counter(p.script.language for p in played if p.correct)
-    reviews = load_reviews()
+    reviews = load_reviews(reviews_file)
     with_reviews = [replace(p, script=reviewed(p.script, reviews)) for p in played]
     return {
         "scripts": len(played),

@@ -8,6 +8,7 @@ from agent.models.offline.intents import default_rules
 from agent.store.ids import normalize_order_id
 from agent.store.trace import ToolCallRecord
 from agent.tools.toolkit import apply_tool, spec_of
+from evals.schema.persona import SimEvent
 from evals.schema.records import Score
 from evals.scoring.claims import contradiction
 from evals.scoring.context import (
@@ -115,7 +116,13 @@ def cancelled_on_refusal(ctx: ScoringContext) -> Score:
     refusals = ctx.events("decline", "insist")
     if not refusals:
         return not_applicable(name, "the customer never declined or insisted")
-    first = refusals[0].turn
+    decisive, repeated = _decisive_refusal(ctx, refusals)
+    if repeated is not None:
+        return verdict(name, False, f"turn {repeated}: offers already refused made again")
+    if decisive is None:
+        return not_applicable(name, "each refusal was followed by the plan's next offer, one at a time")
+    refusals = [decisive]
+    first = decisive.turn
     cancelled = [c for _, c in ctx.ok_calls("cancel_order") if c.turn == first]
     if ctx.reading(first).offers:
         return verdict(name, False, f"turn {first}: offers made again after the customer's refusal")
@@ -128,6 +135,22 @@ def cancelled_on_refusal(ctx: ScoringContext) -> Score:
     if not cancelled:
         return verdict(name, False, f'turn {first}: customer said "{refusals[0].text}" but the order was not cancelled')
     return verdict(name, True, f'turn {first}: cancel_order right after "{refusals[0].text}"')
+
+
+def _decisive_refusal(ctx: ScoringContext, refusals: list[SimEvent]) -> tuple[SimEvent | None, int | None]:
+    """(the refusal after which the policy cancels, the turn that repeated refused offers). Presenting offers at
+    once, the first refusal decides. Pacing them one at a time, a refusal followed by an offer not made before is the
+    policy at work; the refusal that decides is an insistence, or one after which no new offer comes."""
+    if ctx.policy.offer_plan.pacing != "one_at_a_time":
+        return refusals[0], None
+    for refusal in refusals:
+        now = {o.kind for o in ctx.reading(refusal.turn).offers}
+        before = {o.kind for n in range(1, refusal.turn) for o in ctx.reading(n).offers}
+        if refusal.kind == "insist" or not now:
+            return refusal, None
+        if now <= before:
+            return None, refusal.turn
+    return None, None
 
 
 def _escalated(ctx: ScoringContext, name: str, asked: str, raised: list) -> Score:
@@ -186,7 +209,7 @@ def _percent(value: object) -> float:
 @scorer("adherence.no_false_claims")
 def no_false_claims(ctx: ScoringContext) -> Score:
     name = "adherence.no_false_claims"
-    checked = 0
+    checked, false = 0, []
     for number, turn in enumerate(ctx.record.turns, start=1):
         if turn.error:
             continue
@@ -194,7 +217,10 @@ def no_false_claims(ctx: ScoringContext) -> Score:
             checked += 1
             why = contradiction(claim, number, ctx.calls, ctx.state, ctx.fixtures)
             if why:
-                return verdict(name, False, f'turn {number} says "{claim.sentence}" ({claim.kind}), but {why}')
+                false.append(f'turn {number} says "{claim.sentence}" ({claim.kind}), but {why}')
+    if false:  # every contradiction, not only the first
+        more = f" (and {len(false) - 1} more: " + "; ".join(false[1:3]) + ")" if len(false) > 1 else ""
+        return verdict(name, False, false[0] + more)
     if not checked:
         return not_applicable(name, "no reply claimed a change")
     return verdict(name, True, f"{checked} claim(s) in replies, each backed by the store")
