@@ -40,6 +40,22 @@ def word_number(words: str) -> float | None:
     return float(total)
 
 
+BARE = re.compile(
+    rf"(?<![\w.#$])(?:(?P<digits>\d{{1,3}})|(?P<words>(?:{NUMBER_WORD})(?:[\s-](?:{NUMBER_WORD}))?))(?![\w.%$])",
+    re.IGNORECASE,
+)
+
+
+def find_bare_numbers(text: str) -> list[float]:
+    """Small numbers written without a unit, in digits or words ('can you do 15?', 'fifteen works'), in order."""
+    found = []
+    for match in BARE.finditer(text):
+        value = float(match.group("digits")) if match.group("digits") else word_number(match.group("words"))
+        if value is not None and 0 < value <= 100:
+            found.append(value)
+    return found
+
+
 def find_percents(text: str) -> list[float]:
     """Every percentage written in `text`, in order: '10% or fifteen percent' gives [10.0, 15.0]."""
     found = []

@@ -11,7 +11,7 @@ import pytest
 
 from testing.labelled_messages import CONTEXTS, LABELLED, action_of, load_labels, writes_not_allowed
 from testing.labelled_messages import load_reviews as message_reviews
-from testing.labelled_scripts import load_reviews, load_scripts, play, reviewed
+from testing.labelled_scripts import SCRIPT_SETS, load_reviews, load_scripts, play, reviewed, reviews_of
 from tests.conftest import POLICIES
 from tests.test_offline_cases import chat, order, writes
 
@@ -46,9 +46,10 @@ def test_no_labelled_message_leads_to_a_write_its_label_does_not_allow_under_any
     assert found == []
 
 
-def test_no_held_out_script_ends_with_a_write_its_label_does_not_allow():
-    reviews = load_reviews()
-    scripts = [reviewed(s, reviews) for s in load_scripts()]
+@pytest.mark.parametrize("name", sorted(SCRIPT_SETS))
+def test_no_held_out_script_ends_with_a_write_its_label_does_not_allow(name):
+    reviews = load_reviews(reviews_of(SCRIPT_SETS[name]))
+    scripts = [reviewed(s, reviews) for s in load_scripts(SCRIPT_SETS[name])]
     assert len(scripts) >= 100
     bad = [(p.script.id, p.actual.orders, p.coupons) for p in map(play, scripts) if p.unasked_write]
     assert bad == []

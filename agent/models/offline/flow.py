@@ -47,7 +47,7 @@ def _decide(s: Situation) -> Call | Say:
     if m.stage == "confirm_cancel":
         return on_confirm_cancel(s)
     if m.stage == "offered":
-        if r.has("cancel") and (switch := _switch_order(s)) is not None:
+        if (r.has("cancel") or r.has("correction")) and (switch := _switch_order(s)) is not None:
             return switch
         return on_offers(s)
     if m.stage == "choose_order":
@@ -73,17 +73,17 @@ def _open(orders: tuple[OrderNote, ...]) -> tuple[OrderNote, ...]:
 
 def _start_cancel(s: Situation) -> Call | Say:
     r = s.reading
-    if r.order_ids:
-        return _open_order(s, r.order_ids[0], r.order_ids[1:])
+    if len(r.order_ids) == 1 and not r.has("correction"):
+        return _open_order(s, r.order_ids[0], ())
     if not s.called("list_customer_orders"):
         return Call("list_customer_orders", {})
     known = _known(s)
     candidates = _open(known)
     s = replace(s, memory=replace(s.memory, known=known))
     ref = refer(r, known, candidates, s.memory.order_id)
-    if ref.order_ids and not ref.unsure:
+    if ref.order_ids and not ref.asks:
         return _open_order(s, ref.order_ids[0], ref.order_ids[1:])
-    if ref.unsure:
+    if ref.asks:
         return _ask_which(s, ref, known)
     if not candidates:
         text = replies()["no_cancellable_orders"].format(orders=order_lines(known))
@@ -97,7 +97,11 @@ def _start_cancel(s: Situation) -> Call | Say:
 def _ask_which(s: Situation, ref: OrderReference, known: tuple[OrderNote, ...]) -> Say:
     """The message describes an order the model cannot place: none of the customer's orders fits the words, or
     several do. It asks, listing the orders that could be meant, and never picks one itself."""
-    if ref.how == "several":
+    if ref.how == "named":
+        shown = tuple(o for o in known if o.order_id in ref.order_ids) or known
+        text = replies()["which_of_named"].format(orders=order_lines(shown))
+        why = "several orders named, and not as one request: ask which, never guess"
+    elif ref.how == "several":
         shown = tuple(o for o in known if o.order_id in ref.order_ids)
         text = replies()["several_orders_fit"].format(words=ref.unsure, orders=order_lines(shown))
         why = f'"{ref.unsure}" fits {len(shown)} orders: ask which, never guess'
@@ -114,9 +118,9 @@ def _choose_order(s: Situation) -> Call | Say:
     if r.has("goodbye") and not r.has("cancel"):
         return leave_as_is(s)
     ref = refer(r, m.known or m.listed, m.listed, m.order_id)
-    if ref.order_ids and not ref.unsure:
+    if ref.order_ids and not ref.asks:
         return _open_order(s, ref.order_ids[0], ref.order_ids[1:])
-    if ref.unsure:
+    if ref.asks:
         return _ask_which(s, ref, m.known or m.listed)
     if len(m.listed) == 1 and r.has("accept") and not r.has("decline"):
         return _open_order(s, m.listed[0].order_id, ())
@@ -135,8 +139,8 @@ def _switch_order(s: Situation) -> Call | Say | None:
     elsewhere = ref.unsure or default_vocabulary().other_order.search(s.reading.plain)
     if elsewhere and not ref.order_ids and len(known) <= 1 and not s.called("list_customer_orders"):
         return Call("list_customer_orders", {})  # the customer means an order the model has not seen yet
-    if ref.unsure or (elsewhere and not ref.order_ids):
-        unsure = ref if ref.unsure else OrderReference((), "unknown", "the other order")
+    if ref.asks or (elsewhere and not ref.order_ids):
+        unsure = ref if ref.asks else OrderReference((), "unknown", "the other order")
         return _ask_which(replace(s, memory=replace(m, known=known)), unsure, known)
     if ref.order_ids and m.order_id not in ref.order_ids and ref.how != "position":
         s = replace(s, memory=replace(m, stage="idle", offers=(), pending=(), order=None, known=known))

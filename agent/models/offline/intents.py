@@ -235,7 +235,8 @@ class IntentRules:
             if hit := next((p for p in patterns if p.search(plain)), None):
                 intents.append(name)
                 matched.append(f"{name} /{hit.pattern}/")
-        if "keep" in intents:  # "I don't want to cancel any more": not a cancellation
+        several = len(set(re.findall(r"(?<![\d.])\d{3,9}(?![\d.%])", plain))) > 1
+        if "keep" in intents and not several:  # "I don't want to cancel any more": not a cancellation
             intents = [i for i in intents if i not in ("cancel", "insist")]
         stances, clause_rules = self.read_stances(plain)
         if "sarcasm" in intents:  # "yeah right, like faster shipping fixes anything": never a yes

@@ -3,17 +3,15 @@ policy's limits, and apply an offer only when the customer explicitly accepts th
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
 from agent.models.offline.actions import cancel, escalate, finish_order, leave_as_is, remember
 from agent.models.offline.situation import Call, Offer, OrderNote, Say, Situation, replies
+from agent.numbers import find_bare_numbers
 from agent.tools.kinds import OfferKind
 from agent.tools.results import CouponCreated, DiscountApplied, SwapOptions, ToolError, ToolResult
 from agent.tools.toolkit import apply_tool
-
-BARE_PERCENT = re.compile(r"(?<![\d.#])\b(\d{1,3})\b(?![\d.]|\s*(?:%|\$|usd|eur|dollars?|euros?))")
 
 
 def _facts(offer: Offer, order: OrderNote | None = None) -> dict[str, Any]:
@@ -123,6 +121,8 @@ def on_offers(s: Situation) -> Call | Say:
         return _total(s, table)
     if r.has("conditional"):
         return _conditional(s, [table[k] for k in dict.fromkeys(r.offers) if k in table])
+    if r.has("correction"):  # "the money off one… wait, sorry, wrong order": nothing is decided in this message
+        return Say(replies()["after_correction"].format(order_id=m.order_id), m, "a correction: no write, ask again")
     if r.has("insist") or (r.has("cancel") and (not accepted or r.has("cancel_last"))):
         return cancel(s, "the customer insists on cancelling; the policy cancels")
     if len(set(accepted) | ({*by_percent} if accepted else set())) > 1:
@@ -156,7 +156,11 @@ def on_offers(s: Situation) -> Call | Say:
         return _apply(s, m.offers[index], f"picked option {r.ordinal}")
     if r.has("accept") and not r.kinds("decline") and not r.has("decline"):
         if s.focus in table:
-            return _accept(s, table[s.focus], r.requested_percent)
+            said = r.requested_percent or _bare_percent(r.plain)  # "fifteen works for me": the level they name
+            focused = table[s.focus]
+            if said is not None and focused.kind != OfferKind.DISCOUNT and focused.percent not in (None, said):
+                return Say(replies()["reask"].format(order_id=m.order_id), m, f"a yes, but to {said:g}%: ask again")
+            return _accept(s, focused, said)
         lone = r.requested_percent
         if lone is not None and not by_percent and "discount" in table:  # "alright, just the 15% then"
             return _accept(s, table["discount"], lone)
@@ -254,8 +258,8 @@ def _after_refusal(s: Situation, declined: list[str]) -> Call | Say:
 
 
 def _bare_percent(text: str) -> float | None:
-    """A number said while haggling without a percent sign ("can you do 15?")."""
-    found = [float(n) for n in BARE_PERCENT.findall(text) if 0 < float(n) <= 100]
+    """A number said while haggling without a percent sign ("can you do 15?", "fifteen works for me")."""
+    found = find_bare_numbers(text)
     return max(found) if found else None
 
 

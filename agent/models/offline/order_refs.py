@@ -13,6 +13,12 @@ from agent.models.offline.situation import OrderNote
 from agent.models.offline.wording import Vocabulary, default_vocabulary, words
 
 BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?!\d|[.,]\d|\s*%)")
+# two order numbers joined as one request: "101 and 103", "#101, #103", "la 103 et la 102"
+CONJOINED = re.compile(
+    r"\d{3,9}\)?\s*(?:,|&|\+|\band\b|\bplus\b|\by\b|\bet\b|\bund\b|\bas well as\b)\s*"
+    r"(?:(?:the|la|le|el|die|order|orden|commande|pedido|bestellung)\s+)*\(?#?\s*\d{3,9}",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,11 @@ class OrderReference:
     def one(self) -> str | None:
         return self.order_ids[0] if len(self.order_ids) == 1 and not self.unsure else None
 
+    @property
+    def asks(self) -> bool:
+        """The model must ask which order is meant before doing anything."""
+        return bool(self.unsure) or self.how == "named"
+
 
 def refer(
     reading: Reading,
@@ -38,17 +49,17 @@ def refer(
 ) -> OrderReference:
     """The orders `reading` points at, among the customer's `known` orders (`shown` is the list last put to them)."""
     v = vocabulary or default_vocabulary()
-    if reading.order_ids:
-        return OrderReference(reading.order_ids, "number")
+    named = _numbers_named(reading, known)
+    if len(named) > 1:
+        return _several_named(reading, named)
+    if named:
+        return OrderReference(named, "number")
     if reading.has("both") and shown:
         return OrderReference(tuple(o.order_id for o in shown), "both")
     if reading.ordinal is not None and shown:
         index = reading.ordinal - 1 if reading.ordinal > 0 else len(shown) + reading.ordinal
         if 0 <= index < len(shown):
             return OrderReference((shown[index].order_id,), "position")
-    numbers = {n.zfill(9) for n in BARE_NUMBER.findall(reading.text)}
-    if by_number := tuple(o.order_id for o in known if o.order_id in numbers):
-        return OrderReference(by_number, "number")
     if (by_product := _by_product(reading.plain, known, v)).how:
         return by_product
     if (picked := _picked(reading.plain, shown, v)) is not None:
@@ -58,6 +69,24 @@ def refer(
         if current and len(others) == 1:
             return OrderReference((others[0].order_id,), "other")
     return OrderReference()
+
+
+def _numbers_named(reading: Reading, known: tuple[OrderNote, ...]) -> tuple[str, ...]:
+    """Order numbers the message names, in the order it names them: written as order numbers, or bare numbers that
+    are the customer's orders ("the 103 one", "(110)")."""
+    ours = {o.order_id for o in known}
+    bare = [n.zfill(9) for n in BARE_NUMBER.findall(reading.plain)]
+    return tuple(dict.fromkeys([*reading.order_ids, *(n for n in bare if n in ours)]))
+
+
+def _several_named(reading: Reading, named: tuple[str, ...]) -> OrderReference:
+    """Several orders named: a correction keeps the last ("cancel 110, sorry, I meant 111"); "both" or numbers
+    joined as one request ("101 and 103") take them all; otherwise the model asks which one the cancel is for."""
+    if reading.has("correction"):
+        return OrderReference((named[-1],), "number")
+    if reading.has("both") or CONJOINED.search(reading.plain):
+        return OrderReference(named, "number")
+    return OrderReference(named, "named", "")
 
 
 def _by_product(text: str, known: tuple[OrderNote, ...], v: Vocabulary) -> OrderReference:
