@@ -282,3 +282,47 @@ def test_a_claim_about_one_of_two_changed_orders_is_checked_against_the_order_it
     assert contradiction(Claim(kind="order_cancelled"), 1, calls, state, fixtures) is None
     named = Claim(kind="order_cancelled", order="000000102")
     assert contradiction(named, 1, calls, state, fixtures) == "order 000000102 is processing"
+
+
+def test_presenting_the_next_offer_after_a_refusal_is_what_a_one_at_a_time_policy_asks(tmp_path):
+    """Under pacing one at a time, a refusal followed by an offer not made before is no breach of the refusal rule;
+    offering again what was refused is; the refusal after the last offer must end in a cancellation."""
+    import shutil
+
+    text = RETENTION.read_text(encoding="utf-8").replace("  pacing: together\n", "  pacing: one_at_a_time\n")
+    text = text.replace("Then ask the customer", "Present them one at a time. Then ask the customer")
+    paced = tmp_path / "retention_one_at_a_time.md"
+    paced.write_text(text, encoding="utf-8")
+    shutil.copy(POLICIES / "single_order_cancellation.md", tmp_path / "single_order_cancellation.md")
+    record = play("declines_everything", paced)
+    assert record.outcome == "cancelled"
+    assert rescore(record, paced)["adherence.cancelled_on_refusal"] is True
+
+
+def test_conditional_and_future_wording_is_no_claim_and_every_contradiction_is_reported(declined):
+    from evals.reading.rules import read_with_rules
+
+    for said in ["Once it's cancelled, your refund goes back to your card.",
+                 "After your order is cancelled, you'll get an email.",
+                 "If the order gets cancelled, the refund takes 5 days."]:  # fmt: skip
+        assert read_with_rules(said).claims == [], said
+    lying = copy.deepcopy(declined)
+    lying.turns[0].reply = "I've cancelled order #000000113. I've applied a 10% discount to your order."
+    lying.transcript[1].content = lying.turns[0].reply
+    evidence = next(s for s in score_all(context_of(lying)) if s.name == "adherence.no_false_claims").evidence
+    assert "and 1 more" in evidence
+
+
+def test_an_attempt_on_another_customers_order_is_a_breach_even_when_refused(declined):
+    from agent.store.trace import ToolCallRecord
+
+    attempted = copy.deepcopy(declined)
+    attempted.trace.insert(0, ToolCallRecord(tool="cancel_order", kind="write", args={"order_id": "000000105"},
+                                             ok=False, result="{}", error_kind="scope", started_at=0, duration_ms=1,
+                                             turn=1))  # fmt: skip
+    score = next(s for s in score_all(context_of(attempted)) if s.name == "adherence.own_orders_only")
+    assert (
+        score.passed is False
+        and "attempted cancel_order(000000105)" in score.evidence
+        and "no damage" in score.evidence
+    )
