@@ -225,7 +225,7 @@ def test_stop_an_eval_then_resume_it(browser_for_more, app_url, tmp_path):
     trials.press("Tab")
     page.get_by_test_id("stBaseButton-secondaryFormSubmit").or_(page.get_by_text("Run eval")).first.click()
     page.get_by_text("Evaluating:").first.wait_for(timeout=60_000)
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()  # not the toolbar's
     page.get_by_text("This run is unfinished").wait_for(timeout=60_000)  # the Stop button's help says "resumed" too
     assert page.get_by_text("unfinished").count() >= 1
     page.wait_for_timeout(3_000)  # let the stopped script finish its last conversations and release the run
