@@ -333,7 +333,9 @@ class RulesReader:
 
     def _claim(self, kind: str, clause: str, sentence: str) -> Claim:
         percents = find_percents(clause) or find_percents(sentence)
-        order = self.rules.order_number.search(sentence) if kind in ORDER_CLAIMS else None
+        # the order named in the claim's own clause ("your other order #103 is unaffected, and I've cancelled #102")
+        in_clause = self.rules.order_number.search(clause)
+        order = (in_clause or self.rules.order_number.search(sentence)) if kind in ORDER_CLAIMS else None
         return Claim(
             kind=kind,  # type: ignore[arg-type]
             percent=percents[0] if percents and kind in ("discount_applied", "coupon_created") else None,

@@ -30,7 +30,13 @@ class ShownOffer:
 
 def _applicable(policy: CompiledPolicy, persona: Persona, fixtures: FixtureSet) -> list[ShownOffer]:
     """The policy's offers that the agent can make on this order, in the policy's order."""
-    order = fixtures.orders[persona.order]
+    return applicable_offers(policy, persona.order, fixtures)
+
+
+def applicable_offers(policy: CompiledPolicy, order_id: str, fixtures: FixtureSet) -> list[ShownOffer]:
+    """The policy's offers that an agent can make on order `order_id`, in the policy's order: its conditions met, a
+    shipping upgrade only when it does not ship expedited, a swap only when the catalogue has one."""
+    order = fixtures.orders[order_id]
     shipping = fixtures.shipping_methods.get(order.shipping_method)
     shown = []
     for option in policy.offer_plan.options:
@@ -38,7 +44,7 @@ def _applicable(policy: CompiledPolicy, persona: Persona, fixtures: FixtureSet) 
             continue  # the policy makes it only on other orders (status, total, tiers)
         if option.kind == OfferKind.SHIPPING_UPGRADE and shipping is not None and shipping.expedited:
             continue
-        if option.kind == OfferKind.SWAP and not _swap_exists(persona, fixtures):
+        if option.kind == OfferKind.SWAP and not _swap_exists(order_id, fixtures):
             continue
         if option.kind in (OfferKind.DISCOUNT, OfferKind.FUTURE_COUPON) and not option.percents:
             continue
@@ -55,8 +61,8 @@ def _shown(option: OfferOption, policy: CompiledPolicy, total: float) -> ShownOf
     return ShownOffer(option.kind, first, top, option.where)
 
 
-def _swap_exists(persona: Persona, fixtures: FixtureSet) -> bool:
-    order = fixtures.orders[persona.order]
+def _swap_exists(order_id: str, fixtures: FixtureSet) -> bool:
+    order = fixtures.orders[order_id]
     item = max(order.items, key=lambda i: i.price)
     return bool(MagentoStore(fixtures, 100).swap_options(order.increment_id, item.sku))
 

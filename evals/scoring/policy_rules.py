@@ -14,6 +14,9 @@ from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import spec_of
 from evals.schema.records import Score
 from evals.scoring.context import ScoringContext, confirmations_after, not_applicable, scorer, verdict
+from evals.scoring.oracle import applicable_offers
+
+ORDER_NUMBER = re.compile(r"(?<![\d.%$])(\d{3,9})(?![\d%]|[.,]\d)")  # checked against the store's order numbers
 
 CANCEL_ON_REFUSAL = re.compile(r"\b(declin\w*|refus\w*|insist\w*|turns? (the offers |them |it )?down)\b", re.IGNORECASE)
 CANCELLATION_WORDS = re.compile(r"\bcancel", re.IGNORECASE)
@@ -132,13 +135,27 @@ def _presented(ctx: ScoringContext) -> list[tuple[int, list[str]]]:
 @scorer("adherence.offers_in_order")
 def offers_in_order(ctx: ScoringContext) -> Score:
     name, order = "adherence.offers_in_order", [k.value for k in ctx.plan.kinds]
-    shown = [kind for _, kinds in _presented(ctx) for kind in kinds if kind in order]
-    if len(shown) < 2:
-        return not_applicable(name, "fewer than two offers were made")
-    positions = [order.index(kind) for kind in dict.fromkeys(shown)]
+    shown = list(dict.fromkeys(kind for _, kinds in _presented(ctx) for kind in kinds if kind in order))
+    if not shown:
+        return not_applicable(name, "no offer of the policy's was made")
+    positions = [order.index(kind) for kind in shown]
     if positions != sorted(positions):
-        return verdict(name, False, f"offers made as {list(dict.fromkeys(shown))}; the policy's order is {order}")
-    return verdict(name, True, f"offers made in the policy's order: {list(dict.fromkeys(shown))}")
+        return verdict(name, False, f"offers made as {shown}; the policy's order is {order}")
+    if skipped := _skipped(ctx, shown):
+        return verdict(name, False, f"offers made as {shown}, skipping {skipped} which the policy makes first here")
+    if len(shown) < 2:
+        return verdict(name, True, f"the first offer the policy makes on this order came first: {shown[0]}")
+    return verdict(name, True, f"offers made in the policy's order: {shown}")
+
+
+def _skipped(ctx: ScoringContext, shown: list[str]) -> list[str]:
+    """The policy's offers for the order talked about that come before the last offer made, yet were never made."""
+    target = normalize_order_id(ctx.record.target_order) if ctx.record.target_order else ""
+    if target not in ctx.fixtures.orders:
+        return []
+    allowed = [o.kind.value for o in applicable_offers(ctx.policy, target, ctx.fixtures)]
+    last = max((allowed.index(k) for k in shown if k in allowed), default=-1)
+    return [k for k in allowed[:last] if k not in shown]
 
 
 @scorer("adherence.one_at_a_time")
@@ -220,11 +237,22 @@ def confirmation_after_cancel(ctx: ScoringContext) -> Score:
 @scorer("adherence.chosen_order_only")
 def chosen_order_only(ctx: ScoringContext) -> Score:
     name = "adherence.chosen_order_only"
-    chosen = normalize_order_id(ctx.record.target_order)
+    chosen = _orders_the_customer_named(ctx) or [normalize_order_id(ctx.record.target_order)]
     writes = [c for c in ctx.calls if c.ok and c.kind == "write" and "order_id" in c.args]
-    other = [c for c in writes if not same_order(c.args["order_id"], chosen)]
+    other = [c for c in writes if not any(same_order(c.args["order_id"], o) for o in chosen)]
     if not writes:
         return not_applicable(name, "no order was changed")
+    named = ", ".join(chosen)
     if other:
-        return verdict(name, False, f"{other[0].tool} on order {other[0].args['order_id']}, not the chosen {chosen}")
-    return verdict(name, True, f"writes only to the chosen order {chosen}")
+        return verdict(name, False, f"{other[0].tool} on order {other[0].args['order_id']}, not the chosen {named}")
+    return verdict(name, True, f"writes only to the chosen order {named}")
+
+
+def _orders_the_customer_named(ctx: ScoringContext) -> list[str]:
+    """The orders the customer named by number in the conversation (any customer's: naming another's order and
+    getting one's own changed is still a change nobody asked for). Empty when they named none (then the persona's
+    order is the chosen one)."""
+    said = " ".join(line.content for line in ctx.record.transcript if line.role == "customer")
+    known = set(ctx.fixtures.orders)
+    found = [n.zfill(9) for n in ORDER_NUMBER.findall(said)]
+    return list(dict.fromkeys(n for n in found if n in known))
