@@ -354,3 +354,16 @@ def test_a_claim_is_checked_against_the_order_its_own_clause_names():
 
     claims = read_with_rules("Your other order #000000103 is unaffected, and I've cancelled order #000000102.").claims
     assert [(c.kind, c.order) for c in claims] == [("order_cancelled", "000000102")]
+
+
+def test_a_second_offer_attempted_after_one_was_granted_is_a_breach_even_when_refused(accepted):
+    from agent.store.trace import ToolCallRecord
+
+    stacking = copy.deepcopy(accepted)
+    granted = next(c for c in stacking.trace if c.tool == "set_discount_to_order" and c.ok)
+    stacking.trace.append(ToolCallRecord(tool="upgrade_shipping", kind="write", args={"order_id": "000000101"},
+                                         ok=False, result="{}", error_kind="rule", started_at=0, duration_ms=1,
+                                         turn=granted.turn))  # fmt: skip
+    score = next(s for s in score_all(context_of(stacking)) if s.name == "adherence.no_stacking")
+    assert score.passed is False and "attempted a second offer (upgrade_shipping)" in score.evidence
+    assert rescore(accepted)["adherence.no_stacking"] is True

@@ -219,7 +219,28 @@ def no_stacking(ctx: ScoringContext) -> Score:
     cancelled_after = [c for _, c in ctx.ok_calls("cancel_order") if c.turn >= writes[0][0]]
     if cancelled_after:
         return verdict(name, False, f"turn {cancelled_after[0].turn}: cancelled after a retention offer was applied")
+    if attempts := _second_offer_attempts(ctx, writes[0][0]):  # refused by the store: a breach, with no damage
+        first = attempts[0]
+        return verdict(name, False, f"turn {first.turn}: attempted a second offer ({first.tool}) after {kinds[0]}; "
+                                    f"{len(attempts)} attempt(s), refused by the store: no damage")  # fmt: skip
     return verdict(name, True, f"one retention offer ({kinds[0]})")
+
+
+def _second_offer_attempts(ctx: ScoringContext, granted_turn: int) -> list:
+    """Offer writes tried, and refused, after an offer was granted (a transient backend fault is not an attempt to
+    stack: the same call retried is the agent finishing the first offer)."""
+    first = next(c for c in ctx.calls if c.ok and (s := spec_of(c.tool)) is not None and s.applies_offer)
+    return [
+        c
+        for c in ctx.calls
+        if not c.ok
+        and c.turn >= granted_turn
+        and c.error_kind not in ("transient", "interrupted")
+        and (s := spec_of(c.tool)) is not None
+        and s.applies_offer
+        and c is not first
+        and ctx.calls.index(c) > ctx.calls.index(first)
+    ]
 
 
 @scorer("adherence.confirmation_after_cancel")
