@@ -154,3 +154,25 @@ def test_cue_lists_that_joining_could_change_are_searched_one_pattern_at_a_time(
         assert cues.combined is None
     assert _any(Cues([re.compile(r"(a)\1"), re.compile(r"(b)\1")]), "bb")
     assert Cues([re.compile("cancel", re.I), re.compile(r"(?<!not )refund", re.I)]).combined is not None
+
+
+@pytest.mark.parametrize(
+    ("reply", "offers", "claims"),
+    [
+        ("Here you go! Your coupon code is **SAVE20-010** — 20% off your next purchase", [], ["coupon_created"]),
+        ("**Handed over** ✅ A person from our team will follow up", [], ["escalated"]),
+        ("✅ Sent you a confirmation message", [], ["confirmation_sent"]),
+        ("Ich kann Ihnen 10 % Rabatt anbieten oder kostenlosen Expressversand.", ["discount", "shipping_upgrade"], []),
+        ("Ihre Bestellung 000000101 wurde storniert.", [], ["order_cancelled"]),
+        ("J'ai transmis votre demande à un conseiller.", [], ["escalated"]),
+        ("Our policy allows discounts of up to 15%, and I can offer you 10% off right now", ["discount"], []),
+        ("I could do -10% on this order", ["discount"], []),
+        ("Once it's cancelled, your refund goes back to your card.", [], []),
+    ],
+)
+def test_the_issue_25_reply_styles_are_read(reply, offers, claims):
+    from evals.reading.rules import read_with_rules
+
+    reading = read_with_rules(reply)
+    assert [o.kind.value for o in reading.offers] == offers
+    assert [c.kind for c in reading.claims] == claims

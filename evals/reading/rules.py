@@ -77,6 +77,7 @@ class ReadingRules:
     money_off_after: re.Pattern[str]
     not_offered: list[re.Pattern[str]]
     general: list[re.Pattern[str]]
+    offering_now: list[re.Pattern[str]]
     done: list[re.Pattern[str]]
     not_yet: list[re.Pattern[str]]
     claims: dict[str, list[re.Pattern[str]]]
@@ -103,6 +104,7 @@ class ReadingRules:
             money_off_after=re.compile(data["not_amount"]["stated_off"], re.IGNORECASE),
             not_offered=_compile(data["not_offered"]),
             general=_compile(data["general"]),
+            offering_now=_compile(data.get("offering_now", [])),
             done=_compile(data["done"]),
             not_yet=_compile(data["not_yet"]),
             claims={k: _compile(v) for k, v in data["claims"].items()},
@@ -224,14 +226,15 @@ class RulesReader:
         found: dict[OfferKind, OfferMention] = {}
         last: OfferMention | None = None
         for sentence in sentences:
-            if _any(self.rules.general, sentence):
+            general = _any(self.rules.general, sentence)
+            if general and not _any(self.rules.offering_now, sentence):
                 last = None
                 continue
             flags, negated = self._negated(sentence)
             pending: OfferMention | None = None
             for clause, is_negated in zip(self.clauses_of(sentence), flags, strict=True):
-                if is_negated:
-                    last = pending = None
+                if is_negated or (general and not _any(self.rules.offering_now, clause)):
+                    last = pending = None  # "our policy allows up to 15%, and I can offer you 10% now": the 10%
                     continue
                 offers = [o for o in self._clause_offers(clause) if o.kind not in negated]
                 if not offers:
