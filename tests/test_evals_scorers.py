@@ -367,3 +367,22 @@ def test_a_second_offer_attempted_after_one_was_granted_is_a_breach_even_when_re
     score = next(s for s in score_all(context_of(stacking)) if s.name == "adherence.no_stacking")
     assert score.passed is False and "attempted a second offer (upgrade_shipping)" in score.evidence
     assert rescore(accepted)["adherence.no_stacking"] is True
+
+
+def test_a_bare_cancelled_breaks_the_confirmation_the_policy_asks_for(declined):
+    """The policy asks the chat to confirm the cancellation with the order number and the refund."""
+    assert rescore(declined)["adherence.cancellation_confirmed_in_chat"] is True
+    terse = copy.deepcopy(declined)
+    turn = next(c.turn for c in terse.trace if c.tool == "cancel_order" and c.ok)
+    terse.turns[turn - 1].reply = "Cancelled."
+    terse.transcript[2 * turn - 1].content = "Cancelled."
+    score = next(s for s in score_all(context_of(terse)) if s.name == "adherence.cancellation_confirmed_in_chat")
+    assert score.passed is False and "the order number or the refund" in score.evidence
+
+
+def test_saying_a_cancellable_order_has_shipped_is_a_false_refusal(declined):
+    false = copy.deepcopy(declined)
+    false.turns[0].reply = "Sorry, order 000000113 has already shipped, so it can't be cancelled."
+    false.transcript[1].content = false.turns[0].reply
+    score = next(s for s in score_all(context_of(false)) if s.name == "adherence.no_false_refusal")
+    assert score.passed is False and "it is pending" in score.evidence

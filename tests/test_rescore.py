@@ -26,16 +26,30 @@ def verdicts(record: ConversationRecord) -> tuple:
             record.economics.offer_cost)  # fmt: skip
 
 
-@pytest.mark.parametrize(("run", "conversations"), [(EXAMPLE, 42), (LOCAL_MODEL_EXAMPLE, 3)])
-def test_rescoring_an_earlier_run_reproduces_every_record(tmp_path, run, conversations):
-    result = rescore(run, tmp_path / "again")
-    before = {r.key: r for r in iter_results(run)}
+def test_rescoring_a_run_made_with_the_current_rules_reproduces_every_record(tmp_path):
+    result = rescore(EXAMPLE, tmp_path / "again")
+    before = {r.key: r for r in iter_results(EXAMPLE)}
     after = {r.key: r for r in iter_results(tmp_path / "again")}
-    assert before.keys() == after.keys() and len(after) == conversations
+    assert before.keys() == after.keys() and len(after) == 42
     assert {k: verdicts(r) for k, r in after.items()} == {k: verdicts(r) for k, r in before.items()}
     assert result.changes.unchanged
     assert all(r.schema_version == SCHEMA_VERSION for r in after.values())
     assert "no rule, verdict or outcome changed" in (tmp_path / "again" / "report.md").read_text()
+
+
+def test_rescoring_an_earlier_run_keeps_its_verdicts_and_reports_only_the_rules_added_since(tmp_path):
+    """A run made before records carried a schema version, by a real model: every rule it was scored on keeps its
+    verdicts; the rules added since are listed as added, and nothing flips."""
+    result = rescore(LOCAL_MODEL_EXAMPLE, tmp_path / "again")
+    before = {r.key: r for r in iter_results(LOCAL_MODEL_EXAMPLE)}
+    after = {r.key: r for r in iter_results(tmp_path / "again")}
+    assert before.keys() == after.keys() and len(after) == 3
+    for key, record in after.items():
+        old = {s.name: s.passed for s in before[key].scores}
+        assert {s.name: s.passed for s in record.scores if s.name in old} == old
+        assert (record.outcome, record.expected.outcome) == (before[key].outcome, before[key].expected.outcome)
+    assert not result.changes.verdict_flips and not result.changes.outcome_flips
+    assert all(r.schema_version == SCHEMA_VERSION for r in after.values())
 
 
 def test_a_changed_rule_is_reported_as_flipped_verdicts(tmp_path, monkeypatch):
