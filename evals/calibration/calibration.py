@@ -21,7 +21,10 @@ REPLY_SETS = {
     "dev": LABELLED / "agent_replies.yaml",
     "heldout": LABELLED / "agent_replies_heldout.yaml",
     "heldout2": LABELLED / "agent_replies_heldout2.yaml",
+    "heldout3": LABELLED / "agent_replies_heldout3.yaml",
 }
+# the sets the rules were improved against after their first measurement; heldout3 is kept for measuring only
+TUNED_REPLY_SETS = ("dev", "heldout", "heldout2")
 CONVERSATIONS = LABELLED / "soft_criteria_conversations.yaml"
 FIELDS = ("offers", "asks_which_order", "cannot_proceed", "cannot_proceed_reason", "claims")
 

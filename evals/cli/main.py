@@ -222,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = sub.add_parser("calibrate", help="accuracy of a reader, and agreement of a judge, on labelled sets")
     add_model_call_options(calibrate)
     add_field_options(calibrate, RunConfig, only={"judge_model", "judge_samples"})
-    calibrate.add_argument("--set", choices=["all", "dev", "heldout", "heldout2"], default="all", help="reply set")
+    calibrate.add_argument(
+        "--set", choices=["all", "dev", "heldout", "heldout2", "heldout3"], default="all", help="reply set"
+    )
     calibrate.add_argument("--limit", type=int, default=None, help="only the first N items of each set (slow models)")
     calibrate.set_defaults(handler=_calibrate)
     return parser
