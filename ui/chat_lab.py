@@ -137,9 +137,8 @@ def customer_says(text: str) -> None:
 
 
 def notice(error: str) -> None:
-    st.error(
-        f"System notice: the model or a backend failed, so the agent did not answer. {md_escape(error)}", icon="⚠️"
-    )
+    said = f"System notice: the model or a backend failed, so the agent did not answer. {md_escape(error)}"
+    st.error(said, icon="⚠️")
 
 
 def why_caption(why: str) -> None:

@@ -105,6 +105,10 @@ def _problem(compiled: CompiledPolicy, source: str, line: int, message: str, sev
     return LintProblem(str(path), line, message, severity)
 
 
+def past_the_end(what: str, line: int, last: int, fix: str) -> str:
+    return f"plan: {what} says line {line}, but the policy has {last} lines ({fix})"
+
+
 def plan_line_problems(compiled: CompiledPolicy) -> list[LintProblem]:
     """An explicit plan's `line:` must point at a line of the policy (it is the line the reports quote)."""
     plan = compiled.main.meta.plan
@@ -115,8 +119,9 @@ def plan_line_problems(compiled: CompiledPolicy) -> list[LintProblem]:
     entries += [("the handover", plan.handover.line)] if plan.handover else []
     fix = "point it at the line that says it"
     problems = [
-        _problem(compiled, compiled.main.path.name, compiled.main.plan_line,
-                 f"plan: {what} says line {line}, but the policy has {last} lines ({fix})", "error")  # fmt: skip
+        _problem(
+            compiled, compiled.main.path.name, compiled.main.plan_line, past_the_end(what, line, last, fix), "error"
+        )
         for what, line in entries
         if line is not None and not 1 <= line <= last
     ]
