@@ -47,11 +47,12 @@ BARE = re.compile(
 
 
 def find_bare_numbers(text: str) -> list[float]:
-    """Small numbers written without a unit, in digits or words ('can you do 15?', 'fifteen works'), in order."""
+    """Numbers from 5 to 100 written without a unit, in digits or words ('can you do 15?', 'fifteen works'), in
+    order. Smaller ones are left out: without a unit they are positions and pronouns ("that one", "option 2")."""
     found = []
     for match in BARE.finditer(text):
         value = float(match.group("digits")) if match.group("digits") else word_number(match.group("words"))
-        if value is not None and 0 < value <= 100:
+        if value is not None and 5 <= value <= 100:
             found.append(value)
     return found
 

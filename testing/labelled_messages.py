@@ -8,8 +8,10 @@ is listed. Used by tests/test_customer_messages.py and benchmarks/intent_accurac
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import yaml
 
@@ -126,20 +128,27 @@ def load_reviews() -> dict[tuple[str, str], str]:
     return {(r["set"], r["message"]): r["accept"] for r in data["reviews"]}
 
 
-@cache
-def play(name: str = "customer_messages.yaml") -> tuple[Played, ...]:
-    """Every labelled message of one file, played in its context."""
+def played_turns(name: str, policy: Any) -> Iterator[tuple[str, str, str, Any]]:
+    """(context, message, label, the agent's turn) for every labelled message of one file, played in its context
+    under `policy` (a compiled policy)."""
     from agent.conversation import Conversation
-    from agent.policy.compiled import compile_policy_file
 
-    policy = compile_policy_file(ROOT / "policies" / "retention_offers.md")
-    rows = []
     for context, cases in load_labels(name).items():
         customer, setup = CONTEXTS[context]
         for message, label in cases:
             convo = Conversation.start(policy, customer)
             for line in setup:
                 convo.send(line)
-            turn = convo.send(message)
-            rows.append(Played(context, message, label, action_of(turn), unasked_writes(turn, label)))
-    return tuple(rows)
+            yield context, message, label, convo.send(message)
+
+
+@cache
+def play(name: str = "customer_messages.yaml") -> tuple[Played, ...]:
+    """Every labelled message of one file, played in its context under `retention_offers.md`."""
+    from agent.policy.compiled import compile_policy_file
+
+    policy = compile_policy_file(ROOT / "policies" / "retention_offers.md")
+    return tuple(
+        Played(context, message, label, action_of(turn), unasked_writes(turn, label))
+        for context, message, label, turn in played_turns(name, policy)
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from testing.labelled_messages import CONTEXTS, LABELLED, action_of, load_labels, writes_not_allowed
+from testing.labelled_messages import LABELLED, action_of, played_turns, writes_not_allowed
 from testing.labelled_messages import load_reviews as message_reviews
 from testing.labelled_scripts import SCRIPT_SETS, load_reviews, load_scripts, play, reviewed, reviews_of
 from tests.conftest import POLICIES
@@ -25,7 +25,6 @@ def test_no_labelled_message_leads_to_a_write_its_label_does_not_allow_under_any
     """The labels were written for `retention_offers.md`; under another policy a decision keeps its family (an
     acceptance may pick another offer by position, a policy without offers cancels once the order is named), and
     anything else must not write at all."""
-    from agent.conversation import Conversation
     from agent.policy.compiled import compile_policy_file
 
     compiled = compile_policy_file(POLICIES / policy)
@@ -33,16 +32,10 @@ def test_no_labelled_message_leads_to_a_write_its_label_does_not_allow_under_any
     reviews = message_reviews()
     found = []
     for name in MESSAGE_SETS:
-        for context, cases in load_labels(name).items():
-            customer, setup = CONTEXTS[context]
-            for message, label in cases:
-                convo = Conversation.start(compiled, customer)
-                for line in setup:
-                    convo.send(line)
-                turn = convo.send(message)
-                labels = [label, reviews.get((name, message), label)]
-                if bad := min((writes_not_allowed(turn, x, makes_offers) for x in labels), key=len):
-                    found.append((name, message, label, action_of(turn), bad))
+        for _, message, label, turn in played_turns(name, compiled):
+            labels = [label, reviews.get((name, message), label)]
+            if bad := min((writes_not_allowed(turn, x, makes_offers) for x in labels), key=len):
+                found.append((name, message, label, action_of(turn), bad))
     assert found == []
 
 
@@ -92,6 +85,8 @@ def test_a_named_order_that_cannot_be_cancelled_is_said_so(tmp_path):
         "if it gets here by friday i'll keep it with the faster shipping",
         "If my order isn't shipped within the hour, cancel it. Otherwise keep it.",
         "no thanks to 10%",
+        "sooooo helpful, faster shipping, wow",
+        "oh fantastic, a coupon for next time",
     ],
 )
 def test_sarcasm_conditions_ultimatums_and_partial_refusals_never_write(message, tmp_path):
@@ -110,6 +105,13 @@ def test_a_partial_refusal_then_a_haggle_gets_the_higher_level(tmp_path):
 def test_asking_for_more_counters_above_what_is_on_the_table(ask, tmp_path):
     state = chat(1, ["I want to cancel my order", ask, "yes please"], tmp_path)
     assert order(state, "000000101")["discount_percent"] == 15
+
+
+@pytest.mark.parametrize("yes", ["yes", "yes, that one please", "ok, go with that one"])
+def test_a_yes_after_a_question_about_one_offer_applies_it_at_its_level(yes, converse):
+    """ "that one" is a pronoun, not a percent: the 10% just discussed is applied, not countered with 15%."""
+    convo = converse(1, ["I want to cancel my order", "what would my total be?", yes])
+    assert convo.world.magento.orders["000000101"].discount_percent == 10
 
 
 def test_a_bare_yes_takes_the_offer_just_discussed(tmp_path):

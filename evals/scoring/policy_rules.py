@@ -237,18 +237,14 @@ def no_stacking(ctx: ScoringContext) -> Score:
 def _second_offer_attempts(ctx: ScoringContext, granted_turn: int) -> list:
     """Offer writes tried, and refused, after an offer was granted (a transient backend fault is not an attempt to
     stack: the same call retried is the agent finishing the first offer)."""
-    first = next(c for c in ctx.calls if c.ok and (s := spec_of(c.tool)) is not None and s.applies_offer)
+    applies = [(s := spec_of(c.tool)) is not None and s.applies_offer for c in ctx.calls]
+    first = next(i for i, c in enumerate(ctx.calls) if c.ok and applies[i])
     return [
         c
-        for c in ctx.calls
-        if not c.ok
-        and c.turn >= granted_turn
+        for i, c in enumerate(ctx.calls)
+        if i > first and applies[i] and not c.ok and c.turn >= granted_turn
         and c.error_kind not in ("transient", "interrupted")
-        and (s := spec_of(c.tool)) is not None
-        and s.applies_offer
-        and c is not first
-        and ctx.calls.index(c) > ctx.calls.index(first)
-    ]
+    ]  # fmt: skip
 
 
 @scorer("adherence.confirmation_after_cancel")

@@ -27,12 +27,8 @@ class OrderReference:
     not place: `unsure` holds the describing words when they fit no order or several (then `order_ids` are those)."""
 
     order_ids: tuple[str, ...] = ()
-    how: str = ""  # number | both | position | product | picker | other | unknown | several
+    how: str = ""  # number | both | position | product | picker | other | unknown | several | named
     unsure: str = ""
-
-    @property
-    def one(self) -> str | None:
-        return self.order_ids[0] if len(self.order_ids) == 1 and not self.unsure else None
 
     @property
     def asks(self) -> bool:
