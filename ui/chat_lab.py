@@ -284,7 +284,7 @@ def main() -> None:
         if lab.conversation:
             st.download_button(
                 "Download conversation (JSON)",
-                lab.export_json(),
+                lab.export_json,  # built when clicked, not on every rerun
                 file_name=lab.export_name(),
                 mime="application/json",
                 key="export",

@@ -57,13 +57,14 @@ def policy_editor(lab: LabSession) -> None:
 def save_as_form(text: str, lab: LabSession, disabled: bool) -> None:
     """Save the editor's text as a new policy: the file, its `name:` and its version are proposed so that nothing
     clashes with the policies already in policies/, and a name another policy has is refused."""
-    proposal = proposed_copy(text, lab.policy_path)
-    if proposal is None:
-        st.caption("Save as: the text does not parse yet.")
-        return
-    stem, renamed = proposal
-    for key, value in zip(SAVE_KEYS, (stem, *copy_identity(renamed)), strict=True):
-        st.session_state.setdefault(key, value)  # proposed once per policy opened; the user's edits stay
+    if not all(key in st.session_state for key in SAVE_KEYS):  # proposed once per policy opened: it reads policies/
+        proposal = proposed_copy(text, lab.policy_path)
+        if proposal is None:
+            st.caption("Save as: the text does not parse yet.")
+            return
+        stem, renamed = proposal
+        for key, value in zip(SAVE_KEYS, (stem, *copy_identity(renamed)), strict=True):
+            st.session_state.setdefault(key, value)  # the user's edits stay
     columns = st.columns(3)
     file_stem = columns[0].text_input("Save as file (in policies/)", key="save_name")
     name = columns[1].text_input("Policy name", key="save_policy_name")
