@@ -257,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    """SIGTERM takes Ctrl+C's own path: whatever handles SIGINT now (asyncio's runner, which cancels the running
+    task cleanly, or Python's default) handles it. Raising KeyboardInterrupt here instead could land inside the event
+    loop and leave a task pending, with a traceback on the way out."""
+    signal.raise_signal(signal.SIGINT)
 
 
 if __name__ == "__main__":
