@@ -78,6 +78,24 @@ def test_a_named_order_that_cannot_be_cancelled_is_said_so(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        (["cancel the shoes order 112", "no thanks", "ok"], "000000112"),  # 112 is a rain jacket; 111 is the shoe
+        (["please cancel the grinder order, 111", "no thanks", "ok"], "000000111"),  # 111 is the shoe
+    ],
+)
+def test_a_number_that_disagrees_with_the_product_named_beside_it_is_asked_about(lines, named, tmp_path):
+    state = chat(6, lines, tmp_path)
+    assert writes(state) == []
+    assert named in state["transcript"][1]["content"] and "Which one" in state["transcript"][1]["content"]
+
+
+def test_a_number_whose_product_words_fit_goes_ahead(tmp_path):
+    state = chat(6, ["cancel the jacket order 112", "no thanks"], tmp_path)
+    assert order(state, "000000112")["status"] == "canceled"
+
+
+@pytest.mark.parametrize(
     "message",
     [
         "yeah right, like faster shipping fixes anything",

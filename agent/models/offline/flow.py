@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from agent.models.offline.actions import escalate, leave_as_is, order_lines, remember, retry_transient
 from agent.models.offline.offering import on_confirm_cancel, on_offers, present_offers
-from agent.models.offline.order_refs import OrderReference, refer
+from agent.models.offline.order_refs import OrderReference, described_otherwise, refer, undescribed
 from agent.models.offline.situation import Call, OrderNote, Say, Situation, replies
 from agent.models.offline.wording import default_vocabulary
 from agent.store.domain import CANCELLABLE_STATUSES
@@ -165,6 +165,8 @@ def _open_order(s: Situation, order_id: str, queue: tuple[str, ...] | list[str])
         memory = remember(s, stage="choose_order", listed=_open(known), known=known, order=None, offers=(), pending=())
         return Say(text, memory, "not this customer's order")
     order = OrderNote.of(found)
+    if (mismatch := _number_and_words_disagree(s, order)) is not None:
+        return mismatch
     if order.status not in CANCELLABLE_STATUSES:
         text = replies()["not_cancellable"][order.status].format(order_id=order.order_id)
         memory = remember(s, stage="idle", order=None, offers=(), pending=())
@@ -173,6 +175,26 @@ def _open_order(s: Situation, order_id: str, queue: tuple[str, ...] | list[str])
     s = replace(s, memory=replace(s.memory, queue=tuple(queue)))
     swap_item = max(found.items, key=lambda i: i.price)
     return present_offers(s, order, (swap_item.sku, swap_item.name, swap_item.price))
+
+
+def _number_and_words_disagree(s: Situation, order: OrderNote) -> Call | Say | None:
+    """The customer named this order by number but described another ("the shoes order 112", 112 being a jacket):
+    the model lists their orders if it has not, then asks which one is meant, and changes nothing."""
+    v = default_vocabulary()
+    if not undescribed(s.reading, order, v):
+        return None
+    if not s.called("list_customer_orders") and not s.memory.known:
+        return Call("list_customer_orders", {})  # the words may fit an order the model has not seen yet
+    known = _known(s)
+    words = described_otherwise(s.reading, order, known, v)
+    if not words:
+        return None
+    listed = _open(known) or known
+    text = replies()["number_and_words_disagree"].format(
+        order_id=order.order_id, items=", ".join(order.items), words=words, orders=order_lines(listed)
+    )
+    memory = remember(s, stage="choose_order", listed=listed, known=known, order=None, offers=(), pending=())
+    return Say(text, memory, f'order {order.order_id} was named, but "{words}" describes another: ask which')
 
 
 def _already_done(s: Situation, order_id: str, done: str) -> Call | Say:

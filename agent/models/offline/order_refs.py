@@ -6,13 +6,14 @@ the reference says so, and the model asks rather than guess."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agent.models.offline.intents import Reading
 from agent.models.offline.situation import OrderNote
 from agent.models.offline.wording import Vocabulary, default_vocabulary, words
 
 BARE_NUMBER = re.compile(r"(?<![\d.%$])\b(\d{3,9})\b(?!\d|[.,]\d|\s*%)")
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 # two order numbers joined as one request: "101 and 103", "#101, #103", "la 103 et la 102"
 CONJOINED = re.compile(
     r"\d{3,9}\)?\s*(?:,|&|\+|\band\b|\bplus\b|\by\b|\bet\b|\bund\b|\bas well as\b)\s*"
@@ -111,3 +112,30 @@ def _picked(text: str, shown: tuple[OrderNote, ...], v: Vocabulary) -> OrderNote
             ties = [o for o in shown if key(o) == key(chosen)]
             return chosen if len(ties) == 1 else None
     return None
+
+
+def undescribed(reading: Reading, order: OrderNote, v: Vocabulary) -> list[str]:
+    """When a sentence of the message names `order` by number and describes an order in words, none of which fits
+    this one: those words. A sentence that also names another order may describe that one, so only the words in the
+    sentence with the number count, and one word that fits is enough to agree."""
+    own = v.name_words(order.items)
+    for sentence in SENTENCE_END.split(reading.plain):
+        if order.order_id not in _numbers_named(replace(reading, plain=sentence, order_ids=()), (order,)):
+            continue
+        described = v.describing_words(sentence)
+        if not any(v.product_match(w, own) for w in described):
+            return described  # none of the words fits this order (one that fits means they agree)
+    return []
+
+
+def described_otherwise(reading: Reading, order: OrderNote, known: tuple[OrderNote, ...], v: Vocabulary) -> str:
+    """The words the message uses to describe the order it names by number, when they fit another of the customer's
+    orders or a product the vocabulary knows, but not this one ("cancel the shoes order 112" when 112 is a jacket).
+    Empty when the description fits, or there is none: the number and the words then agree."""
+    others = [v.name_words(o.items) for o in known if o.order_id != order.order_id]
+    odd = [
+        w
+        for w in undescribed(reading, order, v)
+        if w in v.product_words or any(v.product_match(w, name_words) for name_words in others)
+    ]
+    return " ".join(odd)
