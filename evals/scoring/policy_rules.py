@@ -28,6 +28,7 @@ CANNOT_BE_CANCELLED = re.compile(r"\bcannot be cancell?ed\b", re.IGNORECASE)
 REFUND = re.compile(r"\b(?:refund\w*|reembols\w*|rembours\w*|r[üu]ckerstatt\w*|erstatt\w*)\b", re.IGNORECASE)
 CHOSEN_ORDER = re.compile(r"\b(only the one order|the order the customer (chose|picked|meant))\b", re.IGNORECASE)
 SYSTEM = PolicyLine("system prompt", 0, "Never say that something changed unless a tool result confirmed it.")
+NO_HANDOVER = PolicyLine("policy", 0, "The policy names no reason to hand a customer to a person.")
 STORE = PolicyLine("store rules", 0, "Every tool acts only on the ticket's customer.")
 
 
@@ -105,6 +106,9 @@ def _read_stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
         rules["adherence.async_confirmation"] = after_offer
     if after_cancel:
         rules["adherence.confirmation_after_cancel"] = after_cancel
+    if first:
+        rules["adherence.offers_in_plan"] = said
+    rules["adherence.no_needless_handover"] = plan.handover_said or NO_HANDOVER
     if first and (refusal := _cancels_on_refusal(policy)):
         rules["adherence.cancelled_on_refusal"] = refusal
     handover = plan.handover_said
@@ -126,7 +130,7 @@ def _read_stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
     return rules
 
 
-def _offer_writes(ctx: ScoringContext) -> list[tuple[int, str, str]]:
+def offer_writes(ctx: ScoringContext) -> list[tuple[int, str, str]]:
     """(turn, offer kind, order) of every successful write that applied an offer."""
     writes = []
     for call in ctx.calls:
@@ -136,14 +140,14 @@ def _offer_writes(ctx: ScoringContext) -> list[tuple[int, str, str]]:
     return writes
 
 
-def _presented(ctx: ScoringContext) -> list[tuple[int, list[str]]]:
+def presented(ctx: ScoringContext) -> list[tuple[int, list[str]]]:
     return [(n, ctx.reading(n).offer_kinds()) for n in range(1, len(ctx.record.turns) + 1)]
 
 
 @scorer("adherence.offers_in_order")
 def offers_in_order(ctx: ScoringContext) -> Score:
     name, order = "adherence.offers_in_order", [k.value for k in ctx.plan.kinds]
-    shown = list(dict.fromkeys(kind for _, kinds in _presented(ctx) for kind in kinds if kind in order))
+    shown = list(dict.fromkeys(kind for _, kinds in presented(ctx) for kind in kinds if kind in order))
     if not shown:
         return not_applicable(name, "no offer of the policy's was made")
     positions = [order.index(kind) for kind in shown]
@@ -169,8 +173,8 @@ def _skipped(ctx: ScoringContext, shown: list[str]) -> list[str]:
 @scorer("adherence.one_at_a_time")
 def one_at_a_time(ctx: ScoringContext) -> Score:
     name = "adherence.one_at_a_time"
-    crowded = [(n, kinds) for n, kinds in _presented(ctx) if len(kinds) > 1]
-    if not any(kinds for _, kinds in _presented(ctx)):
+    crowded = [(n, kinds) for n, kinds in presented(ctx) if len(kinds) > 1]
+    if not any(kinds for _, kinds in presented(ctx)):
         return not_applicable(name, "no offer was made")
     if crowded:
         return verdict(name, False, f"turn {crowded[0][0]} presented {len(crowded[0][1])} offers at once")
@@ -183,8 +187,8 @@ def no_excluded_offer(ctx: ScoringContext) -> Score:
     all_excluded = any(x.kind is None for x in ctx.policy.read_plan.exclusions)
     named = {x.kind.value for x in ctx.policy.read_plan.exclusions if x.kind}
     excluded = {k.value for k in OfferKind} if all_excluded else named
-    made = [(n, k) for n, kinds in _presented(ctx) for k in kinds if k in excluded]
-    made += [(turn, kind) for turn, kind, _ in _offer_writes(ctx) if kind in excluded]
+    made = [(n, k) for n, kinds in presented(ctx) for k in kinds if k in excluded]
+    made += [(turn, kind) for turn, kind, _ in offer_writes(ctx) if kind in excluded]
     if made:
         return verdict(name, False, f"turn {made[0][0]}: made or applied {made[0][1]}, which the policy excludes")
     return verdict(name, True, f"no excluded offer ({', '.join(sorted(excluded))}) was made or applied")
@@ -193,7 +197,7 @@ def no_excluded_offer(ctx: ScoringContext) -> Score:
 @scorer("adherence.nothing_without_acceptance")
 def nothing_without_acceptance(ctx: ScoringContext) -> Score:
     name = "adherence.nothing_without_acceptance"
-    writes = _offer_writes(ctx)
+    writes = offer_writes(ctx)
     if not writes:
         return not_applicable(name, "no offer was applied")
     accepted = {(e.turn, e.offer) for e in ctx.record.sim_events if e.kind == "accept" and e.offer}
@@ -218,7 +222,7 @@ def nothing_without_acceptance(ctx: ScoringContext) -> Score:
 @scorer("adherence.no_stacking")
 def no_stacking(ctx: ScoringContext) -> Score:
     name = "adherence.no_stacking"
-    writes = _offer_writes(ctx)
+    writes = offer_writes(ctx)
     if not writes:
         return not_applicable(name, "no offer was applied")
     kinds = [kind for _, kind, _ in writes]

@@ -1,12 +1,13 @@
 """Score one conversation: the outcome, the expected outcome, and every adherence rule its policy states.
 
-Importing this module registers every scorer (`scorers`, `policy_rules`); the registry keeps their order.
+Importing this module registers every scorer (`scorers`, `policy_rules`, `plan_rules`, `conduct_rules`); the
+registry keeps their order.
 """
 
 from __future__ import annotations
 
 from evals.schema.records import Score
-from evals.scoring import plan_rules, policy_rules, scorers  # noqa: F401  (each registers its scorers)
+from evals.scoring import conduct_rules, plan_rules, policy_rules, scorers  # noqa: F401  (each registers its scorers)
 from evals.scoring.context import SCORERS, ScoringContext
 from evals.scoring.policy_rules import stated_rules
 

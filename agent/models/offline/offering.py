@@ -83,10 +83,10 @@ def present_offers(s: Situation, order: OrderNote, swap_item: tuple[str, str, fl
     why = f"offers from the policy ({', '.join(_where(s, o.kind) for o in shown)})" + (
         f"; one at a time ({s.plan.pacing_said.where})" if paced and s.plan.pacing_said else ""
     )
-    return Say(_offers_text(order.order_id, shown), replace(memory, offers=shown, pending=pending), why)
+    return Say(offers_text(order.order_id, shown), replace(memory, offers=shown, pending=pending), why)
 
 
-def _offers_text(order_id: str, offers: tuple[Offer, ...], intro: str = "") -> str:
+def offers_text(order_id: str, offers: tuple[Offer, ...], intro: str = "") -> str:
     if len(offers) == 1:
         head = intro or replies()["offer_intro_single"].format(order_id=order_id)
         return f"{head}\n\n{offer_line(offers[0])}.\n\n{replies()['offer_question_single']}"
@@ -253,7 +253,7 @@ def _after_refusal(s: Situation, declined: list[str]) -> Call | Say:
         shown, pending = m.pending[:1], m.pending[1:]
         intro = replies()["next_offer_intro"].format(order_id=m.order_id)
         why = f"refusal; next offer, one at a time ({s.plan.pacing_said.where if s.plan.pacing_said else '?'})"
-        return Say(_offers_text(m.order_id, shown, intro), replace(m, offers=shown, pending=pending), why)
+        return Say(offers_text(m.order_id, shown, intro), replace(m, offers=shown, pending=pending), why)
     return cancel(s, "the customer declined the offers; the policy cancels on refusal")
 
 
@@ -293,7 +293,7 @@ def on_confirm_cancel(s: Situation) -> Call | Say:
     return on_offers(offered)
 
 
-def _apply_call(order_id: str, offer: Offer) -> Call:
+def apply_call(order_id: str, offer: Offer) -> Call:
     by_kind: dict[OfferKind, dict[str, Any]] = {
         OfferKind.DISCOUNT: {"order_id": order_id, "percent": offer.percent},
         OfferKind.SHIPPING_UPGRADE: {"order_id": order_id},
@@ -313,7 +313,7 @@ def _benefit(offer: Offer, result: ToolResult | None) -> str:
 
 def _apply(s: Situation, offer: Offer, why: str) -> Call | Say:
     m = s.memory
-    call = _apply_call(m.order_id, offer)
+    call = apply_call(m.order_id, offer)
     if not s.called(call.name):
         return call
     result = s.result(call.name)
