@@ -22,6 +22,7 @@ REPLY_SETS = {
     "heldout": LABELLED / "agent_replies_heldout.yaml",
     "heldout2": LABELLED / "agent_replies_heldout2.yaml",
     "heldout3": LABELLED / "agent_replies_heldout3.yaml",
+    "heldout4": LABELLED / "agent_replies_heldout4.yaml",
 }
 # the sets the rules were improved against after their first measurement; heldout3 is kept for measuring only
 TUNED_REPLY_SETS = ("dev", "heldout", "heldout2")

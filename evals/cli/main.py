@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_call_options(calibrate)
     add_field_options(calibrate, RunConfig, only={"judge_model", "judge_samples"})
     calibrate.add_argument(
-        "--set", choices=["all", "dev", "heldout", "heldout2", "heldout3"], default="all", help="reply set"
+        "--set", choices=["all", "dev", "heldout", "heldout2", "heldout3", "heldout4"], default="all", help="reply set"
     )
     calibrate.add_argument("--limit", type=int, default=None, help="only the first N items of each set (slow models)")
     calibrate.set_defaults(handler=_calibrate)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -67,3 +68,68 @@ def personas_needed(alpha: float, family_size: int = 1) -> int:
     """How many personas must differ, all in one direction, before the test can reach `alpha` after Holm's
     correction over a family of `family_size` metrics."""
     return next(k for k in range(1, 64) if family_size * smallest_p(k) < alpha)
+
+
+@dataclass(frozen=True)
+class SignFlipInterval:
+    """The shifts of the per-persona differences that the sign-flip test does not reject at `level` (its inversion:
+    the interval is consistent with the test by construction). `exact`: every sign assignment was enumerated.
+    `spread`: the personas differ among themselves; when every persona moved by the same amount there is no spread
+    to estimate from, and the interval is only that amount. `open_low`/`open_high`: the data cannot bound that side
+    (too few personas to reject any shift)."""
+
+    low: float
+    high: float
+    exact: bool
+    spread: bool
+    open_low: bool = False
+    open_high: bool = False
+
+    def holds(self, value: float) -> bool:
+        return (self.open_low or self.low <= value + 1e-12) and (self.open_high or value <= self.high + 1e-12)
+
+
+def _sign_matrix(n: int, seed: int) -> tuple[np.ndarray, bool]:
+    if n <= EXACT_UP_TO:
+        return np.array(list(itertools.product((1.0, -1.0), repeat=n))), True
+    return np.random.default_rng(seed).choice((1.0, -1.0), size=(20_000, n)), False
+
+
+def shifted_p_values(differences: Sequence[float], shifts: np.ndarray, seed: int = 0) -> tuple[np.ndarray, bool]:
+    """The sign-flip test's two-sided p-value of "the differences are centred on `shift`", for each shift, and
+    whether the sign assignments were enumerated (exact) or sampled."""
+    d = np.asarray(differences, dtype=float)
+    signs, exact = _sign_matrix(d.size, seed)
+    flipped, balance = signs @ d, signs.sum(axis=1)
+    p = np.empty(len(shifts))
+    for start in range(0, len(shifts), 32):
+        chunk = shifts[start : start + 32]
+        observed = np.abs(d.sum() - d.size * chunk)
+        hits = (np.abs(flipped[:, None] - balance[:, None] * chunk[None, :]) >= observed[None, :] - 1e-9).sum(axis=0)
+        p[start : start + 32] = hits / len(signs) if exact else (hits + 1) / (len(signs) + 1)
+    return p, exact
+
+
+def sign_flip_interval(
+    differences: Sequence[float], alpha: float = 0.05, bound: float | None = 1.0, seed: int = 0
+) -> SignFlipInterval:
+    """The 1 - alpha interval for the mean per-persona difference from inverting the sign-flip test, on a fine grid
+    (rates: within +-bound; amounts: around the data, open-ended when the data cannot bound a side)."""
+    d = np.asarray(differences, dtype=float)
+    low_d, high_d = (float(d.min()), float(d.max())) if d.size else (0.0, 0.0)
+    spread = high_d - low_d > 1e-12
+    if bound is not None:
+        edges = (-bound, bound)
+    else:
+        width = max(high_d - low_d, abs(high_d), abs(low_d), 1.0)
+        edges = (low_d - width, high_d + width)
+    grid = np.unique(np.concatenate([np.linspace(*edges, 801), [0.0, float(d.mean()) if d.size else 0.0]]))
+    grid = grid[(grid >= edges[0]) & (grid <= edges[1])]
+    p, exact = shifted_p_values(d, grid, seed) if d.size else (np.ones(len(grid)), True)
+    kept = grid[p >= alpha - 1e-12]
+    if not kept.size:
+        mean = float(d.mean())
+        return SignFlipInterval(mean, mean, exact, spread)
+    low, high = float(kept.min()), float(kept.max())
+    open_ended = bound is None
+    return SignFlipInterval(low, high, exact, spread, open_ended and low <= grid[0], open_ended and high >= grid[-1])
