@@ -22,6 +22,8 @@ from evals.running.runner import RunControls, execute_run
 from evals.schema.manifest import load_manifest
 from evals.schema.records import RESULTS, ConversationRecord, iter_results
 from evals.stats.comparison import Comparison, compare_runs
+from evals.stats.decision import parse_gate
+from evals.stats.verdicts import metric_extractors
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class ABConfig(BaseModel):
     b: Path
     out: Path
     template: RunConfig
+    primary: str = "retention"
+    gates: tuple[str, ...] = ()
 
     def arm(self, name: str) -> RunConfig:
         policy = self.a if name == "a" else self.b
@@ -147,6 +151,7 @@ def run_ab(config: ABConfig, progress: ProgressCallback | None = None) -> ABResu
     With a budget (`--max-cost`), arm A may spend half of it and arm B what A left, so neither arm spends the other's
     share. An arm stopped by its share is not compared (its conversations would have no pairs); the same command with
     `--resume` and a higher budget finishes both arms, and the budget counts what each arm spent before."""
+    check_gates(config.gates)  # a gate that cannot be read stops the compare before any conversation
     budget = config.template.max_cost_usd
     arms: list[Path] = []
     done: list[int] = []
@@ -168,13 +173,23 @@ def run_ab(config: ABConfig, progress: ProgressCallback | None = None) -> ABResu
         done.append(len(summary.records))
     if stopped:
         return ABResult(None, (arms[0], arms[1]), [], stopped, (done[0], done[1]))
-    result = compare_existing(arms[0], arms[1], config.out)
+    result = compare_existing(arms[0], arms[1], config.out, config.primary, config.gates)
     return ABResult(result.comparison, result.arms, result.reports, None, (done[0], done[1]))
 
 
-def compare_existing(a_run: Path, b_run: Path, out: Path) -> ABResult:
+def check_gates(gates: tuple[str, ...]) -> None:
+    known = list(metric_extractors())
+    for text in gates:
+        if not text.strip().startswith("judge."):
+            parse_gate(text, known)
+
+
+def compare_existing(
+    a_run: Path, b_run: Path, out: Path, primary: str = "retention", gates: tuple[str, ...] = ()
+) -> ABResult:
     """Compare two finished runs of one policy each (refused unless they are paired)."""
-    comparison = compare_runs(a_run, b_run)
+    check_gates(gates)
+    comparison = compare_runs(a_run, b_run, primary, gates)
     return ABResult(comparison, (a_run, b_run), write_comparison(comparison, out))
 
 

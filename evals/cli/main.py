@@ -30,6 +30,7 @@ from evals.cli.options import (
 )
 from evals.cli.progress import StatusLine, progress_bar, show_progress
 from evals.running.config import RunConfig
+from evals.stats.budget import PRIMARY_METRICS
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
@@ -116,14 +117,16 @@ def _rescore(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from evals.service import ABConfig, compare_existing, run_ab
+    from evals.stats.decision import gate_exit_code
 
+    gates = tuple(args.gate or ())
     if args.runs:
-        result = compare_existing(args.runs[0], args.runs[1], args.out)
+        result = compare_existing(args.runs[0], args.runs[1], args.out, args.primary, gates)
     elif args.a and args.b:
         template = run_config(args, [args.a], args.out)
         with progress_bar(console) as progress:
             status = StatusLine(console, "conversations")
-            ab = ABConfig(a=args.a, b=args.b, out=args.out, template=template)
+            ab = ABConfig(a=args.a, b=args.b, out=args.out, template=template, primary=args.primary, gates=gates)
             result = run_ab(ab, status.wrap(show_progress(progress, {})))
     else:
         raise InputFileError("compare", "--a/--b", "both policies are needed", "pass --a FILE --b FILE, or --runs A B")
@@ -133,11 +136,14 @@ def _compare(args: argparse.Namespace) -> int:
                       "comparison yet; rerun the same command with --resume and a higher --max-cost to finish both "
                       "arms", highlight=False)  # fmt: skip
         return 3
+    console.print(f"Ship B? {result.comparison.ship}. {result.comparison.ship_why}", highlight=False, markup=False)
     for line in result.comparison.summary:
         console.print(line, highlight=False, markup=False)
     for metric in result.comparison.metrics:
         if metric.pairs:
             console.print(f"{metric.metric:40s} {metric.verdict}", highlight=False, markup=False)
+    for gate in result.comparison.gates:
+        console.print(f"gate {gate.text}: {gate.result} ({gate.why})", highlight=False, markup=False)
     console.print(f"report: {result.reports[0]}  data: {result.reports[2]}")
     errors = result.comparison.errors_a + result.comparison.errors_b
     if errors > args.max_errors:
@@ -145,7 +151,7 @@ def _compare(args: argparse.Namespace) -> int:
             f"[bold red]{errors} conversation(s) ended in a model or connection error[/] (allowed: {args.max_errors})"
         )
         return 1
-    return 0
+    return gate_exit_code(result.comparison.gates) if gates else 0
 
 
 def _model_options(args: argparse.Namespace) -> tuple[ModelSettings, Any]:
@@ -214,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--out", type=folder, default=Path("runs/compare"), help="output folder (default runs/compare)"
     )
+    compare.add_argument(
+        "--primary", choices=PRIMARY_METRICS, default="retention",
+        help="the metric that decides 'Ship B?', named before the run (default retention)",
+    )  # fmt: skip
+    compare.add_argument(
+        "--gate", action="append", metavar="RULE",
+        help='a guard rail, e.g. "retention>=-5pp" or "adherence>=-2pp" (repeatable); with gates the exit code is '
+        "0 every gate passed, 1 a gate failed, 2 not enough evidence; gate.md and gate.junit.xml are written",
+    )  # fmt: skip
     add_run_options(compare)
     compare.set_defaults(handler=_compare)
     read = sub.add_parser("read", help="read one agent reply from stdin and print what a reader takes from it (JSON)")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from agent.store.trace import TurnResult
 from evals.reports import charts
+from evals.reports.gate_report import write_gate
 from evals.reports.report import MARKDOWN, TEMPLATES, atomic
 from evals.schema.manifest import load_manifest
-from evals.schema.records import iter_results, read_results
-from evals.stats.comparison import Comparison, policy_diff_html
+from evals.schema.records import ConversationRecord, iter_results, read_results
+from evals.stats.comparison import Comparison, Flip, policy_diff_html
 from evals.stats.metrics import OUTCOMES, summarize_policy
 
 
@@ -23,6 +26,45 @@ def _flipped_records(comparison: Comparison) -> dict[str, list]:
         "a": [r for r in iter_results(Path(comparison.a_run)) if r.key in keys_a],
         "b": [r for r in iter_results(Path(comparison.b_run)) if r.key in keys_b],
     }
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    number: int
+    a: TurnResult | None
+    b: TurnResult | None
+    first_divergence: bool
+
+
+def _same(x: TurnResult | None, y: TurnResult | None) -> bool:
+    if x is None or y is None:
+        return x is y
+    calls = [[(c.tool, sorted(c.args.items()), c.ok) for c in t.tool_calls] for t in (x, y)]
+    return (x.customer, x.reply, calls[0]) == (y.customer, y.reply, calls[1])
+
+
+def side_by_side(a: ConversationRecord, b: ConversationRecord) -> list[TurnRow]:
+    """The two arms' turns aligned by turn number, the first turn where they differ marked."""
+    rows, diverged = [], False
+    for number in range(1, max(len(a.turns), len(b.turns)) + 1):
+        x = a.turns[number - 1] if number <= len(a.turns) else None
+        y = b.turns[number - 1] if number <= len(b.turns) else None
+        first = not diverged and not _same(x, y)
+        diverged = diverged or first
+        rows.append(TurnRow(number, x, y, first))
+    return rows
+
+
+def _flipped_pairs(comparison: Comparison) -> list[tuple[Flip, ConversationRecord, ConversationRecord, list[TurnRow]]]:
+    flipped = _flipped_records(comparison)
+    by_key_a = {r.key: r for r in flipped["a"]}
+    by_key_b = {r.key: r for r in flipped["b"]}
+    pairs = []
+    for flip in comparison.flips:
+        a, b = by_key_a.get(flip.a_key), by_key_b.get(flip.b_key)
+        if a is not None and b is not None:
+            pairs.append((flip, a, b, side_by_side(a, b)))
+    return pairs
 
 
 def write_comparison(comparison: Comparison, out: Path) -> list[Path]:
@@ -44,7 +86,7 @@ def write_comparison(comparison: Comparison, out: Path) -> list[Path]:
         "charts": svgs,
         "diff": policy_diff_html(a_text, b_text, f"A: {comparison.a_label}", f"B: {comparison.b_label}"),
         "same_text": a_text == b_text,
-        "flipped": _flipped_records(comparison),
+        "pairs": _flipped_pairs(comparison),
     }
     paths = [out / "report.html", out / "report.md", out / "comparison.json"]
     texts = [
@@ -55,4 +97,4 @@ def write_comparison(comparison: Comparison, out: Path) -> list[Path]:
     for path, text in zip(paths, texts, strict=True):
         with atomic(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
-    return paths
+    return paths + (write_gate(comparison, out) if comparison.gates else [])

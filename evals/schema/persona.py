@@ -74,6 +74,12 @@ class Persona(BaseModel):
     def order(self) -> str:
         return self.orders[0]
 
+    @property
+    def has_chance(self) -> bool:
+        """Whether the persona draws any choice per trial (an offer accepted with a probability strictly between 0
+        and 1): its trials can then end differently even with a deterministic agent."""
+        return any(0 < terms.accept < 1 for terms in self.offers.values())
+
     @model_validator(mode="after")
     def _only_known_placeholders(self) -> Persona:
         """Lines may use {order} and {target} only: anything else would crash a run or read attributes."""

@@ -11,14 +11,17 @@ import html
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.errors import InputFileError
+from evals.personas.loader import load_personas
 from evals.schema.judgement import judged_criteria
 from evals.schema.manifest import RunManifest, load_manifest
 from evals.schema.records import ConversationRecord, of_the_run, read_results
-from evals.stats.paired import persona_interval
-from evals.stats.verdicts import MetricComparison, Pair, compare_metric, metric_extractors, write_verdicts
+from evals.stats.budget import ErrorBudget, Setup
+from evals.stats.decision import Gate, judge_gate, parse_gate, ship_decision
+from evals.stats.paired import EXACT_UP_TO, SignFlipInterval, sign_flip_interval
+from evals.stats.verdicts import MetricComparison, Pair, compare_metric, metric_extractors, pp, write_verdicts
 
 
 class EconomicsComparison(BaseModel):
@@ -28,6 +31,7 @@ class EconomicsComparison(BaseModel):
     mean_diff: float
     diff_low: float
     diff_high: float
+    interval: str = Field(default="", description="the interval as printed, or why there is none")
 
 
 class Flip(BaseModel):
@@ -75,6 +79,12 @@ class Comparison(BaseModel):
     structure_a: list[str]
     structure_b: list[str]
     notes: list[str]
+    primary: str = Field(default="retention", description="the metric named before the run as the one that decides")
+    trials_can_vary: bool | None = Field(default=None, description="from the setup; None when it could not be told")
+    setup: str = Field(default="", description="why trials can or cannot vary in this setup")
+    gates: list[Gate] = Field(default_factory=list)
+    ship: str = Field(default="", description="yes | no | not enough evidence")
+    ship_why: str = ""
 
 
 def load_arm(run: Path) -> tuple[RunManifest, list[ConversationRecord]]:
@@ -157,18 +167,29 @@ def compare_economics(pairs: list[Pair]) -> list[EconomicsComparison]:
             by_persona[p.a.persona].append(
                 float(getattr(p.b.economics, measure)) - float(getattr(p.a.economics, measure))
             )
-        diff, low, high = persona_interval([sum(v) / len(v) for v in by_persona.values()], bound=None)
+        diffs = [sum(v) / len(v) for v in by_persona.values()]
+        diff = sum(diffs) / len(diffs) if diffs else 0.0
+        found = sign_flip_interval(diffs, bound=None)
         rows.append(
             EconomicsComparison(
                 measure=measure,
                 a_total=round(sum(float(getattr(p.a.economics, measure)) for p in pairs), 2),
                 b_total=round(sum(float(getattr(p.b.economics, measure)) for p in pairs), 2),
                 mean_diff=round(diff, 2),
-                diff_low=round(low, 2),
-                diff_high=round(high, 2),
+                diff_low=round(found.low, 2),
+                diff_high=round(found.high, 2),
+                interval=_money_interval(found, diff),
             )
         )
     return rows
+
+
+def _money_interval(found: SignFlipInterval, diff: float) -> str:
+    if not found.spread:
+        return f"every persona moved by {diff:+.2f} USD: no spread to estimate an interval from"
+    low = "open" if found.open_low else f"{found.low:.2f}"
+    high = "open" if found.open_high else f"{found.high:.2f}"
+    return f"[{low}, {high}] USD"
 
 
 def policy_structure(manifest: RunManifest) -> list[str]:
@@ -187,7 +208,33 @@ PAIRED_SETTINGS = {"model": "--model", "seed": "--seed", "fault_rate": "--fault-
                    "judge_samples": "--judge-samples"}  # fmt: skip
 
 
-def compare_runs(a_run: Path, b_run: Path) -> Comparison:
+def setup_of(manifest: RunManifest) -> Setup:
+    """Whether this run's setup lets a persona's trials end differently: an LLM agent or customer, a model reader,
+    injected faults or personas that draw their choices can; the offline model with fixed personas cannot."""
+    identity = manifest.identity
+    varying = [
+        what
+        for what, present in (
+            (f"model {identity.model}", identity.model != "offline"),
+            (f"customer model {identity.customer_model}", identity.customer_model is not None),
+            (f"reader {identity.reader}", identity.reader != "rules"),
+            (f"fault rate {identity.fault_rate:g}", identity.fault_rate > 0),
+        )
+        if present
+    ]
+    try:
+        personas = load_personas(Path(identity.personas_dir), identity.persona_ids)
+    except (InputFileError, OSError, ValueError):  # the run's personas moved or changed: say it is not known
+        return Setup(None, "the run's personas could not be read")
+    drawing = [p.id for p in personas if p.has_chance]
+    if drawing:
+        varying.append(f"{len(drawing)} persona(s) draw their choices, e.g. {drawing[0]}")
+    if varying:
+        return Setup(False, "; ".join(varying))
+    return Setup(True, "the offline model, personas that draw nothing, no faults")
+
+
+def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_texts: tuple[str, ...] = ()) -> Comparison:
     manifest_a, records_a = load_arm(a_run)
     manifest_b, records_b = load_arm(b_run)
     if a_run.resolve() == b_run.resolve():
@@ -206,8 +253,12 @@ def compare_runs(a_run: Path, b_run: Path) -> Comparison:
     trials_vary = any(len(e.a_outcomes) > 1 or len(e.b_outcomes) > 1 for e in effects)
     criteria = judged_criteria([r.judgement for r in records_a + records_b])
     extractors = metric_extractors(criteria)
+    gates = [parse_gate(text, list(extractors)) for text in gate_texts]
     metrics = [compare_metric(name, phrase, read, pairs) for name, (phrase, read) in extractors.items()]
-    write_verdicts(metrics, copies=None if not repeated else not trials_vary)
+    setup = setup_of(manifest_a)
+    write_verdicts(metrics, setup, ErrorBudget(primary, tuple(g.metric for g in gates)))
+    by_name = {m.metric: m for m in metrics}
+    gates = [judge_gate(g, by_name.get(g.metric)) for g in gates]
     offline = manifest_a.identity.model == "offline"
     structure_a, structure_b = policy_structure(manifest_a), policy_structure(manifest_b)
     comparison = Comparison(
@@ -231,8 +282,13 @@ def compare_runs(a_run: Path, b_run: Path) -> Comparison:
         offline_model=offline,
         structure_a=structure_a,
         structure_b=structure_b,
-        notes=_notes(offline, structure_a == structure_b, copies, trials_vary, bool(repeated)),
+        notes=_notes(offline, structure_a == structure_b, copies, trials_vary, bool(repeated), len(effects)),
+        primary=primary,
+        trials_can_vary=None if setup.deterministic is None else not setup.deterministic,
+        setup=setup.why,
+        gates=gates,
     )
+    comparison.ship, comparison.ship_why = ship_decision(by_name.get(primary), gates, len(effects))
     comparison.summary = plain_summary(comparison)
     return comparison
 
@@ -243,43 +299,48 @@ def _flip(p: Pair) -> Flip:
 
 
 def plain_summary(c: Comparison) -> list[str]:
-    """The first lines of the report, in plain words."""
+    """The first lines of the report, in plain words. Claims are about these personas, each weighted once: a
+    hand-written set that covers the policy's branches, not a sample of customers, so no customer count is given."""
     lines = []
     for metric in (m for m in c.metrics if m.metric in ("retention", "cancellation") and m.pairs):
-        per_100 = round(abs(metric.diff or 0) * 100)
-        noun = "keeps" if metric.metric == "retention" else "cancels"
-        if metric.significant:
-            strength = "strong"
-        elif metric.personas_changed and metric.p_value < 0.05:
-            strength = "suggestive, not significant"
-        else:
-            strength = "weak" if metric.personas_changed else "none"
-        direction = "more" if (metric.diff or 0) > 0 else "fewer"
-        head = f"Out of 100 customers like these, B {noun} about {per_100} {direction} than A"
-        if per_100 == 0:
-            head = f"A and B {noun.rstrip('s')} about as many customers as each other"
-        lines.append(f"{head}; evidence: {strength}, from {metric.personas_changed} of {metric.personas} personas.")
-    if not c.trials_vary and c.trials > 1:
+        what = "retention rate" if metric.metric == "retention" else "cancellation rate"
+        if metric.personas_changed == 0:
+            lines.append(f"The {what} is the same under A and B for every one of the {metric.personas} personas.")
+            continue
+        direction = "higher" if (metric.diff or 0) > 0 else "lower"
+        strength = "shown" if metric.significant else "not shown (it could be chance)"
         lines.append(
-            f"Every persona's {c.trials} trials ended the same way: the evidence is {c.personas} personas, "
-            f"not {c.pairs} conversations."
+            f"Across these {metric.personas} personas, each weighted once, B's {what} is {pp(metric.diff or 0)} pp "
+            f"({direction}) on average; {metric.personas_changed} persona(s) changed; a difference is {strength}."
         )
+    if c.trials_can_vary is False:
+        lines.append(f"Trials cannot vary in this setup ({c.setup}): the evidence is {c.personas} personas, "
+                     f"not {c.pairs} conversations.")  # fmt: skip
     if c.errors_a or c.errors_b:
         lines.append(
             f"{c.errors_a} conversation(s) under A and {c.errors_b} under B ended in a model or connection "
             "error and are left out of every rate."
         )
     if c.personas < 10:
-        lines.append(f"Only {c.personas} personas: a population claim is weak whatever the trials.")
+        lines.append(f"Only {c.personas} personas: a claim about them is weak whatever the trials.")
     return lines
 
 
-def _notes(offline: bool, same_structure: bool, copies: bool, trials_vary: bool, repeated: bool) -> list[str]:
+def _notes(
+    offline: bool, same_structure: bool, copies: bool, trials_vary: bool, repeated: bool, personas: int
+) -> list[str]:
+    exact = (
+        "an exact sign-flip test (every sign assignment enumerated)"
+        if personas <= EXACT_UP_TO
+        else (f"a sign-flip test on 20,000 sampled sign assignments ({personas} personas are too many to enumerate)")
+    )
     notes = [
         "Pairs share persona, trial and seed. Each persona counts once: its rate under B minus its rate under A. "
-        "p-values come from an exact sign-flip test on those per-persona differences, with Holm's correction within "
-        "each family (outcomes; other outcomes; adherence); intervals are t intervals on them. A verdict is "
-        "significant only when the corrected test and the interval agree."
+        f"p-values come from {exact} on those per-persona differences. One error budget covers the whole report: "
+        "the primary metric is tested at 2.5%, the guard rails share 1.25% when there are any, every other metric "
+        "shares the rest, so the chance that anything here is called significant when A and B do not differ is at "
+        "most 5%. Each interval inverts the same test at the same level, so it excludes 0 exactly when the verdict "
+        "is significant. Claims are about these personas, each weighted once, not about a population of customers."
     ]
     if offline:
         notes.append(

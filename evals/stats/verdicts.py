@@ -1,9 +1,11 @@
 """Per-metric A/B verdicts whose unit is the persona.
 
 For each metric, each persona contributes one number: its rate under B minus its rate under A over its matched
-trials. The population claim ("B retains more customers") is a sign-flip test on those numbers with Holm's
-correction within the metric's family, and a t interval on them; it is "significant" only when both agree.
-What individual personas did is stated as fact, whatever the test says.
+trials. A claim is about these personas, each weighted once ("B retains more across these 14 personas"), never a
+count of customers. It rests on an exact sign-flip test of those numbers (sampled beyond 16 personas, and said so),
+at the metric's share of the report's error budget (`evals.stats.budget`), and on the interval from inverting that
+test at the same level, so the interval excludes 0 exactly when the verdict is significant. What individual
+personas did is stated as fact, whatever the test says.
 """
 
 from __future__ import annotations
@@ -12,22 +14,23 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from evals.schema.judgement import judged
 from evals.schema.records import ConversationRecord
 from evals.scoring.score import adherence_rules
+from evals.stats.budget import ALPHA, ErrorBudget, Setup
 from evals.stats.metrics import Rate, cluster_rate
-from evals.stats.paired import holm, persona_interval, personas_needed, sign_flip_test
+from evals.stats.paired import personas_needed, sign_flip_interval, sign_flip_test
 
-ALPHA = 0.05
 Extractor = Callable[[ConversationRecord], bool | None]
-# Holm's correction runs within each family: the outcomes a retention policy exists for, then the others.
+# The families group the report's tables; the error budget (evals.stats.budget) spans all of them.
 FAMILIES = {
     "retention": "primary",
     "cancellation": "primary",
     "escalation": "secondary",
     "correct_outcome": "secondary",
+    "adherence": "secondary",
 }
 
 
@@ -59,6 +62,7 @@ def metric_extractors(judge_criteria: list[str] | None = None) -> dict[str, tupl
         "cancellation": ("cancels more orders", lambda r: None if r.error else r.outcome == "cancelled"),
         "escalation": ("escalates more", lambda r: None if r.error else r.outcome == "escalated"),
         "correct_outcome": ("reaches the expected outcome more often", lambda r: None if r.error else r.correct),
+        "adherence": ("follows every rule the policy states more often", lambda r: None if r.error else r.adherence_ok),
     }
     for rule in adherence_rules():
         metrics[rule] = (f"follows '{rule.removeprefix('adherence.')}' more often", _adherence(rule))
@@ -82,10 +86,17 @@ class MetricComparison(BaseModel):
     personas_changed: int = 0
     toward_b: int = 0
     p_value: float = 1.0
-    p_holm: float = 1.0
+    p_holm: float = Field(default=1.0, description="kept for old scripts: equal to p_adjusted since schema 3")
     significant: bool = False
     verdict: str = ""
     phrase: str = ""
+    role: str = Field(default="exploratory", description="primary | guard | exploratory: how its error is budgeted")
+    alpha: float = Field(default=ALPHA, description="this metric's share of the report's 5% family-wise error")
+    p_adjusted: float = Field(default=1.0, description="p_value scaled to the whole report (Bonferroni)")
+    persona_diffs: list[float] = Field(default_factory=list, description="B's rate minus A's, one per persona")
+    interval_exact: bool = Field(default=True, description="every sign assignment was enumerated")
+    spread: bool = Field(default=True, description="the personas' differences are not all equal")
+    interval: str = Field(default="", description="the interval as the report prints it, or why there is none")
 
 
 def _by_persona(values: list[tuple[bool, bool, str]]) -> dict[str, list[tuple[bool, bool]]]:
@@ -107,7 +118,7 @@ def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair]) -
                                 diff=None, diff_low=None, diff_high=None, only_a=0, only_b=0,
                                 verdict="not applicable in these conversations")  # fmt: skip
     diffs = [sum(y for _, y in v) / len(v) - sum(x for x, _ in v) / len(v) for v in grouped.values()]
-    diff, low, high = persona_interval(diffs)
+    diff = sum(diffs) / len(diffs)
     return MetricComparison(
         metric=name,
         family=family,
@@ -117,8 +128,9 @@ def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair]) -
         pairs=len(usable),
         personas=len(grouped),
         diff=diff,
-        diff_low=low,
-        diff_high=high,
+        diff_low=None,
+        diff_high=None,
+        persona_diffs=diffs,
         only_a=sum(x and not y for x, y, _ in usable),
         only_b=sum(y and not x for x, y, _ in usable),
         personas_changed=sum(abs(d) > 1e-12 for d in diffs),
@@ -127,42 +139,57 @@ def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair]) -
     )
 
 
-def write_verdicts(metrics: list[MetricComparison], copies: bool | None) -> None:
-    """`copies`: True when trials repeat one result, False when they vary, None with one trial per persona."""
-    for family in {m.family for m in metrics}:
-        tested = [m for m in metrics if m.family == family and m.pairs]
-        for metric, adjusted in zip(tested, holm([m.p_value for m in tested]), strict=True):
-            metric.p_holm = adjusted
-            excludes_zero = (metric.diff_low or 0) > 0 or (metric.diff_high or 0) < 0
-            metric.significant = adjusted < ALPHA and excludes_zero
-            metric.verdict = _sentence(metric, copies, len(tested))
+def write_verdicts(
+    metrics: list[MetricComparison], setup: Setup | None = None, budget: ErrorBudget | None = None
+) -> None:
+    """Give each tested metric its share of the report's error budget, its interval at that level (the sign-flip
+    test inverted, so the interval and the test agree by construction) and its verdict sentence."""
+    setup, budget = setup or Setup(), budget or ErrorBudget()
+    tested = [m for m in metrics if m.pairs]
+    shares = budget.shares([m.metric for m in tested])
+    for metric in tested:
+        metric.role, metric.alpha = shares[metric.metric]
+        metric.p_adjusted = metric.p_holm = min(1.0, metric.p_value * ALPHA / metric.alpha)
+        found = sign_flip_interval(metric.persona_diffs, metric.alpha)
+        metric.diff_low, metric.diff_high = found.low, found.high
+        metric.interval_exact, metric.spread = found.exact, found.spread
+        metric.significant = metric.p_value < metric.alpha and not found.holds(0.0)
+        metric.interval = interval_text(metric)
+        metric.verdict = _sentence(metric, setup)
 
 
-def _sentence(m: MetricComparison, copies: bool | None, family_size: int) -> str:
-    span = f"{(m.diff or 0) * 100:+.0f} pp [{(m.diff_low or 0) * 100:.0f}, {(m.diff_high or 0) * 100:.0f}]"
+def pp(value: float) -> str:
+    """A difference in percentage points, never "-0"."""
+    return f"{int(round(value * 100)):+d}"
+
+
+def interval_text(m: MetricComparison) -> str:
+    if m.personas_changed == 0:
+        return "no persona changed: no spread to estimate an interval from"
+    if not m.spread:
+        return f"every persona moved by {pp(m.diff or 0)} pp: no spread to estimate an interval from"
+    how = f"{1 - m.alpha:.1%} interval" + ("" if m.interval_exact else ", sampled")
+    return f"[{pp(m.diff_low or 0)}, {pp(m.diff_high or 0)}] pp ({how})"
+
+
+def _sentence(m: MetricComparison, setup: Setup) -> str:
+    span = f"{pp(m.diff or 0)} pp per persona, {m.interval}"
     stats = (
-        f"sign-flip p = {m.p_value:.3g} (Holm {m.p_holm:.3g}), {m.personas_changed} of {m.personas} personas changed"
+        f"sign-flip p = {m.p_value:.3g}{'' if m.interval_exact else ' (sampled)'}, tested at {m.alpha:.3g} "
+        f"({m.role}); {m.personas_changed} of {m.personas} personas changed"
     )
     if m.significant:
         who = "B" if (m.diff or 0) > 0 else "A"
-        return f"{who} {m.phrase}: B − A = {span} per persona; {stats}"
-    needed = personas_needed(ALPHA, family_size)
+        return f"{who} {m.phrase} across these {m.personas} personas (each weighted once): {span}; {stats}"
     if m.personas_changed == 0:
-        return f"no difference: no persona changed ({span})"
+        return f"no difference: no persona changed ({m.personas} personas)"
+    needed = personas_needed(m.alpha)
     moving = max(m.toward_b, m.personas_changed - m.toward_b)
-    if copies is None:
-        advice = (
-            f"one trial per persona: run more to see whether outcomes vary; a population claim needs at least "
-            f"{needed} personas moving the same way (here {moving})"
-        )
-    elif copies:
-        advice = (
-            f"trials repeat one result with this model, so more trials add nothing: a population claim needs at "
-            f"least {needed} personas moving the same way (here {moving})"
+    if needed > m.personas:
+        reach = (
+            f"at this share of the error budget, {needed} personas all moving the same way are needed, more than "
+            f"the {m.personas} compared: add personas"
         )
     else:
-        advice = (
-            f"more trials sharpen each persona's rate; a population claim needs at least {needed} personas moving "
-            f"the same way (here {moving})"
-        )
-    return f"no population-level difference shown: {span}; {stats}; {advice}"
+        reach = f"the test needs at least {needed} personas moving the same way at this level (here {moving})"
+    return f"no difference shown across these personas: {span}; {stats}; {setup.advice}; {reach}"
