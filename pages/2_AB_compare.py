@@ -8,12 +8,25 @@ import streamlit as st
 
 from agent.errors import RetentionLabError
 from agent.policy.lint import lint_text
+from evals.personas.loader import DEFAULT_PERSONA_DIR, load_personas
 from evals.running.config import RunConfig
 from evals.running.runs import list_comparisons, new_run_dir
 from evals.service import ABConfig, run_ab
+from evals.stats.budget import PRIMARY_METRICS
+from evals.stats.planner import plan_ab
 from ui.lab import md_escape, policy_files
 from ui.model_picker import model_picker
 from ui.widgets import embed_report, progress_bars, run_settings
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def power_plan(persona_ids: tuple[str, ...], trials: int, effect: int) -> tuple[list[str], list[dict[str, object]]]:
+    """The planner's sentences and its table (personas, trials, power), cached per choice."""
+    personas = load_personas(DEFAULT_PERSONA_DIR, list(persona_ids) or None)
+    planned = plan_ab(personas, trials, effect / 100, comparisons=60)
+    rows = [{"personas": r.personas, "trials": r.trials, "power": f"{r.power:.0%}"} for r in planned.rows]
+    return planned.lines(), rows
+
 
 st.set_page_config(page_title="Retention Lab · A/B", layout="wide")
 st.title("A/B comparison")
@@ -32,6 +45,24 @@ left, right = st.columns(2)
 a = left.selectbox("Policy A", sources, index=names.index("retention_offers.md"), key="ab_a")
 b = right.selectbox("Policy B", sources, index=names.index("retention_offers_lean.md"), key="ab_b")
 settings = run_settings("ab")
+decide, gates_box = st.columns(2)
+primary = decide.selectbox(
+    "Primary metric (decides 'Ship B?')", PRIMARY_METRICS, key="ab_primary",
+    help="Named before the run: it gets half of the report's 5% error budget.",
+)  # fmt: skip
+gate_text = gates_box.text_area(
+    "Guard rails, one per line", key="ab_gates", placeholder="adherence>=-2pp\nescalation<=+5pp", height=80,
+    help="Each passes when B is shown to be no worse than its margin; they share a quarter of the error budget.",
+)  # fmt: skip
+gates = tuple(line.strip() for line in gate_text.splitlines() if line.strip())
+with st.expander("What can this comparison show? (power, before the run)"):
+    effect = st.slider("True retention effect to detect (percentage points)", 5, 50, 20, 5, key="ab_effect")
+    if st.button("Estimate power", key="ab_power"):
+        with st.spinner("Simulating comparisons through the report's own verdict code…"):
+            lines, rows = power_plan(tuple(settings.persona_ids or ()), settings.trials, effect)
+        for line in lines:
+            st.markdown(md_escape(line))
+        st.dataframe(rows, hide_index=True)
 submitted = st.button("Compare", type="primary", key="run_compare")
 shown = st.empty()  # while a comparison runs, the one shown before is cleared
 
@@ -57,7 +88,8 @@ if submitted:
         out.mkdir(parents=True)
         policy_a, policy_b = arm_policy(a, out, "a"), arm_policy(b, out, "b")
         template = RunConfig(policies=[policy_a], **settings.as_config_fields(), model=model, out=out)
-        run_ab(ABConfig(a=policy_a, b=policy_b, out=out, template=template), progress_bars(live_figures=True))
+        ab = ABConfig(a=policy_a, b=policy_b, out=out, template=template, primary=primary, gates=gates)
+        run_ab(ab, progress_bars(live_figures=True))
         st.session_state.selected_comparison = str(out)
     except RetentionLabError as exc:
         st.error(md_escape(exc))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from testing.ab_simulation import simulate  # noqa: E402
+from evals.stats.power import simulate  # noqa: E402
 
 
 def main() -> None:

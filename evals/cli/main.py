@@ -29,7 +29,7 @@ from evals.cli.options import (
     validated,
 )
 from evals.cli.progress import StatusLine, progress_bar, show_progress
-from evals.running.config import RunConfig
+from evals.running.config import DEFAULT_PERSONA_DIR, RunConfig
 from evals.stats.budget import PRIMARY_METRICS
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -198,6 +198,25 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_ab(args: argparse.Namespace) -> int:
+    from evals.personas.loader import load_personas
+    from evals.stats.planner import parse_effect, plan_ab
+
+    effect = parse_effect(args.effect)
+    if args.trials < 1:
+        raise InputFileError("plan-ab", "--trials", f"is {args.trials}", "give at least 1")
+    personas = load_personas(args.personas_dir, args.persona_ids)
+    with console.status("simulating comparisons through the report's verdict code"):
+        planned = plan_ab(personas, args.trials, effect)
+    for line in planned.lines():
+        console.print(line, highlight=False, markup=False)
+    table = Table("personas", "trials", "power")
+    for row in planned.rows:
+        table.add_row(str(row.personas), str(row.trials), f"{row.power:.0%}")
+    console.print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m evals", description="Retention Lab batch evals and A/B tests.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -231,6 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     add_run_options(compare)
     compare.set_defaults(handler=_compare)
+    planner = sub.add_parser("plan-ab", help="before an A/B: the power of its test with these personas and trials")
+    planner.add_argument("--personas", dest="personas_dir", type=Path, default=DEFAULT_PERSONA_DIR,
+                         help="folder of persona YAML files (default fixtures/personas)")  # fmt: skip
+    planner.add_argument("--persona", dest="persona_ids", action="append", help="only this persona id (repeatable)")
+    planner.add_argument("--trials", type=int, default=3, help="trials per persona (default 3)")
+    planner.add_argument("--effect", default="20pp", help="the true retention effect to detect (default 20pp)")
+    planner.set_defaults(handler=_plan_ab)
     read = sub.add_parser("read", help="read one agent reply from stdin and print what a reader takes from it (JSON)")
     add_model_call_options(read)
     read.set_defaults(handler=_read)

@@ -58,8 +58,8 @@ def _judged(criterion: str) -> Extractor:
 def metric_extractors(judge_criteria: list[str] | None = None) -> dict[str, tuple[str, Extractor]]:
     """metric name -> (what 'more' means in a sentence, how to read it from a record)."""
     metrics: dict[str, tuple[str, Extractor]] = {
-        "retention": ("retains more customers", lambda r: None if r.error else r.outcome == "retained"),
-        "cancellation": ("cancels more orders", lambda r: None if r.error else r.outcome == "cancelled"),
+        "retention": ("retains more often", lambda r: None if r.error else r.outcome == "retained"),
+        "cancellation": ("cancels more often", lambda r: None if r.error else r.outcome == "cancelled"),
         "escalation": ("escalates more", lambda r: None if r.error else r.outcome == "escalated"),
         "correct_outcome": ("reaches the expected outcome more often", lambda r: None if r.error else r.correct),
         "adherence": ("follows every rule the policy states more often", lambda r: None if r.error else r.adherence_ok),

@@ -1,6 +1,7 @@
-"""Simulated A/B comparisons through the report's own verdict code, for the tests and `scripts/ab_power.py`: how
-often a comparison is called significant (false positives with no effect, power with one), how often anything in a
-whole report is (the family-wise error), and how often the interval holds the true difference for these personas.
+"""Simulated A/B comparisons through the report's own verdict code: how often a comparison is called significant
+(false positives with no effect, power with one), how often anything in a whole report is (the family-wise error),
+and how often the interval holds the true difference for these personas. `python -m evals plan-ab` and the A/B page
+use it to say, before a run, what a comparison can show; the tests use it to keep the statistics honest.
 
 Personas are either heterogeneous (each has its own chance of being retained, drawn per trial) or deterministic
 (each is retained or not, every trial; an effect flips some of them)."""
@@ -12,8 +13,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from evals.schema.records import ConversationRecord
 from evals.stats.budget import ErrorBudget, Setup
-from evals.stats.verdicts import MetricComparison, Pair, compare_metric, metric_extractors, write_verdicts
+from evals.stats.verdicts import Extractor, MetricComparison, Pair, compare_metric, metric_extractors, write_verdicts
 
 KINDS = ("heterogeneous", "deterministic")
 
@@ -51,14 +53,25 @@ def simulated_pairs(rng: np.random.Generator, base, shifted, trials: int, metric
     return pairs
 
 
-def report_metrics(pairs: list[Pair], metrics: int, deterministic: bool) -> list[MetricComparison]:
-    """The verdicts a report would give: retention (primary), cancellation and `metrics` more, one error budget."""
+def report_metrics(
+    pairs: list[Pair], metrics: int, deterministic: bool, primary_only: bool = False
+) -> list[MetricComparison]:
+    """The verdicts a report would give: retention (primary), cancellation and `metrics` more, one error budget
+    (`primary_only`: retention alone, at its own share, which is all that power needs)."""
     extractors = metric_extractors()
-    found = [compare_metric(name, *extractors[name], pairs) for name in ("retention", "cancellation")]
+    names = ("retention",) if primary_only else ("retention", "cancellation")
+    found = [compare_metric(name, *extractors[name], pairs) for name in names]
     for i in range(metrics):
-        found.append(compare_metric(f"extra.{i}", "passes more", lambda r, i=i: bool(r.extra[i]), pairs))
+        found.append(compare_metric(f"extra.{i}", "passes more", _extra(i), pairs))
     write_verdicts(found, Setup(deterministic, "simulated"), ErrorBudget("retention"))
     return found
+
+
+def _extra(i: int) -> Extractor:
+    def value(record: ConversationRecord) -> bool:
+        return bool(record.extra[i])  # type: ignore[attr-defined]
+
+    return value
 
 
 @dataclass
@@ -84,13 +97,14 @@ class Simulated:
 
 def simulate_reports(
     effect: float, comparisons: int, seed: int, personas: int = 14, trials: int = 5, kind: str = "heterogeneous",
-    metrics: int = 0, keep: bool = False,
+    metrics: int = 0, keep: bool = False, primary_only: bool = False,
 ) -> Simulated:  # fmt: skip
     rng = np.random.default_rng(seed)
     result = Simulated()
     for _ in range(comparisons):
         base, shifted = arm_rates(rng, personas, effect, kind)
-        found = report_metrics(simulated_pairs(rng, base, shifted, trials, metrics), metrics, kind == "deterministic")
+        pairs = simulated_pairs(rng, base, shifted, trials, metrics)
+        found = report_metrics(pairs, metrics, kind == "deterministic", primary_only)
         retention = found[0]
         result.comparisons += 1
         result.primary_called += retention.significant
@@ -100,6 +114,12 @@ def simulate_reports(
         if keep:
             result.reports.append(found)
     return result
+
+
+def plan(personas: int, trials: int, effect: float, kind: str, comparisons: int = 100, seed: int = 0) -> float:
+    """The chance that the primary metric (retention) is called significant when B changes it by `effect` for
+    these many personas and trials: the power of the report's own test."""
+    return simulate_reports(effect, comparisons, seed, personas, trials, kind, primary_only=True).power
 
 
 def simulate(effect: float, comparisons: int, seed: int, personas: int = 14, trials: int = 5) -> tuple[float, float]:
