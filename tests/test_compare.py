@@ -245,3 +245,20 @@ def test_whether_trials_can_vary_comes_from_the_setup_not_from_the_outcomes_seen
         runs[arm] = out
     comparison = compare_runs(runs["a"], runs["b"])
     assert comparison.trials_can_vary is True and "off_topic_first" in comparison.setup
+
+
+def test_an_arm_whose_policy_has_lines_its_plan_does_not_hold_is_marked_in_the_summary_and_the_decision(tmp_path):
+    from evals.schema.manifest import load_manifest
+
+    a = fake_run(tmp_path / "a", ["retained"] * 10)
+    b = fake_run(tmp_path / "b", ["retained"] * 10)
+    manifest = load_manifest(b)
+    text = manifest.policies[0].text
+    line = "If they still hesitate, offer them a 12% discount on this order instead.\n"
+    at = text.index("\n# ") + 1  # before the first heading of the body: a line the plan in the front matter lacks
+    manifest.policies[0].text = text[:at] + line + "\n" + text[at:]
+    write_manifest(b, manifest)
+    comparison = compare_runs(a, b)
+    assert not comparison.unread_a and len(comparison.unread_b) == 1 and "12%" in comparison.unread_b[0]
+    assert comparison.summary[0].startswith("Caution: arm B's policy has 1 line(s) its plan does not hold")
+    assert comparison.ship_why.startswith("Caution:") and "a policy nobody wrote" in comparison.ship_why

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agent.errors import InputFileError
+from agent.policy.lint import lint_text
 from evals.personas.loader import load_personas
 from evals.schema.judgement import judged_criteria
 from evals.schema.manifest import RunManifest, load_manifest
@@ -85,6 +86,8 @@ class Comparison(BaseModel):
     gates: list[Gate] = Field(default_factory=list)
     ship: str = Field(default="", description="yes | no | not enough evidence")
     ship_why: str = ""
+    unread_a: list[str] = Field(default_factory=list, description="lines of A's policy its plan does not hold")
+    unread_b: list[str] = Field(default_factory=list, description="lines of B's policy its plan does not hold")
 
 
 def load_arm(run: Path) -> tuple[RunManifest, list[ConversationRecord]]:
@@ -234,6 +237,21 @@ def setup_of(manifest: RunManifest) -> Setup:
     return Setup(True, "the offline model, personas that draw nothing, no faults")
 
 
+def unread_lines(manifest: RunManifest) -> list[str]:
+    """The lint warnings that say a line of the arm's policy holds an offer or a number its plan does not: the run
+    acted on the plan without them."""
+    entry = manifest.policies[0]
+    problems = lint_text(entry.text, Path(entry.file))
+    return [str(p) for p in problems if "does not hold" in p.message or "cannot be read" in p.message]
+
+
+def _unread_sentence(c: Comparison) -> str:
+    arms = [(name, lines) for name, lines in (("A", c.unread_a), ("B", c.unread_b)) if lines]
+    said = "; ".join(f"arm {name}'s policy has {len(lines)} line(s) its plan does not hold ({lines[0]})"
+                     for name, lines in arms)  # fmt: skip
+    return f"{said}. The run acted on the plan without them, so this may compare a policy nobody wrote."
+
+
 def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_texts: tuple[str, ...] = ()) -> Comparison:
     manifest_a, records_a = load_arm(a_run)
     manifest_b, records_b = load_arm(b_run)
@@ -288,7 +306,10 @@ def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_text
         setup=setup.why,
         gates=gates,
     )
+    comparison.unread_a, comparison.unread_b = unread_lines(manifest_a), unread_lines(manifest_b)
     comparison.ship, comparison.ship_why = ship_decision(by_name.get(primary), gates, len(effects))
+    if comparison.unread_a or comparison.unread_b:
+        comparison.ship_why = f"Caution: {_unread_sentence(comparison)} {comparison.ship_why}"
     comparison.summary = plain_summary(comparison)
     return comparison
 
@@ -301,7 +322,7 @@ def _flip(p: Pair) -> Flip:
 def plain_summary(c: Comparison) -> list[str]:
     """The first lines of the report, in plain words. Claims are about these personas, each weighted once: a
     hand-written set that covers the policy's branches, not a sample of customers, so no customer count is given."""
-    lines = []
+    lines = [f"Caution: {_unread_sentence(c)}"] if c.unread_a or c.unread_b else []
     for metric in (m for m in c.metrics if m.metric in ("retention", "cancellation") and m.pairs):
         what = "retention rate" if metric.metric == "retention" else "cancellation rate"
         if metric.personas_changed == 0:
