@@ -24,8 +24,8 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=20, help="metrics besides retention and cancellation (A/A)")
     args = parser.parse_args()
     print(f"{args.personas} personas x {args.trials} trials, {args.comparisons} simulated comparisons per row")
-    print("| personas | true effect on retention | retention called significant | anything in the report called "
-          "significant | retention's interval holds the truth |")  # fmt: skip
+    print("| kind of personas | true effect on retention | retention called significant | anything in the report "
+          "called significant | retention's interval holds the truth |")  # fmt: skip
     print("|---|---|---|---|---|")
     for kind in KINDS:
         for effect in (0.0, 0.1, 0.2, 0.3):

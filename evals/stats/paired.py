@@ -3,9 +3,9 @@ deterministic model they are copies), so every population claim is made on per-p
 
 - `sign_flip_test`: exact two-sided permutation test of "no difference" on per-persona mean differences (every sign
   assignment is enumerated up to 16 personas; a seeded sample of 20,000 beyond that).
-- `persona_interval`: a t interval on the per-persona differences (personas are the clusters), kept within [-1, 1]
-  for rates. Its coverage is checked by simulation in tests/test_compare.py.
-- `holm`: Holm's step-down correction within a family of metrics.
+- `persona_interval`: a t interval on per-persona rates, for the rates of one run (personas are the clusters).
+- `sign_flip_interval`: the test inverted, the interval of shifts it does not reject (used by the A/B verdicts, so
+  interval and test agree).
 """
 
 from __future__ import annotations
@@ -47,16 +47,6 @@ def persona_interval(differences: Sequence[float], bound: float | None = 1.0) ->
     if bound is not None:
         low, high = max(low, -bound), min(high, bound)
     return mean, low, high
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values, in the input order (step-down, monotone, capped at 1)."""
-    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
-    adjusted, running = [1.0] * len(p_values), 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 def smallest_p(differing_personas: int) -> float:
