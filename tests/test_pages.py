@@ -35,12 +35,17 @@ def test_ab_page_compares_two_policies(tmp_path):
     at.multiselect(key="ab_personas").set_value(["holds_out_for_more", "discount_at_once"])
     at.number_input(key="ab_trials").set_value(2)
     at.selectbox(key="ab_b").set_value("retention_offers_lean.md")
-    at.button[0].click().run()
+    at.text_area(key="ab_gates").set_value("adherence>=-2pp")
+    at.button(key="ab_power").click().run()
+    assert not at.exception, at.exception
+    assert any("Power now" in m.value for m in at.markdown) and len(at.dataframe[0].value) >= 2
+    at.button(key="run_compare").click().run()
     assert not at.exception, at.exception
     folder = next((tmp_path / "runs").iterdir())
     assert (folder / "comparison.json").exists() and (folder / "arm_a" / "results.jsonl").exists()
     report = (folder / "report.html").read_text()
     assert "2 personas × 2 trials = 4 matched pairs" in report and "holds_out_for_more" in report
+    assert "Ship B?" in report and (folder / "gate.junit.xml").exists()
 
 
 def test_the_run_just_made_is_shown_even_when_older_runs_exist(tmp_path):
