@@ -261,3 +261,26 @@ def test_an_arm_whose_policy_has_lines_its_plan_does_not_hold_is_marked_in_the_s
     assert not comparison.unread_a and len(comparison.unread_b) == 1 and "12%" in comparison.unread_b[0]
     assert comparison.summary[0].startswith("Caution: arm B's policy has 1 line(s) its plan does not hold")
     assert comparison.ship_why.startswith("Caution:") and "a policy nobody wrote" in comparison.ship_why
+
+
+@pytest.mark.slow
+def test_persona_weights_from_real_request_shares_weight_every_claim_and_say_so(tmp_path):
+    """A persona may carry its share of real cancellation requests; the difference, the test and the interval are
+    then about that mix, and the report says so."""
+    personas = tmp_path / "personas"
+    personas.mkdir()
+    for name, weight in (("holds_out_for_more", 4), ("discount_at_once", 1)):
+        text = (ROOT / "fixtures" / "personas" / f"{name}.yaml").read_text(encoding="utf-8")
+        (personas / f"{name}.yaml").write_text(f"{text.rstrip()}\nweight: {weight}\n", encoding="utf-8")
+    arms = []
+    policies = {"a": POLICIES / "retention_offers_shipping_first.md", "b": POLICIES / "retention_offers_lean.md"}
+    for arm, policy in policies.items():
+        execute_run(RunConfig(policies=[policy], trials=1, out=tmp_path / arm, cache_path=None, personas_dir=personas))
+        arms.append(tmp_path / arm)
+    comparison = compare_runs(*arms)
+    retention = next(m for m in comparison.metrics if m.metric == "retention")
+    assert retention.diff == pytest.approx(-0.8)  # holds_out_for_more (weight 4) is lost under B; the other is not
+    assert comparison.weighting.startswith("weighted by their share of real cancellation requests")
+    assert "weighted by their share" in comparison.summary[0]
+    assert sign_flip_test([1.0, 1.0], weights=[3.0, 1.0]) == pytest.approx(0.5)
+    assert sign_flip_test([1.0, -1.0], weights=[3.0, 1.0]) == pytest.approx(1.0)

@@ -28,7 +28,7 @@ def gate_markdown(c: Comparison) -> str:
         *(f"| {_md(g.text)} | {MARK[g.result]} | {_md(g.why)} |" for g in c.gates),
         "",
         f"{c.personas} personas × {c.trials} trials, model {_md(c.model)}. Claims are about these personas, "
-        "each weighted once; one 5% error budget covers every claim in the report.",
+        f"{_md(c.weighting)}; one 5% error budget covers every claim in the report.",
     ]
     return "\n".join(lines) + "\n"
 

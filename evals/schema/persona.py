@@ -69,6 +69,11 @@ class Persona(BaseModel):
     max_turns: int = Field(default=8, ge=1, le=30)
     voice: Voice | None = Field(default=None, description="how the customer sounds when a model writes their lines")
     pinned: list[PinnedExpectation] = Field(default_factory=list)
+    weight: float = Field(
+        default=1.0, gt=0, le=1_000_000,
+        description="this persona's share of real cancellation requests, relative to the others (A/B claims are then "
+        "about that mix); 1 for every persona: each counts once",
+    )  # fmt: skip
 
     @property
     def order(self) -> str:

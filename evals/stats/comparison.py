@@ -14,15 +14,22 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agent.errors import InputFileError
-from agent.policy.lint import lint_text
-from evals.personas.loader import load_personas
 from evals.schema.judgement import judged_criteria
 from evals.schema.manifest import RunManifest, load_manifest
 from evals.schema.records import ConversationRecord, of_the_run, read_results
-from evals.stats.budget import ErrorBudget, Setup
+from evals.stats.arms import persona_weights, run_personas, setup_of, unread_lines
+from evals.stats.budget import ErrorBudget
 from evals.stats.decision import Gate, judge_gate, parse_gate, ship_decision
 from evals.stats.paired import EXACT_UP_TO, SignFlipInterval, sign_flip_interval
-from evals.stats.verdicts import MetricComparison, Pair, compare_metric, metric_extractors, pp, write_verdicts
+from evals.stats.verdicts import (
+    MetricComparison,
+    Pair,
+    compare_metric,
+    metric_extractors,
+    pp,
+    weighting,
+    write_verdicts,
+)
 
 
 class EconomicsComparison(BaseModel):
@@ -86,6 +93,7 @@ class Comparison(BaseModel):
     gates: list[Gate] = Field(default_factory=list)
     ship: str = Field(default="", description="yes | no | not enough evidence")
     ship_why: str = ""
+    weighting: str = Field(default="each weighted once", description="how personas are weighted in every claim")
     unread_a: list[str] = Field(default_factory=list, description="lines of A's policy its plan does not hold")
     unread_b: list[str] = Field(default_factory=list, description="lines of B's policy its plan does not hold")
 
@@ -211,40 +219,6 @@ PAIRED_SETTINGS = {"model": "--model", "seed": "--seed", "fault_rate": "--fault-
                    "judge_samples": "--judge-samples"}  # fmt: skip
 
 
-def setup_of(manifest: RunManifest) -> Setup:
-    """Whether this run's setup lets a persona's trials end differently: an LLM agent or customer, a model reader,
-    injected faults or personas that draw their choices can; the offline model with fixed personas cannot."""
-    identity = manifest.identity
-    varying = [
-        what
-        for what, present in (
-            (f"model {identity.model}", identity.model != "offline"),
-            (f"customer model {identity.customer_model}", identity.customer_model is not None),
-            (f"reader {identity.reader}", identity.reader != "rules"),
-            (f"fault rate {identity.fault_rate:g}", identity.fault_rate > 0),
-        )
-        if present
-    ]
-    try:
-        personas = load_personas(Path(identity.personas_dir), identity.persona_ids)
-    except (InputFileError, OSError, ValueError):  # the run's personas moved or changed: say it is not known
-        return Setup(None, "the run's personas could not be read")
-    drawing = [p.id for p in personas if p.has_chance]
-    if drawing:
-        varying.append(f"{len(drawing)} persona(s) draw their choices, e.g. {drawing[0]}")
-    if varying:
-        return Setup(False, "; ".join(varying))
-    return Setup(True, "the offline model, personas that draw nothing, no faults")
-
-
-def unread_lines(manifest: RunManifest) -> list[str]:
-    """The lint warnings that say a line of the arm's policy holds an offer or a number its plan does not: the run
-    acted on the plan without them."""
-    entry = manifest.policies[0]
-    problems = lint_text(entry.text, Path(entry.file))
-    return [str(p) for p in problems if "does not hold" in p.message or "cannot be read" in p.message]
-
-
 def _unread_sentence(c: Comparison) -> str:
     arms = [(name, lines) for name, lines in (("A", c.unread_a), ("B", c.unread_b)) if lines]
     said = "; ".join(f"arm {name}'s policy has {len(lines)} line(s) its plan does not hold ({lines[0]})"
@@ -272,8 +246,10 @@ def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_text
     criteria = judged_criteria([r.judgement for r in records_a + records_b])
     extractors = metric_extractors(criteria)
     gates = [parse_gate(text, list(extractors)) for text in gate_texts]
-    metrics = [compare_metric(name, phrase, read, pairs) for name, (phrase, read) in extractors.items()]
-    setup = setup_of(manifest_a)
+    personas = run_personas(manifest_a)
+    weights = persona_weights(personas)
+    metrics = [compare_metric(name, phrase, read, pairs, weights) for name, (phrase, read) in extractors.items()]
+    setup = setup_of(manifest_a, personas)
     write_verdicts(metrics, setup, ErrorBudget(primary, tuple(g.metric for g in gates)))
     by_name = {m.metric: m for m in metrics}
     gates = [judge_gate(g, by_name.get(g.metric)) for g in gates]
@@ -307,7 +283,11 @@ def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_text
         gates=gates,
     )
     comparison.unread_a, comparison.unread_b = unread_lines(manifest_a), unread_lines(manifest_b)
-    comparison.ship, comparison.ship_why = ship_decision(by_name.get(primary), gates, len(effects))
+    if weights:
+        shown = ", ".join(f"{name} {weight:g}" for name, weight in sorted(weights.items()))
+        comparison.weighting = f"weighted by their share of real cancellation requests ({shown})"
+    decided = ship_decision(by_name.get(primary), gates, len(effects), comparison.weighting)
+    comparison.ship, comparison.ship_why = decided
     if comparison.unread_a or comparison.unread_b:
         comparison.ship_why = f"Caution: {_unread_sentence(comparison)} {comparison.ship_why}"
     comparison.summary = plain_summary(comparison)
@@ -331,7 +311,7 @@ def plain_summary(c: Comparison) -> list[str]:
         direction = "higher" if (metric.diff or 0) > 0 else "lower"
         strength = "shown" if metric.significant else "not shown (it could be chance)"
         lines.append(
-            f"Across these {metric.personas} personas, each weighted once, B's {what} is {pp(metric.diff or 0)} pp "
+            f"Across these {metric.personas} personas, {weighting(metric)}, B's {what} is {pp(metric.diff or 0)} pp "
             f"({direction}) on average; {metric.personas_changed} persona(s) changed; a difference is {strength}."
         )
     if c.trials_can_vary is False:
@@ -361,7 +341,8 @@ def _notes(
         "the primary metric is tested at 2.5%, the guard rails share 1.25% when there are any, every other metric "
         "shares the rest, so the chance that anything here is called significant when A and B do not differ is at "
         "most 5%. Each interval inverts the same test at the same level, so it excludes 0 exactly when the verdict "
-        "is significant. Claims are about these personas, each weighted once, not about a population of customers."
+        "is significant. Claims are about these personas, weighted as the report says, not about a population of "
+        "customers."
     ]
     if offline:
         notes.append(

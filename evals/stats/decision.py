@@ -71,7 +71,9 @@ def gate_exit_code(gates: list[Gate]) -> int:
     return 0 if all(g.result == "pass" for g in gates) else 2
 
 
-def ship_decision(primary: MetricComparison | None, gates: list[Gate], personas: int) -> tuple[str, str]:
+def ship_decision(
+    primary: MetricComparison | None, gates: list[Gate], personas: int, weighting: str = "each weighted once"
+) -> tuple[str, str]:
     """("yes" | "no" | "not enough evidence", one paragraph saying why and what to do next)."""
     failed = [g for g in gates if g.result == "fail"]
     unsure = [g for g in gates if g.result == "not enough evidence"]
@@ -86,7 +88,7 @@ def ship_decision(primary: MetricComparison | None, gates: list[Gate], personas:
         return "no", f"{head} B is worse than A on {name} across these {personas} personas."
     if primary.significant and good and not unsure:
         held = f" Every guard rail held: {', '.join(g.text for g in gates)}." if gates else " No guard rail was set."
-        return "yes", f"{head}{held} The claim is about these {personas} personas, each weighted once."
+        return "yes", f"{head}{held} The claim is about these {personas} personas, {weighting}."
     todo = []
     if not primary.significant:
         todo.append(f"{name} shows no difference at its level: add personas that the two wordings could treat "

@@ -21,19 +21,20 @@ from scipy import stats
 EXACT_UP_TO = 16  # 2^16 sign assignments; beyond, a seeded sample
 
 
-def sign_flip_test(differences: Sequence[float], seed: int = 0) -> float:
-    """Two-sided p-value that the per-persona differences are centred on zero (exact up to EXACT_UP_TO personas)."""
+def sign_flip_test(differences: Sequence[float], seed: int = 0, weights: Sequence[float] | None = None) -> float:
+    """Two-sided p-value that the per-persona differences are centred on zero (exact up to EXACT_UP_TO personas;
+    beyond, the same seeded sample of sign assignments as `sign_flip_interval`, so the two always agree). With
+    `weights`, the statistic is the weighted sum (a persona's share of real cancellation requests)."""
     d = np.asarray(differences, dtype=float)
-    d = d[np.abs(d) > 1e-12]  # a persona with no difference is the same under every sign flip
+    w = np.ones(d.size) if weights is None else np.asarray(weights, dtype=float)
+    if d.size <= EXACT_UP_TO:  # a persona with no difference is the same under every sign flip: leave it out
+        keep = np.abs(d) > 1e-12
+        d, w = d[keep], w[keep]
     if d.size == 0:
         return 1.0
-    observed = abs(d.sum())
-    if d.size <= EXACT_UP_TO:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=d.size)))
-        return float(np.mean(np.abs(signs @ d) >= observed - 1e-9))
-    signs = np.random.default_rng(seed).choice((1.0, -1.0), size=(20_000, d.size))
-    hits = int(np.sum(np.abs(signs @ d) >= observed - 1e-9))
-    return (hits + 1) / (len(signs) + 1)  # a sampled p-value is never 0
+    signs, exact = _sign_matrix(d.size, seed)
+    hits = int(np.sum(np.abs(signs @ (w * d)) >= abs(float(w @ d)) - 1e-9))
+    return hits / len(signs) if exact else (hits + 1) / (len(signs) + 1)  # a sampled p-value is never 0
 
 
 def persona_interval(differences: Sequence[float], bound: float | None = 1.0) -> tuple[float, float, float]:
@@ -85,25 +86,12 @@ def _sign_matrix(n: int, seed: int) -> tuple[np.ndarray, bool]:
     return np.random.default_rng(seed).choice((1.0, -1.0), size=(20_000, n)), False
 
 
-def shifted_p_values(
-    differences: Sequence[float] | np.ndarray, shifts: np.ndarray, seed: int = 0
-) -> tuple[np.ndarray, bool]:
-    """The sign-flip test's two-sided p-value of "the differences are centred on `shift`", for each shift, and
-    whether the sign assignments were enumerated (exact) or sampled."""
-    d = np.asarray(differences, dtype=float)
-    signs, exact = _sign_matrix(d.size, seed)
-    flipped, balance = signs @ d, signs.sum(axis=1)
-    p = np.empty(len(shifts))
-    for start in range(0, len(shifts), 32):
-        chunk = shifts[start : start + 32]
-        observed = np.abs(d.sum() - d.size * chunk)
-        hits = (np.abs(flipped[:, None] - balance[:, None] * chunk[None, :]) >= observed[None, :] - 1e-9).sum(axis=0)
-        p[start : start + 32] = hits / len(signs) if exact else (hits + 1) / (len(signs) + 1)
-    return p, exact
-
-
 def sign_flip_interval(
-    differences: Sequence[float], alpha: float = 0.05, bound: float | None = 1.0, seed: int = 0
+    differences: Sequence[float],
+    alpha: float = 0.05,
+    bound: float | None = 1.0,
+    seed: int = 0,
+    weights: Sequence[float] | None = None,
 ) -> SignFlipInterval:
     """The 1 - alpha interval for the mean per-persona difference from inverting the sign-flip test: the shifts it
     does not reject, found by bisection from the mean (where the test cannot reject) out to each edge (rates: +-bound;
@@ -112,15 +100,16 @@ def sign_flip_interval(
     d = np.asarray(differences, dtype=float)
     if not d.size:
         return SignFlipInterval(-(bound or 0.0), bound or 0.0, True, False, bound is None, bound is None)
-    low_d, high_d, mean = float(d.min()), float(d.max()), float(d.mean())
+    w = np.ones(d.size) if weights is None else np.asarray(weights, dtype=float)
+    low_d, high_d, mean = float(d.min()), float(d.max()), float(w @ d / w.sum())
     spread = high_d - low_d > 1e-12
     width = max(high_d - low_d, abs(high_d), abs(low_d), 1.0)
     edges = (-bound, bound) if bound is not None else (low_d - width, high_d + width)
     signs, exact = _sign_matrix(d.size, seed)
-    flipped, balance = signs @ d, signs.sum(axis=1)
+    flipped, balance = signs @ (w * d), signs @ w
 
     def kept(shift: float) -> bool:
-        observed = abs(d.sum() - d.size * shift)
+        observed = abs(float(w @ d) - w.sum() * shift)
         hits = int(np.sum(np.abs(flipped - balance * shift) >= observed - 1e-9))
         p = hits / len(signs) if exact else (hits + 1) / (len(signs) + 1)
         return p >= alpha - 1e-12
@@ -136,4 +125,6 @@ def sign_flip_interval(
             inside, outside = (middle, outside) if kept(middle) else (inside, middle)
         ends.append((outside, False))
     (low, low_open), (high, high_open) = ends
+    if kept(0.0):  # the test does not reject 0, so the interval holds it (even where the kept shifts are not convex)
+        low, high = min(low, 0.0), max(high, 0.0)
     return SignFlipInterval(low, high, exact, spread, low_open and bound is None, high_open and bound is None)

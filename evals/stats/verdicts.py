@@ -94,6 +94,7 @@ class MetricComparison(BaseModel):
     alpha: float = Field(default=ALPHA, description="this metric's share of the report's 5% family-wise error")
     p_adjusted: float = Field(default=1.0, description="p_value scaled to the whole report (Bonferroni)")
     persona_diffs: list[float] = Field(default_factory=list, description="B's rate minus A's, one per persona")
+    persona_weights: list[float] = Field(default_factory=list, description="each persona's weight (1: counted once)")
     interval_exact: bool = Field(default=True, description="every sign assignment was enumerated")
     spread: bool = Field(default=True, description="the personas' differences are not all equal")
     interval: str = Field(default="", description="the interval as the report prints it, or why there is none")
@@ -106,7 +107,11 @@ def _by_persona(values: list[tuple[bool, bool, str]]) -> dict[str, list[tuple[bo
     return grouped
 
 
-def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair]) -> MetricComparison:
+def compare_metric(
+    name: str, phrase: str, read: Extractor, pairs: list[Pair], weights: dict[str, float] | None = None
+) -> MetricComparison:
+    """One metric's per-persona differences and test (`weights`: a persona's share of real cancellation requests,
+    when the personas carry one; otherwise each persona counts once)."""
     values = [(read(p.a), read(p.b), p.a.persona) for p in pairs]
     usable = [(bool(x), bool(y), persona) for x, y, persona in values if x is not None and y is not None]
     grouped = _by_persona(usable)
@@ -118,7 +123,8 @@ def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair]) -
                                 diff=None, diff_low=None, diff_high=None, only_a=0, only_b=0,
                                 verdict="not applicable in these conversations")  # fmt: skip
     diffs = [sum(y for _, y in v) / len(v) - sum(x for x, _ in v) / len(v) for v in grouped.values()]
-    diff = sum(diffs) / len(diffs)
+    shares = [(weights or {}).get(persona, 1.0) for persona in grouped]
+    diff = sum(w * d for w, d in zip(shares, diffs, strict=True)) / sum(shares)
     return MetricComparison(
         metric=name,
         family=family,
@@ -131,11 +137,12 @@ def compare_metric(name: str, phrase: str, read: Extractor, pairs: list[Pair]) -
         diff_low=None,
         diff_high=None,
         persona_diffs=diffs,
+        persona_weights=shares,
         only_a=sum(x and not y for x, y, _ in usable),
         only_b=sum(y and not x for x, y, _ in usable),
         personas_changed=sum(abs(d) > 1e-12 for d in diffs),
         toward_b=sum(d > 1e-12 for d in diffs),
-        p_value=sign_flip_test(diffs),
+        p_value=sign_flip_test(diffs, weights=shares),
     )
 
 
@@ -150,7 +157,7 @@ def write_verdicts(
     for metric in tested:
         metric.role, metric.alpha = shares[metric.metric]
         metric.p_adjusted = metric.p_holm = min(1.0, metric.p_value * ALPHA / metric.alpha)
-        found = sign_flip_interval(metric.persona_diffs, metric.alpha)
+        found = sign_flip_interval(metric.persona_diffs, metric.alpha, weights=metric.persona_weights or None)
         metric.diff_low, metric.diff_high = found.low, found.high
         metric.interval_exact, metric.spread = found.exact, found.spread
         metric.significant = metric.p_value < metric.alpha and not found.holds(0.0)
@@ -161,6 +168,12 @@ def write_verdicts(
 def pp(value: float) -> str:
     """A difference in percentage points, never "-0"."""
     return f"{int(round(value * 100)):+d}"
+
+
+def weighting(m: MetricComparison) -> str:
+    if len(set(m.persona_weights)) > 1:
+        return "weighted by their share of real cancellation requests"
+    return "each weighted once"
 
 
 def interval_text(m: MetricComparison) -> str:
@@ -180,7 +193,7 @@ def _sentence(m: MetricComparison, setup: Setup) -> str:
     )
     if m.significant:
         who = "B" if (m.diff or 0) > 0 else "A"
-        return f"{who} {m.phrase} across these {m.personas} personas (each weighted once): {span}; {stats}"
+        return f"{who} {m.phrase} across these {m.personas} personas ({weighting(m)}): {span}; {stats}"
     if m.personas_changed == 0:
         return f"no difference: no persona changed ({m.personas} personas)"
     needed = personas_needed(m.alpha)
