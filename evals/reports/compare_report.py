@@ -55,6 +55,12 @@ def side_by_side(a: ConversationRecord, b: ConversationRecord) -> list[TurnRow]:
     return rows
 
 
+def rules_at_stake(a: ConversationRecord, b: ConversationRecord) -> list[str]:
+    """The adherence rules that failed in either conversation of a pair (what the rule filter offers)."""
+    failed = {s.name for s in [*a.scores, *b.scores] if s.name.startswith("adherence.") and s.passed is False}
+    return sorted(name.removeprefix("adherence.") for name in failed)
+
+
 def _flipped_pairs(comparison: Comparison) -> list[tuple[Flip, ConversationRecord, ConversationRecord, list[TurnRow]]]:
     flipped = _flipped_records(comparison)
     by_key_a = {r.key: r for r in flipped["a"]}
@@ -86,7 +92,8 @@ def write_comparison(comparison: Comparison, out: Path) -> list[Path]:
         "charts": svgs,
         "diff": policy_diff_html(a_text, b_text, f"A: {comparison.a_label}", f"B: {comparison.b_label}"),
         "same_text": a_text == b_text,
-        "pairs": _flipped_pairs(comparison),
+        "pairs": (pairs := _flipped_pairs(comparison)),
+        "rules_at_stake": {f.a_key: rules_at_stake(a, b) for f, a, b, _ in pairs},
     }
     paths = [out / "report.html", out / "report.md", out / "comparison.json"]
     texts = [
