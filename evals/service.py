@@ -178,7 +178,7 @@ def run_ab(config: ABConfig, progress: ProgressCallback | None = None) -> ABResu
 
 
 def check_gates(gates: tuple[str, ...]) -> None:
-    known = list(metric_extractors())
+    known = [*metric_extractors(), "value"]
     for text in gates:
         if not text.strip().startswith("judge."):
             parse_gate(text, known)

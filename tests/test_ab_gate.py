@@ -4,6 +4,7 @@ primary metric and the gates; `plan-ab` gives the power of the report's own test
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from xml.etree import ElementTree
@@ -75,12 +76,33 @@ def test_adding_retention_with_guard_rails_that_hold_is_a_ship(tmp_path, retenti
 
 @pytest.mark.parametrize(
     ("gate", "needle"),
-    [("retention>-5pp", "cannot read 'retention>-5pp'"), ("happiness>=0pp", "names no metric of the report")],
+    [
+        ("retention>-5pp", "cannot read 'retention>-5pp'"),
+        ("happiness>=0pp", "names no metric of the report"),
+        ("value>=-5pp", "gives value in pp"),
+        ("retention>=-5usd", "gives retention in usd"),
+    ],
 )
 def test_a_gate_that_cannot_be_read_is_refused_in_one_line_before_anything_is_written(tmp_path, gate, needle):
     result, out = compare(tmp_path, EXAMPLE / "arm_a", EXAMPLE / "arm_b", gate)
     assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_value_kept_net_of_offer_cost_can_be_the_primary_metric_with_a_dollar_gate(tmp_path):
+    out = tmp_path / "cmp"
+    result = subprocess.run(
+        [sys.executable, "-m", "evals", "compare", "--runs", str(EXAMPLE / "arm_a"), str(EXAMPLE / "arm_b"),
+         "--out", str(out), "--primary", "value", "--gate", "value>=-50usd"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "comparison.json").read_text())
+    value = next(m for m in data["metrics"] if m["metric"] == "value")
+    assert (data["primary"], value["role"], value["unit"], value["alpha"]) == ("value", "primary", "USD", 0.025)
+    assert value["diff"] < 0 and value["a_mean"] > value["b_mean"]  # lean keeps less net of cost on these personas
+    assert value["interval"].endswith("USD (97.5% interval)") and data["gates"][0]["result"] == "pass"
+    assert "On value, the primary metric" in data["ship_why"]
 
 
 def test_plan_ab_says_more_trials_add_nothing_when_the_setup_cannot_vary():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ALPHA = 0.05
-PRIMARY_METRICS = ("retention", "cancellation")
+PRIMARY_METRICS = ("retention", "cancellation", "value")  # value: kept net of offer cost, USD per conversation
 
 
 @dataclass(frozen=True)
@@ -47,5 +47,5 @@ class Setup:
         if self.deterministic:
             return f"trials cannot vary in this setup ({self.why}): more personas add evidence, more trials do not"
         if self.deterministic is False:
-            return f"trials can vary in this setup ({self.why}): more trials sharpen each persona's rate"
+            return f"trials can vary in this setup ({self.why}): more trials sharpen each persona's figure"
         return "more personas add evidence"

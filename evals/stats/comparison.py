@@ -25,6 +25,7 @@ from evals.stats.verdicts import (
     MetricComparison,
     Pair,
     compare_metric,
+    compare_value,
     metric_extractors,
     pp,
     weighting,
@@ -245,10 +246,11 @@ def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_text
     trials_vary = any(len(e.a_outcomes) > 1 or len(e.b_outcomes) > 1 for e in effects)
     criteria = judged_criteria([r.judgement for r in records_a + records_b])
     extractors = metric_extractors(criteria)
-    gates = [parse_gate(text, list(extractors)) for text in gate_texts]
+    gates = [parse_gate(text, [*extractors, "value"]) for text in gate_texts]
     personas = run_personas(manifest_a)
     weights = persona_weights(personas)
     metrics = [compare_metric(name, phrase, read, pairs, weights) for name, (phrase, read) in extractors.items()]
+    metrics.insert(2, compare_value(pairs, weights))  # after retention and cancellation
     setup = setup_of(manifest_a, personas)
     write_verdicts(metrics, setup, ErrorBudget(primary, tuple(g.metric for g in gates)))
     by_name = {m.metric: m for m in metrics}

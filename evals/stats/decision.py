@@ -14,18 +14,20 @@ from typing import Literal
 from pydantic import BaseModel
 
 from agent.errors import InputFileError
-from evals.stats.verdicts import MetricComparison, pp
+from evals.stats.verdicts import MetricComparison
 
-GATE = re.compile(r"^\s*(?P<metric>[a-z_.]+)\s*(?P<op>>=|<=)\s*(?P<margin>[+-]?\d+(?:\.\d+)?)\s*pp\s*$")
+GATE = re.compile(
+    r"^\s*(?P<metric>[a-z_.]+)\s*(?P<op>>=|<=)\s*(?P<margin>[+-]?\d+(?:\.\d+)?)\s*(?P<unit>pp|usd)\s*$", re.IGNORECASE
+)
 GateResult = Literal["pass", "fail", "not enough evidence"]
-GOOD_DIRECTION = {"retention": 1, "cancellation": -1}
+GOOD_DIRECTION = {"retention": 1, "cancellation": -1, "value": 1}
 
 
 class Gate(BaseModel):
     text: str
     metric: str
     op: str
-    margin: float  # a fraction: -5pp is -0.05
+    margin: float  # a fraction for rates (-5pp is -0.05), dollars for value (-5usd is -5.0)
     result: GateResult = "not enough evidence"
     why: str = ""
 
@@ -33,33 +35,40 @@ class Gate(BaseModel):
 def parse_gate(text: str, known: list[str]) -> Gate:
     found = GATE.match(text)
     if not found:
-        raise InputFileError("compare", "--gate", f"cannot read {text!r}", "write it as METRIC>=-5pp or METRIC<=+2pp")
-    metric = found["metric"]
+        fix = "write it as METRIC>=-5pp, METRIC<=+2pp or value>=-3usd"
+        raise InputFileError("compare", "--gate", f"cannot read {text!r}", fix)
+    metric, unit = found["metric"].lower(), found["unit"].lower()
     if metric not in known:
         names = ", ".join(k for k in known if "." not in k)
         fix = f"use one of {names}, or adherence.RULE"
         raise InputFileError("compare", "--gate", f"{text!r} names no metric of the report ({metric})", fix)
-    return Gate(text=text.strip(), metric=metric, op=found["op"], margin=float(found["margin"]) / 100)
+    if (metric == "value") != (unit == "usd"):
+        fix = "value is in dollars (value>=-3usd); rates are in points (retention>=-5pp)"
+        raise InputFileError("compare", "--gate", f"{text!r} gives {metric} in {unit}", fix)
+    margin = float(found["margin"]) / (100 if unit == "pp" else 1)
+    return Gate(text=text.strip(), metric=metric, op=found["op"], margin=margin)
 
 
 def judge_gate(gate: Gate, metric: MetricComparison | None) -> Gate:
     if metric is None or not metric.pairs:
         return gate.model_copy(update={"why": f"{gate.metric} did not come up in these conversations"})
-    low, high = metric.diff_low or 0.0, metric.diff_high or 0.0
+    low = -float("inf") if metric.open_low else metric.diff_low or 0.0
+    high = float("inf") if metric.open_high else metric.diff_high or 0.0
     shown = (
-        f"B − A = {pp(metric.diff or 0)} pp, {metric.interval}"
+        f"B − A = {metric.amount(metric.diff or 0)}, {metric.interval}"
         if metric.spread
-        else f"B − A = {pp(metric.diff or 0)} pp for every persona"
+        else f"B − A = {metric.amount(metric.diff or 0)} for every persona"
     )
+    margin = metric.amount(gate.margin)
     above, below = low > gate.margin, high < gate.margin
     passed, failed = (above, below) if gate.op == ">=" else (below, above)
     result: GateResult = "pass" if passed else "fail" if failed else "not enough evidence"
     side = "above" if gate.op == ">=" else "below"
     whole = ", the whole interval" if metric.spread else ""
     why = {
-        "pass": f"{shown}: {side} {pp(gate.margin)} pp{whole}",
-        "fail": f"{shown}: on the wrong side of {pp(gate.margin)} pp{whole}",
-        "not enough evidence": f"{shown}: the interval straddles {pp(gate.margin)} pp",
+        "pass": f"{shown}: {side} {margin}{whole}",
+        "fail": f"{shown}: on the wrong side of {margin}{whole}",
+        "not enough evidence": f"{shown}: the interval straddles {margin}",
     }[result]
     return gate.model_copy(update={"result": result, "why": why})
 

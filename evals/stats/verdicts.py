@@ -24,6 +24,7 @@ from evals.stats.metrics import Rate, cluster_rate
 from evals.stats.paired import personas_needed, sign_flip_interval, sign_flip_test
 
 Extractor = Callable[[ConversationRecord], bool | None]
+VALUE_PHRASE = "keeps more value net of offer cost"
 # The families group the report's tables; the error budget (evals.stats.budget) spans all of them.
 FAMILIES = {
     "retention": "primary",
@@ -31,6 +32,7 @@ FAMILIES = {
     "escalation": "secondary",
     "correct_outcome": "secondary",
     "adherence": "secondary",
+    "value": "primary",
 }
 
 
@@ -98,6 +100,22 @@ class MetricComparison(BaseModel):
     interval_exact: bool = Field(default=True, description="every sign assignment was enumerated")
     spread: bool = Field(default=True, description="the personas' differences are not all equal")
     interval: str = Field(default="", description="the interval as the report prints it, or why there is none")
+    unit: str = Field(default="pp", description="pp: a rate (differences in points); USD: value per conversation")
+    open_low: bool = Field(default=False, description="USD metrics: the data cannot bound the interval below")
+    open_high: bool = Field(default=False, description="USD metrics: the data cannot bound the interval above")
+    a_mean: float | None = Field(default=None, description="USD metrics: A's mean per persona")
+    b_mean: float | None = Field(default=None, description="USD metrics: B's mean per persona")
+
+    def amount(self, value: float) -> str:
+        """A difference in this metric's unit: "+14 pp", "+3.20 USD"."""
+        return f"{int(round(value * 100)):+d} pp" if self.unit == "pp" else f"{value:+.2f} USD"
+
+    def shown(self, arm: str) -> str:
+        """An arm's figure as the verdicts table shows it."""
+        if self.unit == "pp":
+            return (self.a if arm == "a" else self.b).fmt()
+        mean = self.a_mean if arm == "a" else self.b_mean
+        return "n/a" if mean is None else f"{mean:.2f} USD per conversation"
 
 
 def _by_persona(values: list[tuple[bool, bool, str]]) -> dict[str, list[tuple[bool, bool]]]:
@@ -146,6 +164,39 @@ def compare_metric(
     )
 
 
+def value_net_of_cost(record: ConversationRecord) -> float | None:
+    """What a conversation kept for the store: the order value kept minus what the offer cost."""
+    return None if record.error else record.economics.value_kept - record.economics.offer_cost
+
+
+def compare_value(pairs: list[Pair], weights: dict[str, float] | None = None) -> MetricComparison:
+    """The value kept net of offer cost, in USD per conversation: per-persona mean differences, like a rate."""
+    grouped: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for pair in pairs:
+        x, y = value_net_of_cost(pair.a), value_net_of_cost(pair.b)
+        if x is not None and y is not None:
+            grouped[pair.a.persona].append((x, y))
+    empty = Rate(k=0, n=0, rate=None, low=None, high=None)
+    if not grouped:
+        return MetricComparison(metric="value", family="primary", a=empty, b=empty, phrase=VALUE_PHRASE, pairs=0,
+                                personas=0, diff=None, diff_low=None, diff_high=None, only_a=0, only_b=0, unit="USD",
+                                verdict="not applicable in these conversations")  # fmt: skip
+    means = {p: (sum(x for x, _ in v) / len(v), sum(y for _, y in v) / len(v)) for p, v in grouped.items()}
+    diffs = [b - a for a, b in means.values()]
+    shares = [(weights or {}).get(persona, 1.0) for persona in means]
+    total = sum(shares)
+    return MetricComparison(
+        metric="value", family="primary", a=empty, b=empty, phrase=VALUE_PHRASE, unit="USD",
+        pairs=sum(len(v) for v in grouped.values()), personas=len(grouped),
+        diff=sum(w * d for w, d in zip(shares, diffs, strict=True)) / total, diff_low=None, diff_high=None,
+        a_mean=sum(w * a for w, (a, _) in zip(shares, means.values(), strict=True)) / total,
+        b_mean=sum(w * b for w, (_, b) in zip(shares, means.values(), strict=True)) / total,
+        persona_diffs=diffs, persona_weights=shares, only_a=0, only_b=0,
+        personas_changed=sum(abs(d) >= 0.005 for d in diffs), toward_b=sum(d >= 0.005 for d in diffs),
+        p_value=sign_flip_test(diffs, weights=shares),
+    )  # fmt: skip
+
+
 def write_verdicts(
     metrics: list[MetricComparison], setup: Setup | None = None, budget: ErrorBudget | None = None
 ) -> None:
@@ -157,9 +208,11 @@ def write_verdicts(
     for metric in tested:
         metric.role, metric.alpha = shares[metric.metric]
         metric.p_adjusted = metric.p_holm = min(1.0, metric.p_value * ALPHA / metric.alpha)
-        found = sign_flip_interval(metric.persona_diffs, metric.alpha, weights=metric.persona_weights or None)
+        bound = 1.0 if metric.unit == "pp" else None
+        found = sign_flip_interval(metric.persona_diffs, metric.alpha, bound, weights=metric.persona_weights or None)
         metric.diff_low, metric.diff_high = found.low, found.high
         metric.interval_exact, metric.spread = found.exact, found.spread
+        metric.open_low, metric.open_high = found.open_low, found.open_high
         metric.significant = metric.p_value < metric.alpha and not found.holds(0.0)
         metric.interval = interval_text(metric)
         metric.verdict = _sentence(metric, setup)
@@ -180,13 +233,15 @@ def interval_text(m: MetricComparison) -> str:
     if m.personas_changed == 0:
         return "no persona changed: no spread to estimate an interval from"
     if not m.spread:
-        return f"every persona moved by {pp(m.diff or 0)} pp: no spread to estimate an interval from"
+        return f"every persona moved by {m.amount(m.diff or 0)}: no spread to estimate an interval from"
     how = f"{1 - m.alpha:.1%} interval" + ("" if m.interval_exact else ", sampled")
-    return f"[{pp(m.diff_low or 0)}, {pp(m.diff_high or 0)}] pp ({how})"
+    low = "open" if m.open_low else m.amount(m.diff_low or 0).split()[0]
+    high = "open" if m.open_high else m.amount(m.diff_high or 0).split()[0]
+    return f"[{low}, {high}] {m.unit} ({how})"
 
 
 def _sentence(m: MetricComparison, setup: Setup) -> str:
-    span = f"{pp(m.diff or 0)} pp per persona, {m.interval}"
+    span = f"{m.amount(m.diff or 0)} per persona, {m.interval}"
     stats = (
         f"sign-flip p = {m.p_value:.3g}{'' if m.interval_exact else ' (sampled)'}, tested at {m.alpha:.3g} "
         f"({m.role}); {m.personas_changed} of {m.personas} personas changed"
