@@ -178,9 +178,10 @@ def test_the_issue_25_reply_styles_are_read(reply, offers, claims):
     assert [c.kind for c in reading.claims] == claims
 
 
-@pytest.mark.parametrize(("name", "total", "first"), [("heldout3", 122, 65), ("heldout4", 101, 51)])
-def test_the_later_reply_sets_read_no_worse_than_at_their_first_measurement(name, total, first):
+@pytest.mark.parametrize(("name", "total", "now"), [("heldout3", 122, 94), ("heldout4", 101, 62)])
+def test_the_later_reply_sets_read_no_worse_than_now(name, total, now):
     """agent_replies_heldout3.yaml (122 replies) and heldout4 (101), each written without sight of the cues, measured
-    65 and 51 exact at their first measurements; neither may get worse."""
+    65 and 51 exact at their first measurements; after general cues found against set 3 (set 4 never looked at),
+    94 and 62. Neither may get worse."""
     score = score_reader(RulesReader(), load_replies(REPLY_SETS[name]))
-    assert score.total == total and score.exact >= first, score.misses
+    assert score.total == total and score.exact >= now, score.misses

@@ -9,7 +9,6 @@ recap, not an offer. Figures a claim needs (the new total, a coupon code) may si
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -19,19 +18,18 @@ from agent.datafiles import DEFAULT_FIXTURES, read_yaml
 from agent.errors import InputFileError
 from agent.numbers import find_percents
 from agent.tools.kinds import OfferKind
+from evals.reading.layout import sentences_of
 from evals.schema.reading import Claim, OfferMention, Reading
 
 RULES_FILE = DEFAULT_FIXTURES / "reading" / "rules.yaml"
-TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-LIST_MARKER = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)]|#+)\s+")
-EMPHASIS = re.compile(r"(\*\*|__|\*|`|~~)")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])")
 CLAIMED_KIND = {
     "discount_applied": OfferKind.DISCOUNT,
     "shipping_upgraded": OfferKind.SHIPPING_UPGRADE,
     "item_swapped": OfferKind.SWAP,
     "coupon_created": OfferKind.FUTURE_COUPON,
 }
+# a status line's label ("Cancelled: order 101", "Confirmation: sent to you@…", "Statut : annulée"): up to three words
+LABEL = re.compile(r"^\s*([^\W\d_][\w'’-]*(?:\s+[\w'’-]+){0,3})\s*:\s+(?=\S)")
 LISTING_JOIN = re.compile(r"^[\s,;]*(?:or|nor|and|o|ou|y|et|e|/)[\s,]*$", re.IGNORECASE)
 ORDER_CLAIMS = {"order_cancelled", "discount_applied", "shipping_upgraded", "item_swapped"}
 
@@ -88,6 +86,7 @@ class ReadingRules:
     which_one: list[re.Pattern[str]]
     request: re.Pattern[str]
     cannot_proceed: list[tuple[str, list[re.Pattern[str]]]]
+    can_proceed: list[re.Pattern[str]]
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ReadingRules:
@@ -115,6 +114,7 @@ class ReadingRules:
             which_one=_compile(data["which_one"]),
             request=re.compile(data["request"], re.IGNORECASE),
             cannot_proceed=[(r, _compile(reasons[r])) for r in data["cannot_proceed_order"]],
+            can_proceed=_compile(data.get("not_a_refusal", [])),
         )
 
 
@@ -139,42 +139,6 @@ def _number(text: str) -> float:
     return float(text.replace(",", "."))
 
 
-def _cells(row: str) -> list[str]:
-    return [cell.strip() for cell in row.strip().strip("|").split("|")]
-
-
-def _table_lines(rows: list[str], names_offer: Callable[[str], bool]) -> list[str]:
-    """A markdown table as lines: one per row, or one per column when the header names the offers."""
-    header = _cells(rows[0]) if len(rows) > 1 and TABLE_SEPARATOR.match(rows[1]) else None
-    body = [_cells(r) for r in rows[2 if header else 0 :] if not TABLE_SEPARATOR.match(r)]
-    if header and sum(map(names_offer, header)) >= 2:
-        return [" ".join(filter(None, [name, *(r[j] for r in body if j < len(r))])) for j, name in enumerate(header)]
-    return [" ".join(c for c in row if c) for row in body]
-
-
-def lines_of(reply: str, names_offer: Callable[[str], bool] = lambda _: False) -> list[str]:
-    """The reply's lines, without list markers or emphasis; a table's header is dropped (or read as columns)."""
-    raw = reply.replace("\r\n", "\n").split("\n")
-    lines: list[str] = []
-    i = 0
-    while i < len(raw):
-        if raw[i].count("|") >= 2:
-            j = i
-            while j < len(raw) and raw[j].count("|") >= 2:
-                j += 1
-            found, i = _table_lines(raw[i:j], names_offer), j
-        else:
-            found, i = [raw[i]], i + 1
-        for line in found:
-            if line := EMPHASIS.sub("", LIST_MARKER.sub("", line)).strip():
-                lines.append(line)
-    return lines
-
-
-def sentences_of(reply: str, names_offer: Callable[[str], bool] = lambda _: False) -> list[str]:
-    return [s.strip() for line in lines_of(reply, names_offer) for s in SENTENCE_END.split(line) if s and s.strip()]
-
-
 class RulesReader:
     name = "rules"
 
@@ -184,7 +148,7 @@ class RulesReader:
     def read(self, reply: str) -> Reading:
         sentences = sentences_of(reply, lambda cell: bool(self._kinds(cell)))
         offers = self._offers(sentences)
-        refusal = self._cannot_proceed(" ".join(sentences))
+        refusal = self._cannot_proceed(sentences)
         claims = self._claims(sentences, reply, refusal.get("cannot_proceed_reason"))
         offers = self._without_recaps(offers, claims)
         questions = [s for s in sentences if s.rstrip().endswith("?")]
@@ -312,7 +276,11 @@ class RulesReader:
             return True
         return not has_offers and any(_any(self.rules.which_one, q) for q in questions)
 
-    def _cannot_proceed(self, text: str) -> dict[str, Any]:
+    def _cannot_proceed(self, sentences: list[str]) -> dict[str, Any]:
+        """Whether the reply says the order cannot be cancelled, and why; a sentence about orders in general, about
+        what can still be done, or about waiting to know which order is meant does not say so."""
+        said = [s for s in sentences if not _any(self.rules.can_proceed, s)]
+        text = " ".join(said)
         for reason, patterns in self.rules.cannot_proceed:
             if _any(patterns, text):
                 return {"cannot_proceed": True, "cannot_proceed_reason": reason}
@@ -322,7 +290,7 @@ class RulesReader:
     def _claims(self, sentences: list[str], reply: str, refusal: str | None) -> list[Claim]:
         claims: dict[str, Claim] = {}
         for sentence in sentences:
-            for clause in self.clauses_of(sentence):
+            for clause in self._claim_clauses(sentence):
                 if not _any(self.rules.done, clause) or _any(self.rules.not_yet, clause):
                     continue
                 named = [kind for kind, patterns in self.rules.claims.items() if _any(patterns, clause)]
@@ -333,6 +301,24 @@ class RulesReader:
             claims.pop("order_cancelled", None)  # "it was already cancelled" is why nothing can be done
         self._attach_figures(claims, sentences, reply)
         return list(claims.values())
+
+    def _claim_clauses(self, sentence: str) -> list[str]:
+        """The sentence's clauses as claims are read from them. A status line's label goes with its value
+        ("Confirmation: sent" says a confirmation was sent), and a clause that only says it is done ("Done ✔",
+        "Erledigt –", "C'est fait :") makes the rest of its line a report of what was done."""
+        label = LABEL.match(sentence)
+        clauses = self.clauses_of(sentence[label.end() :] if label else sentence)
+        if label:
+            clauses = [f"{label.group(1)} {clause}" for clause in clauses]
+        done_header = ""
+        read: list[str] = []
+        for clause in clauses:
+            text = f"{done_header} {clause}".strip()
+            read.append(text)
+            is_done = _any(self.rules.done, clause) and not _any(self.rules.not_yet, clause)
+            if is_done and not any(_any(patterns, clause) for patterns in self.rules.claims.values()):
+                done_header = "done"  # the header names no change: the clauses after it say what was done
+        return read
 
     def _claim(self, kind: str, clause: str, sentence: str) -> Claim:
         percents = find_percents(clause) or find_percents(sentence)
