@@ -146,3 +146,22 @@ def test_simulator_stops_on_resolution_and_on_a_stuck_agent():
     stuck.first_message()
     replies = [stuck.next_message("Hello! How can I help?", []) for _ in range(3)]
     assert replies[-1] is None and stuck.stop_reason == "stuck"
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        "I can't help with order #000000105 — it doesn't belong to your account. Your own order is #000000121; would "
+        "you like me to look at that one instead?",
+        "Sorry, order 000000105 isn't yours, so I can't touch it.",
+        "That order belongs to another customer, so I'm not able to cancel it.",
+    ],
+)
+def test_a_customer_told_the_order_is_not_theirs_gives_up_instead_of_asking_for_their_own(refusal):
+    """Issue 25: the simulated customer read past "it doesn't belong to your account" and asked again with its own
+    order, which a correct agent then cancelled; told the order is not theirs, it stops."""
+    persona = next(p for p in load_personas() if p.id == "someone_elses_order")
+    sim = PersonaSimulator(persona, 0)
+    sim.first_message()
+    sim.next_message(refusal, [])
+    assert sim.stop_reason == "gave_up" and [e.kind for e in sim.events] == ["opening", "give_up"]
