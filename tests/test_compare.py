@@ -236,6 +236,8 @@ def test_whether_trials_can_vary_comes_from_the_setup_not_from_the_outcomes_seen
     comparison = compare_runs(runs["a"], runs["b"])
     retention = next(m for m in comparison.metrics if m.metric == "retention")
     assert comparison.trials_can_vary is False and "trials cannot vary in this setup" in retention.verdict
+    # only wants_a_swap is expected to end differently (the lean policy has no swap): the test cannot reach 7
+    assert retention.personas_movable == 1 and "only 1 of these personas can end differently" in retention.verdict
     assert any("the evidence is 2 personas, not 4 conversations" in line for line in comparison.summary)
     for arm, policy in (("a", RETENTION), ("b", POLICIES / "retention_offers_lean.md")):
         out = tmp_path / f"chance_{arm}"

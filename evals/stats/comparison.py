@@ -252,6 +252,10 @@ def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_text
     metrics = [compare_metric(name, phrase, read, pairs, weights) for name, (phrase, read) in extractors.items()]
     metrics.insert(2, compare_value(pairs, weights))  # after retention and cancellation
     setup = setup_of(manifest_a, personas)
+    movable = _movable(pairs)
+    for metric in metrics:
+        if metric.metric in OUTCOME_METRICS:
+            metric.personas_movable = movable
     write_verdicts(metrics, setup, ErrorBudget(primary, tuple(g.metric for g in gates)))
     by_name = {m.metric: m for m in metrics}
     gates = [judge_gate(g, by_name.get(g.metric)) for g in gates]
@@ -294,6 +298,21 @@ def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_text
         comparison.ship_why = f"Caution: {_unread_sentence(comparison)} {comparison.ship_why}"
     comparison.summary = plain_summary(comparison)
     return comparison
+
+
+OUTCOME_METRICS = ("retention", "cancellation", "escalation", "value")
+
+
+def _movable(pairs: list[Pair]) -> int:
+    """Personas that can end differently under A and B: the oracle expects different outcomes of them, or they did
+    end differently."""
+    moving = {
+        p.a.persona
+        for p in pairs
+        if (p.a.expected.outcome, p.a.expected.offer) != (p.b.expected.outcome, p.b.expected.offer)
+        or _label(p.a) != _label(p.b)
+    }
+    return len(moving)
 
 
 def _flip(p: Pair) -> Flip:

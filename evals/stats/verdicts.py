@@ -103,6 +103,9 @@ class MetricComparison(BaseModel):
     unit: str = Field(default="pp", description="pp: a rate (differences in points); USD: value per conversation")
     open_low: bool = Field(default=False, description="USD metrics: the data cannot bound the interval below")
     open_high: bool = Field(default=False, description="USD metrics: the data cannot bound the interval above")
+    personas_movable: int | None = Field(
+        default=None, description="with a deterministic setup: personas whose expected outcome differs between A and B"
+    )
     a_mean: float | None = Field(default=None, description="USD metrics: A's mean per persona")
     b_mean: float | None = Field(default=None, description="USD metrics: B's mean per persona")
 
@@ -253,7 +256,13 @@ def _sentence(m: MetricComparison, setup: Setup) -> str:
         return f"no difference: no persona changed ({m.personas} personas)"
     needed = personas_needed(m.alpha)
     moving = max(m.toward_b, m.personas_changed - m.toward_b)
-    if needed > m.personas:
+    if setup.deterministic and m.personas_movable is not None and needed > m.personas_movable:
+        reach = (
+            f"only {m.personas_movable} of these personas can end differently under these two policies (their "
+            f"expected outcomes differ), fewer than the {needed} the test needs at this level: no number of trials "
+            "will show a difference; add personas that reach the branches the two policies treat differently"
+        )
+    elif needed > m.personas:
         reach = (
             f"at this share of the error budget, {needed} personas all moving the same way are needed, more than "
             f"the {m.personas} compared: add personas"
