@@ -217,6 +217,16 @@ def _plan_ab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _persona_from_chat(args: argparse.Namespace) -> int:
+    from evals.growing.saving import save_chat_persona
+
+    text, path = save_chat_persona(args.export, args.id, args.out, args.force)
+    print(text, end="")
+    if path is not None:
+        console.print(f"saved: {path}", highlight=False, markup=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m evals", description="Retention Lab batch evals and A/B tests.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -257,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     planner.add_argument("--trials", type=int, default=3, help="trials per persona (default 3)")
     planner.add_argument("--effect", default="20pp", help="the true retention effect to detect (default 20pp)")
     planner.set_defaults(handler=_plan_ab)
+    from_chat = sub.add_parser("persona-from-chat", help="turn an exported chat into a test customer (persona YAML)")
+    from_chat.add_argument("export", type=Path, help="a chat export (agent chat --state-out, or the chat lab's JSON)")
+    from_chat.add_argument("--id", default=None, help="the persona's id (default: from the customer and first line)")
+    from_chat.add_argument("--out", type=folder, default=None, help="write ID.yaml into this personas folder")
+    from_chat.add_argument("--force", action="store_true", help="write even over a file, or when the oracle disagrees")
+    from_chat.set_defaults(handler=_persona_from_chat)
     read = sub.add_parser("read", help="read one agent reply from stdin and print what a reader takes from it (JSON)")
     add_model_call_options(read)
     read.set_defaults(handler=_read)
