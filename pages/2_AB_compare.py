@@ -8,7 +8,7 @@ import streamlit as st
 
 from agent.errors import RetentionLabError
 from agent.policy.lint import lint_text
-from evals.personas.loader import DEFAULT_PERSONA_DIR, load_personas
+from evals.personas.loader import load_personas, persona_folder
 from evals.running.config import RunConfig
 from evals.running.runs import list_comparisons, new_run_dir
 from evals.service import ABConfig, run_ab
@@ -22,7 +22,7 @@ from ui.widgets import embed_report, progress_bars, run_settings
 @st.cache_data(show_spinner=False, max_entries=32)
 def power_plan(persona_ids: tuple[str, ...], trials: int, effect: int) -> tuple[list[str], list[dict[str, object]]]:
     """The planner's sentences and its table (personas, trials, power), cached per choice."""
-    personas = load_personas(DEFAULT_PERSONA_DIR, list(persona_ids) or None)
+    personas = load_personas(persona_folder(), list(persona_ids) or None)
     planned = plan_ab(personas, trials, effect / 100, comparisons=60)
     rows = [{"personas": r.personas, "trials": r.trials, "power": f"{r.power:.0%}"} for r in planned.rows]
     return planned.lines(), rows

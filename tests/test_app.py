@@ -293,3 +293,28 @@ def test_a_broken_kept_session_file_only_means_nothing_to_restore(tmp_path):
     broken.write_text("{not json", encoding="utf-8")
     assert load_kept("0123456789abcdef", tmp_path) is None
     assert load_kept("../../etc/passwd", tmp_path) is None
+
+
+def test_a_chat_saved_as_a_test_customer_is_listed_and_replays_on_the_evals_page(app, tmp_path, monkeypatch):
+    """Issue 27: the chat lab turns the conversation into a persona contract to review, saves it into the personas
+    folder, and the Evals page runs it to the outcome the chat reached."""
+    folder = tmp_path / "personas"
+    monkeypatch.setenv("RETENTION_LAB_PERSONAS", str(folder))
+    app.sidebar.selectbox(key="policy").select("retention_offers.md").run()
+    app.sidebar.selectbox(key="customer").select(7).run()
+    say(app, "Hi, I want to cancel my order 000000113")
+    say(app, "Yes, I'll take the 10% discount")
+    field = next(t for t in app.text_input if t.label.startswith("Id ("))
+    assert field.value.startswith("chat_7_")  # proposed from the customer and the first line
+    field.set_value("saved_from_lab")
+    next(b for b in app.button if b.label == "Save test customer").click().run()
+    assert not app.exception, app.exception
+    saved = folder / "saved_from_lab.yaml"
+    assert saved.exists(), [e.value for e in app.error] + [w.value for w in app.warning]
+    assert "outcome: retained" in saved.read_text() and "offer: discount" in saved.read_text()
+    evals = AppTest.from_file(str(ROOT / "pages" / "1_Evals.py"), default_timeout=120).run()
+    assert evals.multiselect(key="eval_personas").options == ["saved_from_lab"]
+    evals.number_input(key="eval_trials").set_value(1)
+    evals.button[0].click().run()
+    assert not evals.exception, evals.exception
+    assert evals.dataframe[0].value.iloc[0]["retained"].startswith("100%")

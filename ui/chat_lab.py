@@ -32,6 +32,7 @@ from ui.lab import (
 from ui.model_picker import model_picker
 from ui.policy_editor import SAVE_KEYS, policy_editor
 from ui.restore import apply_restore, keep_work, lab_session_id, restore_choice
+from ui.save_customer import save_as_test_customer
 from ui.warm_up import warm_up_after_first_render
 
 
@@ -289,6 +290,7 @@ def main() -> None:
                 mime="application/json",
                 key="export",
             )
+            save_as_test_customer(lab)
     with panel:
         world_panel(lab)
     sidebar_orders(lab, orders_slot)

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from agent.options import bounds
-from evals.personas.loader import load_personas
+from evals.personas.loader import load_personas, persona_folder
 from evals.reports import charts
 from evals.reports.report import left_out_note
 from evals.running.config import RunConfig
@@ -35,6 +35,7 @@ class RunSettings:
     trials: int
     concurrency: int
     seed: int
+    personas_dir: Path
 
     def as_config_fields(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,7 +43,8 @@ class RunSettings:
 
 def run_settings(key: str) -> RunSettings:
     """The persona picker and the trials, concurrency and seed inputs, with widget keys prefixed by `key`."""
-    personas = [p.id for p in load_personas()]
+    folder = persona_folder()
+    personas = [p.id for p in load_personas(folder)]
     picked = st.multiselect("Personas", personas, default=personas, key=f"{key}_personas")
     left, middle, right = st.columns(3)
     return RunSettings(
@@ -50,6 +52,7 @@ def run_settings(key: str) -> RunSettings:
         trials=config_number(left, "trials", "Trials per persona", key),
         concurrency=config_number(middle, "concurrency", "Concurrency", key),
         seed=config_number(right, "seed", "Base seed", key),
+        personas_dir=folder,
     )
 
 

@@ -47,9 +47,14 @@ def save_chat_persona(source: Path, persona_id: str | None, out: Path | None, fo
     if problem and not force:
         fix = "review the persona printed by a run without --out, or pass --force"
         raise InputFileError(source, "outcome", problem, fix)
-    target = out / f"{saved.persona.id}.yaml"
+    return text, write_persona(text, saved.persona.id, out, force)
+
+
+def write_persona(text: str, persona_id: str, folder: Path, force: bool = False) -> Path:
+    """Write a persona file `folder/ID.yaml`, never over another unless `force`."""
+    target = folder / f"{persona_id}.yaml"
     if target.exists() and not force:
-        raise InputFileError(target, "", "already exists", "pass --id with another name, or --force to replace it")
-    out.mkdir(parents=True, exist_ok=True)
+        raise InputFileError(target, "", "already exists", "choose another id, or replace it on purpose (--force)")
+    folder.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    return text, target
+    return target

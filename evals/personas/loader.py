@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -13,6 +14,12 @@ from agent.store.fixtures import FixtureSet
 from evals.schema.persona import Persona
 
 DEFAULT_PERSONA_DIR = DEFAULT_FIXTURES / "personas"
+PERSONAS_ENV = "RETENTION_LAB_PERSONAS"  # the app's personas folder, when not fixtures/personas
+
+
+def persona_folder() -> Path:
+    """The personas folder the app lists, runs and saves test customers into."""
+    return Path(os.environ.get(PERSONAS_ENV) or DEFAULT_PERSONA_DIR)
 
 
 def load_persona(path: Path, fixtures: FixtureSet | None = None) -> Persona:
