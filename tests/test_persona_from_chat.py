@@ -61,3 +61,6 @@ def test_a_broken_export_or_a_taken_name_is_refused_in_one_line(tmp_path):
     result = from_chat(tmp_path / "state.json", "--id", "taken", "--out", str(tmp_path / "personas"))
     assert result.returncode == 2 and "already exists" in result.stderr
     assert (tmp_path / "personas" / "taken.yaml").read_text() == "id: taken\n"
+    result = from_chat(tmp_path / "state.json", "--id", "Bad Id")
+    assert result.returncode == 2 and "id: String should match pattern" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

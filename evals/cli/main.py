@@ -203,8 +203,8 @@ def _plan_ab(args: argparse.Namespace) -> int:
     from evals.stats.planner import parse_effect, plan_ab
 
     effect = parse_effect(args.effect)
-    if args.trials < 1:
-        raise InputFileError("plan-ab", "--trials", f"is {args.trials}", "give at least 1")
+    if not 1 <= args.trials <= 100:
+        raise InputFileError("plan-ab", "--trials", f"is {args.trials}", "give 1 to 100")
     personas = load_personas(args.personas_dir, args.persona_ids)
     with console.status("simulating comparisons through the report's verdict code"):
         planned = plan_ab(personas, args.trials, effect)

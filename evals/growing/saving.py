@@ -30,6 +30,11 @@ def read_export(path: Path) -> ConversationExport:
 def build_chat_persona(export: ConversationExport, persona_id: str | None, source: Path | str) -> SavedChat:
     try:
         return persona_from_chat(export, persona_id)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        fix = "an id is lower-case letters, digits and _" if field == "id" else "export the chat again"
+        raise InputFileError(source, field, first["msg"], fix) from exc
     except ValueError as exc:
         raise InputFileError(source, "", str(exc), "save a chat in which the customer asked about an order") from exc
 

@@ -82,7 +82,7 @@ def plan_ab(personas: list[Persona], trials: int, effect: float, comparisons: in
     deterministic = not any(p.has_chance for p in personas)
     kind = "deterministic" if deterministic else "heterogeneous"
     n = len(personas)
-    sizes = sorted({n, 2 * n, 3 * n} | ({40} if 3 * n < 40 else set()))
-    trial_options = [trials] if deterministic else sorted({trials, 2 * trials, 3 * trials})
+    sizes = sorted({n, 2 * n, 3 * n} | ({40} if 3 * n < 40 else set())) if n <= 60 else [n]  # a big library: as is
+    trial_options = [trials] if deterministic or trials > 20 else sorted({trials, 2 * trials, 3 * trials})
     rows = [PowerRow(size, k, plan(size, k, effect, kind, comparisons)) for size in sizes for k in trial_options]
     return PowerPlan(n, trials, effect, deterministic, rows, comparisons)
