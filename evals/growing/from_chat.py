@@ -38,6 +38,13 @@ def persona_from_chat(
         raise ValueError("the conversation has no customer message")
     notes: list[str] = []
     order = _main_order(export, said, fixtures)
+    changed = {
+        normalize_order_id(str(c.args["order_id"]))
+        for c in export.trace
+        if c.kind == "write" and c.ok and "order_id" in c.args
+    }
+    if len(changed) > 1:
+        notes.append(f"the chat changed {len(changed)} orders; this persona covers {order} only")
     own = order in {o.increment_id for o in fixtures.orders_of(export.customer_id)}
     outcome = read_outcome(export.final_state, fixtures)
     readings = [default_rules().read(text) for text in said]
