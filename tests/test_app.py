@@ -304,6 +304,7 @@ def test_a_chat_saved_as_a_test_customer_is_listed_and_replays_on_the_evals_page
     app.sidebar.selectbox(key="customer").select(7).run()
     say(app, "Hi, I want to cancel my order 000000113")
     say(app, "Yes, I'll take the 10% discount")
+    next(b for b in app.button if b.label == "Draft a test customer from this chat").click().run()
     field = next(t for t in app.text_input if t.label.startswith("Id ("))
     assert field.value.startswith("chat_7_")  # proposed from the customer and the first line
     field.set_value("saved_from_lab")

@@ -4,44 +4,69 @@ the Evals page and the CLI run. UI only: the contract comes from `evals.growing`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from pydantic import ValidationError
 
 from agent.errors import RetentionLabError
-from evals.growing.from_chat import SavedChat, oracle_disagrees, persona_yaml
-from evals.growing.saving import build_chat_persona, write_persona
-from evals.personas.loader import persona_folder
-from evals.schema.persona import Persona
 from ui.lab import LabSession, md_escape
+
+if TYPE_CHECKING:
+    from evals.growing.from_chat import SavedChat
+    from evals.schema.persona import Persona
 
 
 def save_as_test_customer(lab: LabSession) -> None:
+    """Drafted on a click, not on every rerun (the oracle runs on it), and imported then too: the chat lab's first
+    paint needs none of it."""
     with st.expander("Save as test customer"):
         if lab.conversation is None:
             return
-        export = lab.conversation.export()
-        try:
-            saved = build_chat_persona(export, None, "the chat")
-        except RetentionLabError as exc:
-            st.info(md_escape(f"Not yet: {exc}"))
+        key = (id(lab.conversation), len(lab.conversation.turns))  # a new turn or a new chat needs a new draft
+        draft = st.session_state.get("customer_draft")
+        if draft is None or draft[0] != key:
+            if not st.button("Draft a test customer from this chat", key="draft_customer"):
+                return
+            draft = st.session_state.customer_draft = (key, *_draft(lab))
+        _, export, saved = draft
+        if saved is None:
             return
         for note in saved.notes:
             st.caption(md_escape(f"Note: {note}"))
         edited = _review_form(saved)
-        if edited is None:
-            return
-        problem = oracle_disagrees(SavedChat(edited, saved.notes), export)
-        if problem:
-            st.warning(md_escape(f"Not saved: {problem}. Adjust the contract so it replays this chat."))
-            return
-        try:
-            path = write_persona(persona_yaml(SavedChat(edited, saved.notes)), edited.id, persona_folder())
-        except RetentionLabError as exc:
-            st.error(md_escape(str(exc)))
-            return
-        st.success(md_escape(f"Saved {path.name}: the Evals page lists it as {edited.id}."))
+        if edited is not None:
+            _save(edited, saved, export)
+
+
+def _save(edited: Persona, saved: SavedChat, export: Any) -> None:
+    """Write the reviewed contract into the personas folder, unless the oracle says it would not replay the chat."""
+    from evals.growing.from_chat import SavedChat, oracle_disagrees, persona_yaml
+    from evals.growing.saving import write_persona
+    from evals.personas.loader import persona_folder
+
+    reviewed = SavedChat(edited, saved.notes)
+    if problem := oracle_disagrees(reviewed, export):
+        st.warning(md_escape(f"Not saved: {problem}. Adjust the contract so it replays this chat."))
+        return
+    try:
+        path = write_persona(persona_yaml(reviewed), edited.id, persona_folder())
+    except RetentionLabError as exc:
+        st.error(md_escape(str(exc)))
+        return
+    st.success(md_escape(f"Saved {path.name}: the Evals page lists it as {edited.id}."))
+
+
+def _draft(lab: LabSession) -> tuple[Any, SavedChat | None]:
+    from evals.growing.saving import build_chat_persona
+
+    assert lab.conversation is not None
+    export = lab.conversation.export()
+    try:
+        return export, build_chat_persona(export, None, "the chat")
+    except RetentionLabError as exc:
+        st.info(md_escape(f"Not yet: {exc}"))
+        return export, None
 
 
 def _review_form(saved: SavedChat) -> Persona | None:
@@ -64,6 +89,8 @@ def _review_form(saved: SavedChat) -> Persona | None:
         "id": persona_id.strip(), "title": title, "reason": reason, "opening": [opening], "patience": patience,
         "asks_for_person": person, "offers": _offers_from_rows(offers),
     }  # fmt: skip
+    from evals.schema.persona import Persona
+
     try:
         return Persona.model_validate({**p.model_dump(mode="json"), **update})
     except ValidationError as exc:
