@@ -18,6 +18,7 @@ from evals.schema.records import RESULTS, ConversationRecord, Score
 from evals.stats.comparison import compare_runs
 from evals.stats.paired import persona_interval, sign_flip_interval, sign_flip_test
 from evals.stats.power import KINDS, simulate, simulate_reports
+from evals.stats.verdicts import Pair
 from tests.conftest import POLICIES, ROOT, prose_only
 
 RETENTION = POLICIES / "retention_offers.md"
@@ -116,6 +117,11 @@ def test_sign_flip_test_and_its_inversion_by_hand():
     same = sign_flip_interval([1.0] * 8, 0.05)
     assert not same.spread and same.low == pytest.approx(1.0, abs=0.003) and same.high == 1.0
     # 7 of 14 at +1: shifts of 0 and below are rejected at 2.5%, so 0 is outside, as the test says (p = 2/128)
+    # weights change nothing by their scale, however large (a rounding error once passed for a difference)
+    assert sign_flip_test([381.52, 737.99], weights=[3, 999999]) == sign_flip_test([381.52, 737.99], weights=[3e-6, 1])
+    # dollars: the interval stays beyond 0 when the test rejects 0 (the bisection once stepped over it)
+    dollars = [0.21, 0.76, 4.77, 12.74, 0.69, 781.94, 0.07]
+    assert sign_flip_test(dollars) < 0.025 and not sign_flip_interval(dollars, 0.025, bound=None).holds(0.0)
     half = sign_flip_interval([1.0] * 7 + [0.0] * 7, 0.025)
     assert half.spread and 0 < half.low < 0.5 < half.high < 1 and sign_flip_test([1.0] * 7 + [0.0] * 7) < 0.025
 
@@ -286,3 +292,19 @@ def test_persona_weights_from_real_request_shares_weight_every_claim_and_say_so(
     assert "weighted by their share" in comparison.summary[0]
     assert sign_flip_test([1.0, 1.0], weights=[3.0, 1.0]) == pytest.approx(0.5)
     assert sign_flip_test([1.0, -1.0], weights=[3.0, 1.0]) == pytest.approx(1.0)
+
+
+def test_a_difference_of_less_than_a_cent_is_no_difference_in_value():
+    """A persona whose offer cost differs by a fraction of a cent did not change: the count and the test agree."""
+    from types import SimpleNamespace
+
+    from evals.stats.verdicts import compare_value, write_verdicts
+
+    def record(persona: str, cost: float) -> SimpleNamespace:
+        economics = SimpleNamespace(value_kept=100.0, offer_cost=cost)
+        return SimpleNamespace(persona=persona, error=None, economics=economics)
+
+    pairs = [Pair(record(f"p{i}", 10.0), record(f"p{i}", 9.996)) for i in range(8)]  # type: ignore[arg-type]
+    value = compare_value(pairs)
+    write_verdicts([value])
+    assert value.personas_changed == 0 and value.p_value == 1.0 and not value.significant

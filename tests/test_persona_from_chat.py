@@ -64,3 +64,16 @@ def test_a_broken_export_or_a_taken_name_is_refused_in_one_line(tmp_path):
     result = from_chat(tmp_path / "state.json", "--id", "Bad Id")
     assert result.returncode == 2 and "id: String should match pattern" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_chat_that_changed_two_orders_is_refused_and_braces_stay_text(tmp_path):
+    """One persona is about one order: a chat that kept one order and cancelled another would mix their outcomes and
+    offers, so it is refused in one line. A customer who writes braces keeps them as text, not placeholders."""
+    lines = ["cancel order 102", "the free shipping upgrade sounds good", "also cancel order 103", "no thanks"]
+    chat(2, lines, tmp_path)
+    result = from_chat(tmp_path / "state.json")
+    assert result.returncode == 2 and "changed 2 orders" in result.stderr and "Traceback" not in result.stderr
+    chat(1, ["I want to cancel my order {asap}", "no thanks", "ok fine cancel it"], tmp_path)
+    result = from_chat(tmp_path / "state.json")
+    assert result.returncode == 0, result.stderr
+    assert "mention_order: false" in result.stdout and "{{asap}}" in result.stdout

@@ -51,7 +51,7 @@ def _save(edited: Persona, saved: SavedChat, export: Any) -> None:
         return
     try:
         path = write_persona(persona_yaml(reviewed), edited.id, persona_folder())
-    except RetentionLabError as exc:
+    except (RetentionLabError, OSError) as exc:
         st.error(md_escape(str(exc)))
         return
     st.success(md_escape(f"Saved {path.name}: the Evals page lists it as {edited.id}."))

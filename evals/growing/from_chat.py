@@ -21,6 +21,8 @@ from evals.scoring.outcome import read_outcome
 
 ORDER_NUMBER = re.compile(r"(?<![\d.%$])#?\s?(\d{3,9})(?![\d%]|[.,]\d)")
 SLUG = re.compile(r"[^a-z0-9]+")
+BRACES = re.compile(r"[{}]")
+PLACEHOLDER = re.compile(r"(?<!\{)\{(?:order|target)\}(?!\})")  # a placeholder, not a doubled literal brace
 
 
 @dataclass
@@ -36,26 +38,27 @@ def persona_from_chat(
     said = [line.content for line in export.transcript if line.role == "customer"]
     if not said:
         raise ValueError("the conversation has no customer message")
+    if failed := next((t.error for t in export.turns if t.error), None):
+        raise ValueError(f"a turn ended in an error ({failed[:80]}), so the chat did not reach an outcome")
     notes: list[str] = []
     order = _main_order(export, said, fixtures)
-    changed = {
-        normalize_order_id(str(c.args["order_id"]))
-        for c in export.trace
-        if c.kind == "write" and c.ok and "order_id" in c.args
-    }
-    if len(changed) > 1:
-        notes.append(f"the chat changed {len(changed)} orders; this persona covers {order} only")
+    changed = {normalize_order_id(str(c.args["order_id"])) for c in _order_writes(export)}
+    if len(changed) > 1:  # a persona is about one order: its outcome, offers and percent would mix two
+        raise ValueError(f"the chat changed {len(changed)} orders ({', '.join(sorted(changed))})")
     own = order in {o.increment_id for o in fixtures.orders_of(export.customer_id)}
     outcome = read_outcome(export.final_state, fixtures)
     readings = [default_rules().read(text) for text in said]
     offers, haggle = _offer_terms(export, readings, outcome.offer)
     refusals = sum(r.has("decline") for r in readings)
     concern = next((text for text, r in zip(said, readings, strict=True) if r.has("concern")), None)
+    if concern and BRACES.search(concern):  # a concern line is sent as written, and braces would read as placeholders
+        concern = BRACES.sub(lambda m: "(" if m.group(0) == "{" else ")", concern)
+        notes.append("the concern line had braces; they are written as parentheses")
     opening = _placeholder(said[0], order, "order" if own else "target")
     asked = next((text for text, r in zip(said, readings, strict=True) if r.has("human")), None)
     if asked and asked != said[0]:  # a persona asks for a person in its first message, or not at all
         opening = f"{opening.rstrip()} {asked.replace('{', '{{').replace('}', '}}')}"
-    if "{" not in opening:
+    if not PLACEHOLDER.search(opening):
         notes.append("the first message does not name the order by number: the persona will not either")
     persona = Persona(
         id=persona_id or _slug(export, said[0]),
@@ -63,7 +66,7 @@ def persona_from_chat(
         customer_id=export.customer_id,
         orders=[order if own else _own_order(export, fixtures, notes)],
         target_order=None if own else order,
-        mention_order="{" in opening,
+        mention_order=bool(PLACEHOLDER.search(opening)),
         reason=said[0][:200],
         opening=[opening],
         offers=offers,
@@ -94,17 +97,20 @@ def _asks_for_person(readings: list, notes: list[str]) -> bool:
 def _main_order(export: ConversationExport, said: list[str], fixtures: FixtureSet) -> str:
     """The order the conversation was about: the one a write changed, else the first the agent looked up, else the
     first the customer named."""
-    for call in export.trace:
-        if call.kind == "write" and call.ok and "order_id" in call.args:
-            return normalize_order_id(str(call.args["order_id"]))
-    for call in export.trace:
-        if "order_id" in call.args:
+    for call in _order_writes(export):
+        return normalize_order_id(str(call.args["order_id"]))
+    for call in export.trace:  # a lookup that found the order (a refused one is still an order the customer named)
+        if "order_id" in call.args and (call.ok or call.error_kind == "scope"):
             return normalize_order_id(str(call.args["order_id"]))
     for text in said:
         for number in ORDER_NUMBER.findall(text):
             if (found := number.zfill(9)) in fixtures.orders:
                 return found
     raise ValueError("no order was named or looked up in the conversation")
+
+
+def _order_writes(export: ConversationExport) -> list:
+    return [c for c in export.trace if c.kind == "write" and c.ok and "order_id" in c.args]
 
 
 def _own_order(export: ConversationExport, fixtures: FixtureSet, notes: list[str]) -> str:

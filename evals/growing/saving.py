@@ -58,6 +58,8 @@ def save_chat_persona(source: Path, persona_id: str | None, out: Path | None, fo
 def write_persona(text: str, persona_id: str, folder: Path, force: bool = False) -> Path:
     """Write a persona file `folder/ID.yaml`, never over another unless `force`."""
     target = folder / f"{persona_id}.yaml"
+    if target.is_symlink():
+        raise InputFileError(target, "", "is a symbolic link", "save into a folder of plain persona files")
     if target.exists() and not force:
         raise InputFileError(target, "", "already exists", "choose another id, or replace it on purpose (--force)")
     folder.mkdir(parents=True, exist_ok=True)

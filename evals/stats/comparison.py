@@ -171,22 +171,26 @@ def persona_effects(pairs: list[Pair]) -> list[PersonaEffect]:
     return effects
 
 
-def compare_economics(pairs: list[Pair]) -> list[EconomicsComparison]:
+def compare_economics(pairs: list[Pair], weights: dict[str, float] | None = None) -> list[EconomicsComparison]:
+    """Value kept and offer cost: totals, and the per-persona mean difference (weighted like every other claim),
+    leaving out pairs where either arm ended in an error, as every rate does."""
+    finished = [p for p in pairs if p.a.error is None and p.b.error is None]
     rows = []
     for measure in ("value_kept", "offer_cost"):
         by_persona: dict[str, list[float]] = defaultdict(list)
-        for p in pairs:
+        for p in finished:
             by_persona[p.a.persona].append(
                 float(getattr(p.b.economics, measure)) - float(getattr(p.a.economics, measure))
             )
-        diffs = [sum(v) / len(v) for v in by_persona.values()]
-        diff = sum(diffs) / len(diffs) if diffs else 0.0
-        found = sign_flip_interval(diffs, bound=None)
+        diffs = [round(sum(v) / len(v), 2) for v in by_persona.values()]
+        shares = [(weights or {}).get(persona, 1.0) for persona in by_persona]
+        diff = sum(w * d for w, d in zip(shares, diffs, strict=True)) / sum(shares) if diffs else 0.0
+        found = sign_flip_interval(diffs, bound=None, weights=shares)
         rows.append(
             EconomicsComparison(
                 measure=measure,
-                a_total=round(sum(float(getattr(p.a.economics, measure)) for p in pairs), 2),
-                b_total=round(sum(float(getattr(p.b.economics, measure)) for p in pairs), 2),
+                a_total=round(sum(float(getattr(p.a.economics, measure)) for p in finished), 2),
+                b_total=round(sum(float(getattr(p.b.economics, measure)) for p in finished), 2),
                 mean_diff=round(diff, 2),
                 diff_low=round(found.low, 2),
                 diff_high=round(found.high, 2),
@@ -272,7 +276,7 @@ def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_text
         pairs=len(pairs),
         summary=[],
         metrics=metrics,
-        economics=compare_economics(pairs),
+        economics=compare_economics(pairs, weights),
         persona_effects=effects,
         flips=[_flip(p) for p in pairs if _label(p.a) != _label(p.b)],
         copies=copies,

@@ -26,15 +26,27 @@ def sign_flip_test(differences: Sequence[float], seed: int = 0, weights: Sequenc
     beyond, the same seeded sample of sign assignments as `sign_flip_interval`, so the two always agree). With
     `weights`, the statistic is the weighted sum (a persona's share of real cancellation requests)."""
     d = np.asarray(differences, dtype=float)
-    w = np.ones(d.size) if weights is None else np.asarray(weights, dtype=float)
+    w = _scaled(weights, d.size)
     if d.size <= EXACT_UP_TO:  # a persona with no difference is the same under every sign flip: leave it out
         keep = np.abs(d) > 1e-12
         d, w = d[keep], w[keep]
     if d.size == 0:
         return 1.0
     signs, exact = _sign_matrix(d.size, seed)
-    hits = int(np.sum(np.abs(signs @ (w * d)) >= abs(float(w @ d)) - 1e-9))
+    hits = int(np.sum(np.abs(signs @ (w * d)) >= abs(float(w @ d)) - _tolerance(w, d)))
     return hits / len(signs) if exact else (hits + 1) / (len(signs) + 1)  # a sampled p-value is never 0
+
+
+def _scaled(weights: Sequence[float] | None, size: int) -> np.ndarray:
+    """Weights scaled so the largest is 1: the test is the same for any scale, and sums stay small enough that a
+    rounding error cannot pass for a real difference."""
+    w = np.ones(size) if weights is None else np.asarray(weights, dtype=float)
+    return w / w.max() if w.size and w.max() > 0 else w
+
+
+def _tolerance(w: np.ndarray, d: np.ndarray) -> float:
+    """Two sums closer than this are equal (a tie counts as a hit): relative to the size of the sums."""
+    return 1e-9 * max(1.0, float(np.abs(w * d).sum()))
 
 
 def persona_interval(differences: Sequence[float], bound: float | None = 1.0) -> tuple[float, float, float]:
@@ -100,7 +112,7 @@ def sign_flip_interval(
     d = np.asarray(differences, dtype=float)
     if not d.size:
         return SignFlipInterval(-(bound or 0.0), bound or 0.0, True, False, bound is None, bound is None)
-    w = np.ones(d.size) if weights is None else np.asarray(weights, dtype=float)
+    w = _scaled(weights, d.size)
     low_d, high_d, mean = float(d.min()), float(d.max()), float(w @ d / w.sum())
     spread = high_d - low_d > 1e-12
     width = max(high_d - low_d, abs(high_d), abs(low_d), 1.0)
@@ -110,20 +122,23 @@ def sign_flip_interval(
 
     def kept(shift: float) -> bool:
         observed = abs(float(w @ d) - w.sum() * shift)
-        hits = int(np.sum(np.abs(flipped - balance * shift) >= observed - 1e-9))
+        hits = int(np.sum(np.abs(flipped - balance * shift) >= observed - _tolerance(w, d - shift)))
         p = hits / len(signs) if exact else (hits + 1) / (len(signs) + 1)
         return p >= alpha - 1e-12
 
+    zero_rejected = not kept(0.0)
     ends = []
     for edge in edges:
         if kept(edge):
             ends.append((edge, True))
             continue
-        inside, outside = mean, edge
+        # when the test rejects 0 and 0 lies on this side, 0 is the first rejected point: the end stays beyond it
+        toward_zero = zero_rejected and min(mean, edge) < 0.0 < max(mean, edge)
+        inside, outside = mean, 0.0 if toward_zero else edge
         while abs(outside - inside) > (edges[1] - edges[0]) / 1000:
             middle = (inside + outside) / 2
             inside, outside = (middle, outside) if kept(middle) else (inside, middle)
-        ends.append((outside, False))
+        ends.append(((inside + outside) / 2 if toward_zero else outside, False))
     (low, low_open), (high, high_open) = ends
     if kept(0.0):  # the test does not reject 0, so the interval holds it (even where the kept shifts are not convex)
         low, high = min(low, 0.0), max(high, 0.0)

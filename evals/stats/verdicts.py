@@ -184,8 +184,10 @@ def compare_value(pairs: list[Pair], weights: dict[str, float] | None = None) ->
         return MetricComparison(metric="value", family="primary", a=empty, b=empty, phrase=VALUE_PHRASE, pairs=0,
                                 personas=0, diff=None, diff_low=None, diff_high=None, only_a=0, only_b=0, unit="USD",
                                 verdict="not applicable in these conversations")  # fmt: skip
-    means = {p: (sum(x for x, _ in v) / len(v), sum(y for _, y in v) / len(v)) for p, v in grouped.items()}
-    diffs = [b - a for a, b in means.values()]
+    # to the cent: a difference smaller than a cent is no difference, for the count and the test alike
+    means = {p: (round(sum(x for x, _ in v) / len(v), 2), round(sum(y for _, y in v) / len(v), 2))
+             for p, v in grouped.items()}  # fmt: skip
+    diffs = [round(b - a, 2) for a, b in means.values()]
     shares = [(weights or {}).get(persona, 1.0) for persona in means]
     total = sum(shares)
     return MetricComparison(
@@ -195,7 +197,7 @@ def compare_value(pairs: list[Pair], weights: dict[str, float] | None = None) ->
         a_mean=sum(w * a for w, (a, _) in zip(shares, means.values(), strict=True)) / total,
         b_mean=sum(w * b for w, (_, b) in zip(shares, means.values(), strict=True)) / total,
         persona_diffs=diffs, persona_weights=shares, only_a=0, only_b=0,
-        personas_changed=sum(abs(d) >= 0.005 for d in diffs), toward_b=sum(d >= 0.005 for d in diffs),
+        personas_changed=sum(abs(d) > 1e-12 for d in diffs), toward_b=sum(d > 1e-12 for d in diffs),
         p_value=sign_flip_test(diffs, weights=shares),
     )  # fmt: skip
 
