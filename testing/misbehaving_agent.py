@@ -20,7 +20,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.models.offline.flow import decide
-from agent.models.offline.model import ReferenceChatModel
+from agent.models.offline.model import ReferenceChatModel, step_message
 from agent.models.offline.offering import apply_call, offer_line, offers_text
 from agent.models.offline.situation import Call, Offer, Say, Situation
 from agent.store.domain import CANCELLABLE_STATUSES
@@ -340,10 +340,7 @@ class MisbehavingChatModel(ReferenceChatModel):
                 if made.message.tool_calls:
                     injection.follow_ups[chance.call_id] = made.after
                 return made.message
-        if isinstance(planned, Call):
-            call = {"name": planned.name, "args": planned.args, "id": f"call_ref_{len(messages)}", "type": "tool_call"}
-            return AIMessage(content="", tool_calls=[call])
-        return AIMessage(content=planned.text)
+        return step_message(planned, len(messages))
 
     @staticmethod
     def _follow_up(messages: list[BaseMessage], injection: Injection) -> AIMessage | None:

@@ -63,6 +63,15 @@ def tool_steps(turn: list[BaseMessage]) -> list[ToolStep]:
     ]
 
 
+def step_message(step: Call | Say, position: int) -> AIMessage:
+    """The model's step as the message an LLM would send: a tool call, or the reply with the rule it followed.
+    The call's id comes from its position, so identical conversations stay byte-identical (cached responses reused)."""
+    if isinstance(step, Call):
+        call = {"name": step.name, "args": step.args, "id": f"call_ref_{position}", "type": "tool_call"}
+        return AIMessage(content="", tool_calls=[call])
+    return AIMessage(content=step.text, response_metadata={"why": step.why})
+
+
 class ReferenceChatModel(BaseChatModel):
     """Deterministic, policy-following chat model. Needs no network and no key."""
 
@@ -101,13 +110,7 @@ class ReferenceChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        step = decide(self.situation(messages))
-        if isinstance(step, Call):
-            # deterministic ids keep identical conversations byte-identical, so cached responses are reused
-            call = {"name": step.name, "args": step.args, "id": f"call_ref_{len(messages)}", "type": "tool_call"}
-            message = AIMessage(content="", tool_calls=[call])
-        else:
-            message = AIMessage(content=step.text, response_metadata={"why": step.why})
+        message = step_message(decide(self.situation(messages)), len(messages))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def situation(self, messages: list[BaseMessage]) -> Situation:
