@@ -321,3 +321,23 @@ def test_the_ab_report_opens_a_flipped_pair_from_its_link_and_filters_pairs(brow
     page.select_option("#f-outcome", "retained (discount)")  # the other persona's outcome
     assert page.locator("#f-count").inner_text() == "0 of 10 pairs"
     page.close()
+
+
+def test_lint_runs_as_the_policy_is_typed_before_the_editor_loses_focus(browser_for_more, app_url):
+    page = browser_for_more.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(app_url)
+    page.get_by_text("Chat lab").first.wait_for(timeout=60_000)
+    page.get_by_text("Policy: retention_offers.md").click()
+    area = page.locator(".st-key-editor textarea")
+    area.wait_for(timeout=30_000)
+    page.get_by_text("No lint problems.").wait_for(timeout=30_000)
+    area.click()
+    area.press("Control+End")
+    area.press_sequentially("\nAlso try @no_such_tool.", delay=20)
+    page.get_by_text("unknown tool").first.wait_for(timeout=30_000)  # the text area still has the focus
+    assert page.evaluate("document.activeElement && document.activeElement.tagName") == "TEXTAREA"
+    assert "@no_such_tool" in area.input_value()  # the rerun left what was typed in place
+    page.keyboard.press("Backspace")
+    area.press_sequentially(" And more.", delay=20)
+    assert area.input_value().endswith("And more.")
+    page.close()

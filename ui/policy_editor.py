@@ -17,6 +17,7 @@ from ui.lab import (
     text_with_plan,
     with_identity,
 )
+from ui.live_text import live_text
 
 SAVE_KEYS = ("save_name", "save_policy_name", "save_version")
 
@@ -31,12 +32,15 @@ def use_version(lab: LabSession) -> None:
 def policy_editor(lab: LabSession) -> None:
     with st.expander(f"Policy: {lab.policy_path.name} (edit, lint, use or save as)", expanded=False):
         editor, understood = st.columns([3, 2])
-        text = editor.text_area(
+        committed = editor.text_area(
             "Policy markdown",
             key="editor",
             height=420,
-            help="Lint runs as soon as the editor loses focus, or on Ctrl+Enter.",
+            help="Lint runs as you type; the text is kept when the editor loses focus, or on Ctrl+Enter.",
         )
+        with editor:
+            typed = live_text("editor")
+        text = typed if typed is not None else committed
         problems = lint_text(text, lab.policy_path)
         errors = [p for p in problems if p.severity == "error"]
         lines = text.splitlines()

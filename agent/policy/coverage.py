@@ -80,11 +80,24 @@ def _unexplained(
     conditional = any(o.conditional for o in plan.options if not kinds or o.kind in kinds)
     if beside_offer and _says(line, "condition") and not conditional:
         what.append("a condition on the order (the plan's offers have none)")
+    for_customer = any(o.asks_about_customer for o in plan.options if not kinds or o.kind in kinds)
+    if (beside_offer or block_offers) and _says(line, "customer_condition") and not for_customer:
+        what.append("a condition on the customer (the plan's offers have none)")
+    after_concern = any("concern" in o.after for o in plan.options if o.kind in kinds)
+    if kinds and _says(line, "concern_condition") and not _says(line, "handover") and not after_concern:
+        what.append("an offer made only after a concern (the plan does not hold it back)")
     if plan.options and _says(line, "status_restriction") and not any(o.statuses for o in plan.options):
         what.append("a restriction to orders in some state (the plan's offers have none)")
     if beside_offer and _says(line, "stacking") and plan.stacking_said is None:
         what.append("combining offers (the plan does not say)")
-    if kinds and _says(line, "pacing") and plan.pacing_said is None and len(plan.options) > 1:
+    held = any("refusal" in o.after for o in plan.options if o.kind in kinds)  # "only if they decline: a coupon"
+    if (
+        (kinds or block_offers)
+        and _says(line, "pacing")
+        and plan.pacing_said is None
+        and len(plan.options) > 1
+        and not held
+    ):
         what.append("an order or pacing of offers (the plan does not say)")
     if _says(line, "priority") and not plan.explicit:
         what.append("a priority (a drafted plan keeps the order of the text)")

@@ -23,6 +23,7 @@ from agent.policy.document import (
     parse_policy,
     resolve_references,
 )
+from agent.store.fixtures import default_fixtures
 from agent.tools.kinds import OfferKind
 from agent.tools.toolkit import offer_tools, tool_names
 
@@ -134,6 +135,30 @@ def plan_line_problems(compiled: CompiledPolicy) -> list[LintProblem]:
     return problems
 
 
+def condition_problems(compiled: CompiledPolicy) -> list[LintProblem]:
+    """An explicit plan's conditions that can never hold: a customer group the store does not have, an offer held
+    back until a refusal when no offer comes before it."""
+    plan = compiled.read_plan
+    groups = {g.code.casefold(): g.code for g in default_fixtures().groups.values()}
+    problems = []
+    for option in plan.options:
+        unknown = [g for g in option.groups if g.casefold() not in groups]
+        if unknown:
+            known = ", ".join(groups.values())
+            message = (
+                f"plan: the {option.kind.value} entry names customer group {unknown[0]!r}, which the store does not "
+                f"have (known: {known})"
+            )
+            problems.append(_problem(compiled, option.source, option.line, message, "error"))
+        if option.after and all(o.after for o in plan.options):
+            message = (
+                f"plan: the {option.kind.value} entry comes only after a {'/'.join(option.after)}, but every offer "
+                "is held back: none is ever made (let one offer come first)"
+            )
+            problems.append(_problem(compiled, option.source, option.line, message, "warning"))
+    return problems
+
+
 def offer_problems(compiled: CompiledPolicy) -> list[LintProblem]:
     """Offers the store would refuse, and text the offer reader could not follow (from the one offer plan)."""
     read, cap = compiled.read_plan, compiled.max_discount_percent
@@ -162,7 +187,7 @@ def offer_problems(compiled: CompiledPolicy) -> list[LintProblem]:
         if excluded:
             message = f"{option.kind.value} is offered here and excluded at {excluded.said.where} (it is not offered)"
             problems.append(_problem(compiled, option.source, option.line, message, "warning"))
-    problems += plan_line_problems(compiled)
+    problems += plan_line_problems(compiled) + condition_problems(compiled)
     read_kinds = set(read.kinds) | {x.kind for x in read.exclusions}
     for mention in read.unread:
         if offer_tools()[mention.tool] not in read_kinds:

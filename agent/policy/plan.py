@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from agent.policy.plan_spec import PlanSpec, Tier, TotalRange
+from agent.store.customer_facts import CustomerFacts
 from agent.store.domain import STATUS_GROUPS
 from agent.tools.kinds import OfferKind
 
@@ -39,6 +40,10 @@ class OfferOption:
     total: TotalRange | None = None  # the grand totals of the orders it is for; None = any
     tiers: tuple[Tier, ...] = ()  # the percent by the order's grand total, instead of `percents`
     ceiling: float | None = None  # an explicit plan's max_percent (a drafted plan keeps it among `percents`)
+    groups: tuple[str, ...] = ()  # the customer groups it is for (codes, any case); () = any
+    request: str | None = None  # "first" | "repeat": a customer with no earlier cancelled order, or with one
+    tenure: TotalRange | None = None  # the customer's days as a customer when they ordered; None = any
+    after: tuple[str, ...] = ()  # made only once the customer refused an offer ("refusal") / raised a concern
 
     @property
     def first_percent(self) -> float | None:
@@ -50,16 +55,34 @@ class OfferOption:
 
     @property
     def conditional(self) -> bool:
+        """Whether it is made only on some orders (their state, their total, a tier)."""
         return bool(self.statuses or self.total or self.tiers)
 
-    def applies_to(self, status: str, total: float) -> bool:
-        """Whether the policy makes this offer on an order in `status` with this grand total (a tiered offer
-        applies only where a tier covers the total)."""
+    @property
+    def asks_about_customer(self) -> bool:
+        """Whether it is made only for some customers (their group, a first or repeat request, their tenure)."""
+        return bool(self.groups or self.request or self.tenure)
+
+    def applies_to(self, status: str, total: float, customer: CustomerFacts | None = None) -> bool:
+        """Whether the policy makes this offer on an order in `status` with this grand total, for this customer (a
+        tiered offer applies only where a tier covers the total; an offer for some customers never applies when
+        the customer is not known). Conditions on the conversation (`after`) are the caller's to check."""
         if self.statuses and status not in self.statuses:
             return False
         if self.total is not None and not self.total.holds(total):
             return False
+        if self.asks_about_customer and not self.fits_customer(customer):
+            return False
         return not self.tiers or self.tier_for(total) is not None
+
+    def fits_customer(self, customer: CustomerFacts | None) -> bool:
+        if customer is None:
+            return not self.asks_about_customer
+        if self.groups and customer.group.casefold() not in {g.casefold() for g in self.groups}:
+            return False
+        if self.request is not None and customer.repeat != (self.request == "repeat"):
+            return False
+        return self.tenure is None or self.tenure.holds(customer.days_as_customer)
 
     def tier_for(self, total: float) -> Tier | None:
         return next((tier for tier in self.tiers if tier.holds(total)), None)
@@ -87,6 +110,14 @@ class OfferOption:
             parts.append("totals " + _range_text(self.total))
         if self.tiers:
             parts.append("tiers " + "; ".join(f"{_range_text(t)}: {t.percent:g}%" for t in self.tiers))
+        if self.groups:
+            parts.append("for " + "/".join(self.groups) + " customers")
+        if self.request is not None:
+            parts.append(f"on a {self.request} request")
+        if self.tenure is not None:
+            parts.append("customers of " + _range_text(self.tenure) + " days")
+        if self.after:
+            parts.append("only after a " + " or a ".join(self.after))
         return ", ".join(parts)
 
     @property
@@ -132,6 +163,10 @@ class OfferPlan:
 
     def hands_over_on(self, trigger: str) -> bool:
         return self.handover_said is not None and trigger in self.handover_on
+
+    @property
+    def asks_about_customer(self) -> bool:
+        return any(o.asks_about_customer for o in self.options)
 
     def get(self, kind: OfferKind | str) -> OfferOption | None:
         return next((o for o in self.options if o.kind == kind), None)
@@ -235,6 +270,10 @@ def plan_from_spec(
                 total=when.order_total if when else None,
                 tiers=tuple(offer.tiers or ()),
                 ceiling=offer.max_percent,
+                groups=tuple(when.customer_group or ()) if when else (),
+                request=when.customer_request if when else None,
+                tenure=when.days_as_customer if when else None,
+                after=tuple(when.after or ()) if when else (),
             )
         )
     explicit_fields = spec.model_fields_set

@@ -19,6 +19,10 @@ in this same form, ready to paste.
           when:
             order_status: [unshipped]   # unshipped | shipped | on_hold
             order_total: {from: 50}
+            customer_group: [VIP]       # Magento customer group codes (fixtures/magento/customer_groups.json)
+            customer_request: first     # first | repeat (the store holds an earlier cancelled order of theirs)
+            days_as_customer: {from: 365}   # from the account's creation to the order's
+            after: [refusal]            # only once the customer refused an offer | raised a concern
           line: 23                   # the policy line it comes from (drafts fill it in)
       excluded: [swap]
       handover:
@@ -35,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from agent.tools.kinds import OfferKind
 
 StatusGroup = Literal["unshipped", "shipped", "on_hold"]
+ConversationEvent = Literal["refusal", "concern"]  # the customer refused an offer; raised a concern about one
 Percent = float
 
 
@@ -43,7 +48,8 @@ class _Spec(BaseModel):
 
 
 class TotalRange(_Spec):
-    """An order's grand total: at least `from`, below `below` (either may be left out)."""
+    """A range of numbers (an order's grand total, a customer's days): at least `from`, below `below` (either may
+    be left out)."""
 
     from_: float | None = Field(default=None, alias="from", ge=0)
     below: float | None = Field(default=None, gt=0)
@@ -63,8 +69,14 @@ class Tier(TotalRange):
 
 
 class OfferConditionsSpec(_Spec):
+    """When an offer is made: on which orders, for which customers, at which point of the conversation."""
+
     order_status: list[StatusGroup] | None = Field(default=None, min_length=1)
     order_total: TotalRange | None = None
+    customer_group: list[str] | None = Field(default=None, min_length=1)
+    customer_request: Literal["first", "repeat"] | None = None
+    days_as_customer: TotalRange | None = None
+    after: list[ConversationEvent] | None = Field(default=None, min_length=1)
 
 
 class OfferSpec(_Spec):

@@ -26,9 +26,18 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class CustomerGroup(_Record):
+    """A Magento customer group (`GET /V1/customerGroups/search`): the segment a policy's plan may name."""
+
+    id: int
+    code: str
+    tax_class_id: int = 3
+    tax_class_name: str = "Retail Customer"
+
+
 class Customer(_Record):
     id: int = Field(description="Magento customer entity id")
-    group_id: int = 1
+    group_id: int = Field(default=1, description="its CustomerGroup's id")
     email: str
     firstname: str
     lastname: str

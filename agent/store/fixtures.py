@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.datafiles import DEFAULT_FIXTURES, M, read_json, validate
 from agent.errors import InputFileError
-from agent.store.domain import Customer, GorgiasDirectory, Order, Product, ShippingMethod, Ticket
+from agent.store.domain import Customer, CustomerGroup, GorgiasDirectory, Order, Product, ShippingMethod, Ticket
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class FixtureSet:
     """Everything one world is copied from. Treat as read-only: worlds deep-copy what they change."""
 
     customers: dict[int, Customer]
+    groups: dict[int, CustomerGroup]
     orders: dict[str, Order]
     products: dict[str, Product]
     shipping_methods: dict[str, ShippingMethod]
@@ -36,7 +37,17 @@ def _load_items(model: type[M], path: Path) -> list[M]:
 def load_fixtures(root: Path = DEFAULT_FIXTURES) -> FixtureSet:
     """Read and validate every store and helpdesk fixture below `root`."""
     magento, gorgias = root / "magento", root / "gorgias"
+    groups = {g.id: g for g in _load_items(CustomerGroup, magento / "customer_groups.json")}
     customers = {c.id: c for c in _load_items(Customer, magento / "customers.json")}
+    for customer in customers.values():
+        if customer.group_id not in groups:
+            known = ", ".join(f"{g.id} ({g.code})" for g in groups.values())
+            raise InputFileError(
+                magento / "customers.json",
+                f"{customer.id}.group_id",
+                f"no customer group {customer.group_id}",
+                f"use one of {known}, or add it to customer_groups.json",
+            )
     orders = {o.increment_id: o for o in _load_items(Order, magento / "orders.json")}
     for order in orders.values():
         if order.customer_id not in customers:
@@ -48,6 +59,7 @@ def load_fixtures(root: Path = DEFAULT_FIXTURES) -> FixtureSet:
             )
     return FixtureSet(
         customers=customers,
+        groups=groups,
         orders=orders,
         products={p.sku: p for p in _load_items(Product, magento / "products.json")},
         shipping_methods={m.code: m for m in _load_items(ShippingMethod, magento / "shipping_methods.json")},

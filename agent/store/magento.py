@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from agent.errors import NotFound, RuleViolation
 from agent.store.copies import CopiedOnFirstUse
+from agent.store.customer_facts import customer_facts
 from agent.store.domain import Coupon, Email, EmailKind, Order, Product, ShippingMethod, StatusHistory
 from agent.store.faults import FaultInjector
 from agent.store.fixtures import FixtureSet
@@ -36,6 +37,7 @@ class MagentoStore:
         offer_rules: OfferRules = ANY_OFFER,
     ) -> None:
         self.offer_rules = offer_rules
+        self.fixtures = fixtures
         self.orders: CopiedOnFirstUse[Order] = CopiedOnFirstUse(fixtures.orders)
         self.customers = fixtures.customers
         self.products: CopiedOnFirstUse[Product] = CopiedOnFirstUse(fixtures.products)
@@ -200,11 +202,18 @@ class MagentoStore:
         self._applied_writes.add(key)
         return order
 
-    def _require_allowed(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> float:
-        """Refuse an offer the policy does not allow here; its value counts with what the order was given already
-        (stacked offers share one limit). Returns the order's value given once this offer is granted."""
+    def _require_allowed(
+        self, kind: str, order: Order | None, percent: float | None, value: float = 0.0, customer_id: int | None = None
+    ) -> float:
+        """Refuse an offer the policy does not allow here (on this order, for this customer); its value counts with
+        what the order was given already (stacked offers share one limit). Returns the order's value given once this
+        offer is granted."""
         before = self.given.get(order.increment_id, 0.0) if order is not None else 0.0
-        refusal = self.offer_rules.refusal(kind, order, percent, round(before + value, 2))
+        who = order.customer_id if order is not None else customer_id
+        facts = (
+            customer_facts(self.fixtures, who, order) if who is not None and who in self.fixtures.customers else None
+        )
+        refusal = self.offer_rules.refusal(kind, order, percent, round(before + value, 2), facts)
         if refusal is not None:
             raise RuleViolation(refusal)
         return round(before + value, 2)
@@ -219,7 +228,7 @@ class MagentoStore:
             raise RuleViolation(
                 f"a coupon must be more than 0% and at most the policy's {self.max_coupon_percent:g}%, got {percent:g}%"
             )
-        self._require_allowed("future_coupon", None, percent)
+        self._require_allowed("future_coupon", None, percent, customer_id=customer_id)
         if self.coupons:
             raise RuleViolation(
                 "this customer already got a retention coupon in this conversation; only one is allowed"

@@ -5,20 +5,42 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from agent.store.customer_facts import CustomerFacts
 from agent.store.domain import Order
 
 
 class OfferRules(Protocol):
-    def refusal(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> str | None:
+    @property
+    def asks_about_customer(self) -> bool:
+        """Whether the policy makes some offer only for some customers (the agent is then shown their facts)."""
+        ...
+
+    def refusal(
+        self,
+        kind: str,
+        order: Order | None,
+        percent: float | None,
+        value: float = 0.0,
+        customer: CustomerFacts | None = None,
+    ) -> str | None:
         """Why the policy does not allow this offer (kind, on `order`, at `percent`, giving away `value` in the
-        order's currency), or None when it does. A coupon has no order."""
+        order's currency, for `customer`), or None when it does. A coupon has no order."""
         ...
 
 
 class AnyOffer:
     """No policy: the store's own rules only (the default of a world built without a policy)."""
 
-    def refusal(self, kind: str, order: Order | None, percent: float | None, value: float = 0.0) -> str | None:
+    asks_about_customer = False
+
+    def refusal(
+        self,
+        kind: str,
+        order: Order | None,
+        percent: float | None,
+        value: float = 0.0,
+        customer: CustomerFacts | None = None,
+    ) -> str | None:
         return None
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from agent.store.customer_facts import CustomerFacts
 from agent.store.domain import Order, Product
 
 # response_metadata key under which the OpenAI client names streamed tool calls whose arguments were not complete JSON
@@ -58,6 +59,11 @@ class OrderSummary(_Result):
 class OrderList(_Result):
     type: Literal["orders"] = "orders"
     orders: list[OrderSummary]
+    customer: CustomerFacts | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="the customer's group, tenure and earlier cancellations, shown when the policy's offers ask",
+    )
 
 
 class OrderCancelled(_Result):

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError, validate_call
 
 from agent.errors import RuleViolation
+from agent.store.customer_facts import customer_facts
 from agent.store.domain import Order
 from agent.store.trace import ToolKind
 from agent.store.world import World
@@ -96,7 +97,9 @@ class Toolkit:
     def list_customer_orders(self) -> OrderList:
         """List every order of the customer on this ticket, newest first, with status and totals."""
         orders = sorted(self.world.own_orders(), key=lambda o: o.created_at, reverse=True)
-        return OrderList(orders=[self._summary(o) for o in orders])
+        asks = self.world.magento.offer_rules.asks_about_customer
+        facts = customer_facts(self.world.fixtures, self.world.customer.id) if asks else None
+        return OrderList(orders=[self._summary(o) for o in orders], customer=facts)
 
     @tool_method("read")
     def get_order(self, order_id: str) -> OrderSummary:

@@ -9,10 +9,11 @@ cancellation under a policy with no offers is correct, and a swap under a policy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.policy.compiled import CompiledPolicy
 from agent.policy.plan import OfferOption
+from agent.store.customer_facts import customer_facts
 from agent.store.domain import CANCELLABLE_STATUSES
 from agent.store.fixtures import FixtureSet
 from agent.store.magento import MagentoStore
@@ -26,6 +27,7 @@ class ShownOffer:
     percent: float | None
     top: float | None
     where: str
+    after: tuple[str, ...] = ()  # made only once the customer refused an offer / raised a concern
 
 
 def _applicable(policy: CompiledPolicy, persona: Persona, fixtures: FixtureSet) -> list[ShownOffer]:
@@ -38,10 +40,11 @@ def applicable_offers(policy: CompiledPolicy, order_id: str, fixtures: FixtureSe
     shipping upgrade only when it does not ship expedited, a swap only when the catalogue has one."""
     order = fixtures.orders[order_id]
     shipping = fixtures.shipping_methods.get(order.shipping_method)
+    customer = customer_facts(fixtures, order.customer_id, order)
     shown = []
     for option in policy.offer_plan.options:
-        if not option.applies_to(order.status, order.grand_total):
-            continue  # the policy makes it only on other orders (status, total, tiers)
+        if not option.applies_to(order.status, order.grand_total, customer):
+            continue  # the policy makes it only on other orders (status, total, tiers) or for other customers
         if option.kind == OfferKind.SHIPPING_UPGRADE and shipping is not None and shipping.expedited:
             continue
         if option.kind == OfferKind.SWAP and not _swap_exists(order_id, fixtures):
@@ -58,7 +61,7 @@ def _shown(option: OfferOption, policy: CompiledPolicy, total: float) -> ShownOf
         top = min(top, policy.max_discount_percent)
     first_percent = option.first_percent_for(total)
     first = min(first_percent, top) if first_percent is not None and top is not None else None
-    return ShownOffer(option.kind, first, top, option.where)
+    return ShownOffer(option.kind, first, top, option.where, option.after)
 
 
 def _swap_exists(order_id: str, fixtures: FixtureSet) -> bool:
@@ -73,6 +76,7 @@ class _Walk:
     policy: CompiledPolicy
     accepts: dict[str, bool]
     steps: list[str]
+    held: list[ShownOffer] = field(default_factory=list)  # offers made only after a refusal or a concern
 
     def takes(self, offer: ShownOffer, percent: float | None) -> bool:
         terms = self.persona.offers.get(offer.kind)
@@ -92,6 +96,11 @@ class _Walk:
         """The persona's answer to the offers on the table: retained, escalated, or None for a refusal."""
         concern = self.persona.concern
         if concern and (concern.when_offered == "any" or concern.when_offered in {o.kind for o in shown}):
+            for_concern = next((o for o in self.held if "concern" in o.after), None)
+            if for_concern is not None:  # the offer the policy makes after a concern comes before any hand-over
+                self.held.remove(for_concern)
+                self.steps.append(f"raises a concern; the policy then offers {for_concern.kind.value}")
+                return self.answer([for_concern])
             said = self.policy.offer_plan.handover_said
             if said and self.policy.offer_plan.hands_over_on("concern"):
                 return self.done(
@@ -135,13 +144,22 @@ def expected_outcome(
     if order.status not in CANCELLABLE_STATUSES:
         return walk.done("unresolved", None, f"order {order.increment_id} is {order.status}: it cannot be cancelled")
     offers = _applicable(policy, persona, fixtures)
-    if not offers:
+    now = [o for o in offers if not o.after]
+    walk.held = [o for o in offers if o.after]
+    if not now:
         return walk.done("cancelled", None, "the policy makes no offer that fits this order: cancel")
     paced = plan.pacing == "one_at_a_time"
-    rounds = [[o] for o in offers] if paced else [offers]
-    for number, shown in enumerate(rounds, start=1):
+    rounds = [[o] for o in now] if paced else [now]
+    number, held_back = 0, False
+    while number < len(rounds):
+        shown = rounds[number]
+        number += 1
         if (answer := walk.answer(shown)) is not None:
             return answer
-        if paced and number > persona.patience:
+        if number == len(rounds) and (due := next((o for o in walk.held if "refusal" in o.after), None)):
+            walk.held.remove(due)  # made after a refusal: it comes now, one at a time
+            rounds.append([due])
+            held_back = True
+        if (paced or held_back) and number > persona.patience:
             return walk.done("cancelled", None, f"insists after {number} refusal(s): cancel")
     return walk.done("cancelled", None, "refuses the offers: the policy cancels")

@@ -116,7 +116,7 @@ def _read_stated_rules(policy: CompiledPolicy) -> dict[str, PolicyLine]:
         rules["adherence.escalated_on_request"] = handover
     if handover is not None and plan.hands_over_on("concern"):
         rules["adherence.escalated_on_concern"] = handover
-    conditional = next((o for o in plan.options if o.conditional), None)
+    conditional = next((o for o in plan.options if o.conditional or o.asks_about_customer or o.after), None)
     if conditional is not None:
         rules["adherence.offers_fit_the_order"] = PolicyLine(conditional.source, conditional.line, conditional.text)
     rules["adherence.discount_within_cap"] = _cap_line(policy)

@@ -139,9 +139,11 @@ def cancelled_on_refusal(ctx: ScoringContext) -> Score:
 
 def _decisive_refusal(ctx: ScoringContext, refusals: list[SimEvent]) -> tuple[SimEvent | None, int | None]:
     """(the refusal after which the policy cancels, the turn that repeated refused offers). Presenting offers at
-    once, the first refusal decides. Pacing them one at a time, a refusal followed by an offer not made before is the
-    policy at work; the refusal that decides is an insistence, or one after which no new offer comes."""
-    if ctx.policy.offer_plan.pacing != "one_at_a_time":
+    once, the first refusal decides. Pacing them one at a time (or holding one back until a refusal), a refusal
+    followed by an offer not made before is the policy at work; the refusal that decides is an insistence, or one
+    after which no new offer comes."""
+    plan = ctx.policy.offer_plan
+    if plan.pacing != "one_at_a_time" and not any("refusal" in o.after for o in plan.options):
         return refusals[0], None
     for refusal in refusals:
         now = {o.kind for o in ctx.reading(refusal.turn).offers}

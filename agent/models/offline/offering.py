@@ -9,6 +9,7 @@ from typing import Any
 from agent.models.offline.actions import cancel, escalate, finish_order, leave_as_is, remember
 from agent.models.offline.situation import Call, Offer, OrderNote, Say, Situation, replies
 from agent.numbers import find_bare_numbers
+from agent.policy.plan import OfferOption
 from agent.tools.kinds import OfferKind
 from agent.tools.results import CouponCreated, DiscountApplied, SwapOptions, ToolError, ToolResult
 from agent.tools.toolkit import apply_tool
@@ -56,34 +57,52 @@ def _swap_offer(s: Situation, order: OrderNote, sku: str, item: str, price: floa
 
 
 def present_offers(s: Situation, order: OrderNote, swap_item: tuple[str, str, float] | None) -> Call | Say:
-    """Make the policy's offers for this order: all together, or the first one when the policy paces them."""
+    """Make the policy's offers for this order: all together, or the first one when the policy paces them; an offer
+    the policy makes only after a refusal or a concern is held back until then."""
+    customer = s.customer
+    if s.plan.asks_about_customer and customer is None and not s.called("list_customer_orders"):
+        return Call("list_customer_orders", {})  # the plan asks who the customer is: the order list shows it
     offers: list[Offer] = []
     for option in s.plan.options:
-        if not option.applies_to(order.status, order.total):
-            continue  # the policy makes this offer only on other orders (status, total, tiers)
-        first = option.first_percent_for(order.total)
-        if option.kind in (OfferKind.DISCOUNT, OfferKind.FUTURE_COUPON) and first is not None:
-            offers.append(Offer(option.kind, percent=min(first, _cap(s, option.kind, order))))
-        elif option.kind == OfferKind.SHIPPING_UPGRADE and not order.expedited:
-            offers.append(Offer(option.kind))
-        elif option.kind == OfferKind.SWAP and swap_item is not None:
-            swap = _swap_offer(s, order, *swap_item)
-            if isinstance(swap, Call):
-                return swap
-            if swap is not None:
-                offers.append(swap)
-    memory = remember(s, stage="offered", order=order)
-    if not offers and s.reading.question and not (s.reading.has("cancel") or s.reading.has("insist")):
+        if not option.applies_to(order.status, order.total, customer):
+            continue  # the policy makes this offer only on other orders or for other customers
+        made = _made(s, option, order, swap_item)
+        if isinstance(made, Call):
+            return made
+        if made is not None:
+            offers.append(replace(made, after=option.after))
+    memory = remember(s, stage="offered", order=order, customer=customer)
+    now, held = [o for o in offers if not o.after], tuple(o for o in offers if o.after)
+    if not now and s.reading.question and not (s.reading.has("cancel") or s.reading.has("insist")):
         text = replies()["confirm_cancel_order"].format(order_id=order.order_id, items=", ".join(order.items))
         return Say(text, replace(memory, stage="confirm_cancel"), "a question about the order, not a request: ask")
-    if not offers:
-        return cancel(replace(s, memory=memory), "the policy makes no offer that fits this order")
+    if not now:
+        why = "the policy makes no offer that fits this order" + (
+            " (its others come only after a refusal or a concern)" if held else ""
+        )
+        return cancel(replace(s, memory=memory), why)
     paced = s.plan.pacing == "one_at_a_time"
-    shown, pending = (tuple(offers[:1]), tuple(offers[1:])) if paced else (tuple(offers), ())
+    shown, pending = (tuple(now[:1]), (*now[1:], *held)) if paced else (tuple(now), held)
     why = f"offers from the policy ({', '.join(_where(s, o.kind) for o in shown)})" + (
         f"; one at a time ({s.plan.pacing_said.where})" if paced and s.plan.pacing_said else ""
     )
-    return Say(offers_text(order.order_id, shown), replace(memory, offers=shown, pending=pending), why)
+    if held:
+        why += "; held back until " + ", ".join(f"a {'/'.join(o.after)} ({_where(s, o.kind)})" for o in held)
+    return Say(offers_text(order.order_id, shown), replace(memory, offers=shown, pending=tuple(pending)), why)
+
+
+def _made(
+    s: Situation, option: OfferOption, order: OrderNote, swap_item: tuple[str, str, float] | None
+) -> Call | Offer | None:
+    """The offer this option makes on the order (None when it cannot: no percent, expedited already, no swap)."""
+    first = option.first_percent_for(order.total)
+    if option.kind in (OfferKind.DISCOUNT, OfferKind.FUTURE_COUPON) and first is not None:
+        return Offer(option.kind, percent=min(first, _cap(s, option.kind, order)))
+    if option.kind == OfferKind.SHIPPING_UPGRADE and not order.expedited:
+        return Offer(option.kind)
+    if option.kind == OfferKind.SWAP and swap_item is not None:
+        return _swap_offer(s, order, *swap_item)
+    return None
 
 
 def offers_text(order_id: str, offers: tuple[Offer, ...], intro: str = "") -> str:
@@ -110,6 +129,9 @@ def on_offers(s: Situation) -> Call | Say:
     accepted = [k for k in dict.fromkeys(r.kinds("accept")) if k in table]
     by_percent = [o.kind.value for o in m.offers if o.percent is not None and o.percent in r.percents]
     if r.has("concern") and not accepted:
+        held = next((n for n, o in enumerate(m.pending) if "concern" in o.after), None)
+        if held is not None:  # an offer the policy makes after a concern comes before any hand-over
+            return _release(s, held, "concern_offer_intro", "a concern; an offer for it")
         if s.brief.hands_over_concerns:
             return escalate(s, "raised a concern about the retention offer")
         return Say(
@@ -245,16 +267,27 @@ def _after_refusal(s: Situation, declined: list[str]) -> Call | Say:
         names = " or ".join(k.replace("_", " ") for k in declined)
         text = replies()["remaining_offers"].format(declined=names, choices=_choices(remaining), order_id=m.order_id)
         return Say(text, replace(m, offers=remaining), f"declined {', '.join(declined)}; others remain")
-    if declined and not m.pending:
+    due = next((n for n, o in enumerate(m.pending) if not o.after or "refusal" in o.after), None)
+    if declined and due is None:
         names = " or ".join(k.replace("_", " ") for k in declined)
         text = replies()["confirm_cancel"].format(declined=names, order_id=m.order_id)
         return Say(text, replace(m, stage="confirm_cancel"), f"declined {names}, the last offer: ask before cancelling")
-    if m.pending:
-        shown, pending = m.pending[:1], m.pending[1:]
-        intro = replies()["next_offer_intro"].format(order_id=m.order_id)
-        why = f"refusal; next offer, one at a time ({s.plan.pacing_said.where if s.plan.pacing_said else '?'})"
-        return Say(offers_text(m.order_id, shown, intro), replace(m, offers=shown, pending=pending), why)
+    if due is not None:
+        return _release(s, due, "next_offer_intro", "refusal; next offer")
     return cancel(s, "the customer declined the offers; the policy cancels on refusal")
+
+
+def _release(s: Situation, index: int, intro_key: str, what: str) -> Say:
+    """Present the pending offer at `index`: the next one of a paced plan, or one held back until now."""
+    m = s.memory
+    shown, pending = (m.pending[index],), m.pending[:index] + m.pending[index + 1 :]
+    intro = replies()[intro_key].format(order_id=m.order_id)
+    held = shown[0].after
+    rule = f"made after a {'/'.join(held)} ({_where(s, shown[0].kind)})" if held else "one at a time"
+    said = s.plan.pacing_said.where if s.plan.pacing_said and not held else _where(s, shown[0].kind)
+    return Say(
+        offers_text(m.order_id, shown, intro), replace(m, offers=shown, pending=pending), f"{what}, {rule} ({said})"
+    )
 
 
 def _bare_percent(text: str) -> float | None:

@@ -12,6 +12,7 @@ from typing import Any
 from agent.datafiles import DEFAULT_FIXTURES, read_yaml
 from agent.models.offline.intents import Reading
 from agent.policy.plan import OfferPlan
+from agent.store.customer_facts import CustomerFacts
 from agent.tools.kinds import OfferKind
 from agent.tools.results import OrderSummary, ToolResult
 
@@ -35,6 +36,7 @@ class Offer:
     new_sku: str = ""
     new_item: str = ""
     new_price: float = 0.0
+    after: tuple[str, ...] = ()  # held back until the customer refuses an offer / raises a concern (the plan's `after`)
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,14 @@ class Memory:
     stage: str = "idle"  # idle | choose_order | offered | confirm_cancel | resolved
     order: OrderNote | None = None
     offers: tuple[Offer, ...] = ()  # on the table now
-    pending: tuple[Offer, ...] = ()  # not presented yet (one offer at a time)
+    pending: tuple[Offer, ...] = ()  # not presented yet (one offer at a time, or held back until a refusal/concern)
     listed: tuple[OrderNote, ...] = ()  # the orders last shown to the customer
     known: tuple[OrderNote, ...] = ()  # every order of the customer's the model has seen, whatever its status
     focus: str = ""  # the one offer the model's last question was about ("Shall I apply it?"), for a bare yes
     queue: tuple[str, ...] = ()  # further orders the customer asked to cancel
     done: tuple[tuple[str, str], ...] = ()  # (order id, "cancelled" | "retained:<kind>: <benefit>" | "escalated")
     reason: str | None = None
+    customer: CustomerFacts | None = None  # the customer's facts, once a tool result showed them
 
     @property
     def order_id(self) -> str:
@@ -141,6 +144,13 @@ class Situation:
 
     def called(self, name: str, **args: Any) -> bool:
         return any(s.name == name and _has(s.args, args) for s in self.steps)
+
+    @property
+    def customer(self) -> CustomerFacts | None:
+        """The customer's facts as the last order list showed them (this turn's, else noted earlier)."""
+        listed = self.result("list_customer_orders")
+        shown = getattr(listed, "customer", None)
+        return shown if isinstance(shown, CustomerFacts) else self.memory.customer
 
 
 def _has(actual: dict[str, Any], wanted: dict[str, Any]) -> bool:
