@@ -51,3 +51,47 @@ def redact_url(url: str | None) -> str | None:
     netloc = f"{MASK}@{parts.netloc.rsplit('@', 1)[1]}" if "@" in parts.netloc else parts.netloc
     query = "&".join(f"{pair.split('=', 1)[0]}={MASK}" if "=" in pair else MASK for pair in parts.query.split("&"))
     return urlunsplit((parts.scheme, netloc, parts.path, query if parts.query else "", MASK if parts.fragment else ""))
+
+
+# Personal data (the ticket import): what an export says about people is masked before anything is written.
+PERSONAL_MASKS = {"email": "[email]", "phone": "[phone]", "card": "[card]", "name": "[name]", "address": "[address]"}
+EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+CARD = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){12,18}(?![\d\w])")
+PHONE = re.compile(r"(?<![\w#/])(?:\+|00)?\(?\d[\d\s().\-/]{5,}\d(?![\w%])")
+DATE_OR_AMOUNT = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$|^\d+[.,]\d{1,2}$")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _phone_or_keep(match: re.Match[str], keep: frozenset[str]) -> str:
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text)
+    plain = text.strip()
+    if plain in keep or digits in keep or DATE_OR_AMOUNT.match(plain) or not 7 <= len(digits) <= 15:
+        return text
+    if text.isdigit() and len(text) <= 9:  # a bare number this short is an order or an id, not a phone
+        return text
+    return PERSONAL_MASKS["phone"]
+
+
+def redact_personal(text: str | None, known: dict[str, list[str]], keep: frozenset[str] = frozenset()) -> str | None:
+    """`text` with secrets masked (as `redact`), then every known personal value (`known`: kind -> values, e.g. the
+    names, emails, phones and street lines an export holds) and whatever looks like an email, a card number (Luhn)
+    or a phone number. `keep`: numbers that must stay (order numbers)."""
+    text = redact(text)
+    if not text:
+        return text
+    text = EMAIL.sub(PERSONAL_MASKS["email"], text)  # first: a name inside an address would leave the rest of it
+    values = sorted(((v.strip(), kind) for kind, vs in known.items() for v in vs if v and len(v.strip()) >= 2),
+                    key=lambda pair: len(pair[0]), reverse=True)  # fmt: skip
+    for value, kind in values:
+        pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", re.IGNORECASE)
+        text = pattern.sub(PERSONAL_MASKS.get(kind, "[redacted]"), text)
+    text = CARD.sub(lambda m: PERSONAL_MASKS["card"] if _luhn(re.sub(r"\D", "", m.group(0))) else m.group(0), text)
+    return PHONE.sub(lambda m: _phone_or_keep(m, keep), text)

@@ -227,6 +227,39 @@ def _persona_from_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_tickets(args: argparse.Namespace) -> int:
+    from evals.growing.ticket_import import import_tickets
+
+    with console.status("reading tickets"):
+        summary = import_tickets(args.tickets, args.orders, args.out, args.force)
+    made = f"{len(summary.personas)} became personas in {args.out / 'personas'}"
+    console.print(f"{summary.tickets} ticket(s) read: {made}", highlight=False, markup=False)
+    table = Table("skipped because", "tickets")
+    for reason, count in summary.reasons().most_common():
+        table.add_row(reason, str(count))
+    if summary.skipped:
+        console.print(table)
+    if summary.personas:
+        console.print(f"replay them: python -m evals run --policy POLICY --personas {args.out / 'personas'} "
+                      f"--fixtures {args.out / 'fixtures'}", highlight=False, markup=False)  # fmt: skip
+    return 0
+
+
+def _generate_personas(args: argparse.Namespace) -> int:
+    from evals.growing.generating import generate_into
+
+    written, table, impossible = generate_into(args.policy, args.out, args.per_branch, args.force)
+    for path in written:
+        console.print(f"wrote {path}", highlight=False, markup=False)
+    grid = Table("plan branch", "personas that exercise it")
+    for says, ids in table:
+        grid.add_row(says, ", ".join(ids) if ids else "UNCOVERED")
+    console.print(grid)
+    for branch in impossible:
+        console.print(f"uncovered: {branch.says} (no order in the fixtures allows it)", highlight=False, markup=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m evals", description="Retention Lab batch evals and A/B tests.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -273,6 +306,21 @@ def build_parser() -> argparse.ArgumentParser:
     from_chat.add_argument("--out", type=folder, default=None, help="write ID.yaml into this personas folder")
     from_chat.add_argument("--force", action="store_true", help="write even over a file, or when the oracle disagrees")
     from_chat.set_defaults(handler=_persona_from_chat)
+    tickets = sub.add_parser("import-tickets", help="turn helpdesk tickets (Gorgias export) into personas")
+    tickets.add_argument("tickets", type=Path, help="tickets as Gorgias's GET /api/tickets returns them (JSON)")
+    tickets.add_argument(
+        "--orders", type=Path, default=None, help="the orders as Magento's GET /V1/orders returns them"
+    )
+    tickets.add_argument("--out", type=folder, required=True, help="folder for personas/, fixtures/ and the summary")
+    tickets.add_argument("--force", action="store_true", help="write over persona files already there")
+    tickets.set_defaults(handler=_import_tickets)
+    generating = sub.add_parser("generate-personas", help="write personas for the plan branches a library misses")
+    generating.add_argument("--policy", type=Path, required=True, help="the policy whose plan to cover")
+    generating.add_argument("--out", type=folder, default=DEFAULT_PERSONA_DIR,
+                            help="the personas folder to grow (default fixtures/personas)")  # fmt: skip
+    generating.add_argument("--per-branch", type=int, default=1, help="personas wanted per branch (default 1)")
+    generating.add_argument("--force", action="store_true", help="write over persona files already there")
+    generating.set_defaults(handler=_generate_personas)
     read = sub.add_parser("read", help="read one agent reply from stdin and print what a reader takes from it (JSON)")
     add_model_call_options(read)
     read.set_defaults(handler=_read)

@@ -189,10 +189,15 @@ def oracle_disagrees(saved: SavedChat, export: ConversationExport, fixtures: Fix
 
 def persona_yaml(saved: SavedChat) -> str:
     """The contract as a persona file, with the notes for the reviewer as comments at the top."""
-    import yaml
-
-    data = saved.persona.model_dump(mode="json", exclude_defaults=True)
-    data.setdefault("orders", saved.persona.orders)
     header = ["# A test customer saved from a chat: review it before use."]
     header += [f"# note: {note}" for note in saved.notes]
-    return "\n".join(header) + "\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+    return persona_yaml_of(saved.persona, "\n".join(header))
+
+
+def persona_yaml_of(persona: Persona, header: str) -> str:
+    """A persona file: `header` (comment lines), then the contract without its default values."""
+    import yaml
+
+    data = persona.model_dump(mode="json", exclude_defaults=True)
+    data.setdefault("orders", persona.orders)
+    return header + "\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)

@@ -15,7 +15,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from agent.errors import InputFileError
 from evals.reports import charts
+from evals.reports.coverage_section import coverage_rows
 from evals.reports.escaping import csv_cell, markdown_text
+from evals.reports.production import production_rows
 from evals.schema.judgement import judged, judged_criteria
 from evals.schema.manifest import RunManifest, load_manifest
 from evals.schema.records import ConversationRecord, iter_sorted_results, of_the_run, read_results
@@ -178,6 +180,8 @@ def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> 
         "judge_criteria": judged_criteria([r.judgement for r in records]),
         "judge_note": judge_note(summaries, manifest),
         "voice_rows": voice_rows(records),
+        "production_rows": production_rows(manifest, records),
+        "coverage": coverage_rows(manifest, records),
     }
 
 

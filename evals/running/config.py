@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from agent.chat_settings import DEFAULT_STEP_LIMIT, StepLimit
+from agent.datafiles import DEFAULT_FIXTURES
 from agent.models.cache import default_cache_path
 from agent.models.settings import ModelSettings
 from agent.redact import redact_url
@@ -27,6 +28,12 @@ class RunConfig(BaseModel):
         default=DEFAULT_PERSONA_DIR,
         description="folder of persona YAML files",
         json_schema_extra={"flag": "--personas"},
+    )
+    fixtures_dir: Path | None = Field(
+        default=None,
+        description="a fixtures folder (magento/, gorgias/) to play in instead of the shipped one, e.g. the world "
+        "import-tickets wrote",
+        json_schema_extra={"flag": "--fixtures"},
     )
     persona_ids: list[str] | None = Field(
         default=None, description="only this persona id (repeatable)", json_schema_extra={"flag": "--persona"}
@@ -148,6 +155,10 @@ class RunConfig(BaseModel):
             raise ValueError(f"{', '.join(twice)} is given more than once; name each persona once")
         return ids
 
+    @property
+    def fixtures_root(self) -> Path:
+        return self.fixtures_dir or DEFAULT_FIXTURES
+
     def identity(self, inputs_sha: str = "") -> RunIdentity:
         return RunIdentity(
             policies=[str(p) for p in self.policies],
@@ -163,6 +174,7 @@ class RunConfig(BaseModel):
             judge_model=self.judge_model,
             judge_samples=self.judge_samples,
             customer_model=self.customer_model,
+            fixtures_dir=str(self.fixtures_dir) if self.fixtures_dir else None,
         )
 
 

@@ -14,7 +14,7 @@ from agent.models.offline.intents import default_rules
 from agent.policy.compiled import CompiledPolicy, compile_policy_file
 from agent.policy.coverage import unexplained_lines
 from agent.policy.lint import errors_only, lint_paths
-from agent.store.fixtures import FixtureSet
+from agent.store.fixtures import FixtureSet, default_fixtures
 from evals.personas.loader import load_personas
 from evals.personas.simulator import phrases
 from evals.reading.rules import reading_rules
@@ -81,6 +81,16 @@ def _priced_models(config: RunConfig) -> list[str]:
     """Every model whose calls count toward --max-cost: the agent's, and the reader, judge and voice when models."""
     helpers = [config.reader if config.reader != "rules" else None, config.judge_model, config.customer_model]
     return [config.model.spec, *(m for m in helpers if m)]
+
+
+def run_fixtures(config: RunConfig) -> FixtureSet:
+    """The world the run plays in: the shipped fixtures, or the folder given by --fixtures."""
+    root = config.fixtures_root
+    if not (root / "magento").is_dir():
+        raise InputFileError(
+            root, "--fixtures", "has no magento/ folder", "pass the fixtures folder import-tickets wrote"
+        )
+    return default_fixtures(str(root))
 
 
 def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:

@@ -54,10 +54,9 @@ class ConversationWorker:
     """One Ray actor: plays the conversations of the run it is prepared for and returns their records as JSON."""
 
     def __init__(self) -> None:
-        from agent.store.fixtures import default_fixtures
         from evals.running import play  # noqa: F401  (the imports, once per actor rather than once per run)
 
-        self.fixtures = default_fixtures()
+        self.fixtures: Any = None
         self.run: _RunState | None = None
 
     def prepare(self, config_json: str) -> int:
@@ -65,11 +64,12 @@ class ConversationWorker:
         from agent.agent_graph import AgentGraphs
         from agent.models.cache import DiskCache
         from evals.running.limits import TrafficLimits
-        from evals.running.planning import plan_jobs
+        from evals.running.planning import plan_jobs, run_fixtures
         from evals.running.play import build_helpers, build_model
 
         self.finish()
         config = RunConfig.model_validate_json(config_json)
+        self.fixtures = run_fixtures(config)
         jobs, _, _ = plan_jobs(config, self.fixtures)
         cache = DiskCache(config.cache_path) if config.cache_path else None
         traffic = TrafficLimits(config.rpm, config.tpm)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.datafiles import DEFAULT_FIXTURES
 from agent.errors import InputFileError
 from agent.policy.compiled import CompiledPolicy, compile_policy_text
 from agent.store.fixtures import FixtureSet, default_fixtures
@@ -40,7 +41,7 @@ def rescore_run(run: Path, out: Path, fixtures: FixtureSet | None = None) -> Res
     """Rescore every record of `run` into `out` (a new folder: the run itself is never changed)."""
     manifest = load_manifest(run)
     _check_out(run, out)
-    fixtures = fixtures or default_fixtures()
+    fixtures = fixtures or default_fixtures(manifest.identity.fixtures_dir or str(DEFAULT_FIXTURES))
     policies, notes = _policies(manifest)
     personas = _personas(manifest, notes)
     before, after = [], []

@@ -20,13 +20,13 @@ from agent.agent_graph import AgentGraphs
 from agent.errors import InputFileError
 from agent.models.cache import DiskCache
 from agent.policy.compiled import CompiledPolicy
-from agent.store.fixtures import FixtureSet, default_fixtures
+from agent.store.fixtures import FixtureSet
 from evals.running.agent_under_test import AgentFactory, langchain_agent
 from evals.running.config import RunConfig
 from evals.running.driver import Driver, DriverLimits
 from evals.running.heap import long_lived_objects_frozen
 from evals.running.limits import TrafficLimits
-from evals.running.planning import inputs_sha, plan_jobs
+from evals.running.planning import inputs_sha, plan_jobs, run_fixtures
 from evals.running.play import Job, aplay, build_helpers, build_model, failed, judged, over_time
 from evals.running.scheduling import LongestFirst
 from evals.schema.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
@@ -65,7 +65,7 @@ def _prepare_out(
     config: RunConfig, policies: list[CompiledPolicy], personas: list[Persona], total: int
 ) -> list[ConversationRecord]:
     out = config.out
-    identity = config.identity(inputs_sha(policies, config.personas_dir))
+    identity = config.identity(inputs_sha(policies, config.personas_dir, config.fixtures_root))
     if has_manifest(out) or (out / RESULTS).exists():
         if not config.resume:
             raise InputFileError(
@@ -115,7 +115,7 @@ def execute_run(
     """Run (or finish) an eval. Returns every record of the run, finished earlier or now, light (see
     `ConversationRecord.light`): the full records are in out/results.jsonl. `agent`: the agent under test (the
     LangChain agent unless a test double is given; Ray actors always play the LangChain agent)."""
-    fixtures = fixtures or default_fixtures()
+    fixtures = fixtures or run_fixtures(config)
     jobs, policies, personas = plan_jobs(config, fixtures)
     if config.executor == "ray":
         from evals.running.ray_executor import import_ray

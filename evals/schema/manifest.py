@@ -30,6 +30,7 @@ class RunIdentity(BaseModel):
     judge_model: str | None = None
     judge_samples: int = 1
     customer_model: str | None = None
+    fixtures_dir: str | None = Field(default=None, description="the fixtures folder played in (None: the shipped one)")
 
 
 class PolicyEntry(BaseModel):

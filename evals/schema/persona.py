@@ -50,6 +50,15 @@ class PinnedExpectation(BaseModel):
         return self
 
 
+class ProductionOutcome(BaseModel):
+    """How the real conversation this persona was imported from ended (the ticket import keeps it for comparison)."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcome: Outcome
+    offer: OfferKind | None = None
+    ticket: str = Field(description="the helpdesk ticket it came from")
+
+
 class Persona(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -69,6 +78,7 @@ class Persona(BaseModel):
     max_turns: int = Field(default=8, ge=1, le=30)
     voice: Voice | None = Field(default=None, description="how the customer sounds when a model writes their lines")
     pinned: list[PinnedExpectation] = Field(default_factory=list)
+    production: ProductionOutcome | None = Field(default=None, description="how the real ticket ended, if imported")
     weight: float = Field(
         default=1.0, gt=0, le=1_000_000,
         description="this persona's share of real cancellation requests, relative to the others (A/B claims are then "
