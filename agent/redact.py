@@ -58,6 +58,9 @@ PERSONAL_MASKS = {"email": "[email]", "phone": "[phone]", "card": "[card]", "nam
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 CARD = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){12,18}(?![\d\w])")
 PHONE = re.compile(r"(?<![\w#/])(?:\+|00)?\(?\d[\d\s().\-/]{5,}\d(?![\w%])")
+CARD_TAIL = re.compile(  # "card ending 1234", "tarjeta terminación 1234", "Karte endet auf 1234", "carte finissant par 1234"
+    r"(?i)\b(card|visa|mastercard|amex|tarjeta|karte|carte|cb)\b([^\d\n]{0,30})(\d{4})(?!\d)"
+)
 DATE_OR_AMOUNT = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$|^\d+[.,]\d{1,2}$")
 
 
@@ -91,7 +94,10 @@ def redact_personal(text: str | None, known: dict[str, list[str]], keep: frozens
     values = sorted(((v.strip(), kind) for kind, vs in known.items() for v in vs if v and len(v.strip()) >= 2),
                     key=lambda pair: len(pair[0]), reverse=True)  # fmt: skip
     for value, kind in values:
+        if value in keep:
+            continue
         pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", re.IGNORECASE)
         text = pattern.sub(PERSONAL_MASKS.get(kind, "[redacted]"), text)
+    text = CARD_TAIL.sub(lambda m: f"{m.group(1)}{m.group(2)}{PERSONAL_MASKS['card']}", text)
     text = CARD.sub(lambda m: PERSONAL_MASKS["card"] if _luhn(re.sub(r"\D", "", m.group(0))) else m.group(0), text)
     return PHONE.sub(lambda m: _phone_or_keep(m, keep), text)

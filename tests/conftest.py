@@ -12,6 +12,9 @@ from agent.tools.langchain import build_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
+# the 14 personas written by hand; the rest of the shipped library was generated for the plans' branches. Tests whose
+# point is one persona's flip, or a count, run on these so the library can keep growing.
+HAND_WRITTEN = sorted(p.stem for p in (ROOT / "fixtures" / "personas").glob("*.yaml") if not p.stem.startswith("gen_"))
 
 
 def prose_only(text: str) -> str:

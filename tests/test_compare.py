@@ -19,7 +19,7 @@ from evals.stats.comparison import compare_runs
 from evals.stats.paired import persona_interval, sign_flip_interval, sign_flip_test
 from evals.stats.power import KINDS, simulate, simulate_reports
 from evals.stats.verdicts import Pair
-from tests.conftest import POLICIES, ROOT, prose_only
+from tests.conftest import HAND_WRITTEN, POLICIES, ROOT, prose_only
 
 RETENTION = POLICIES / "retention_offers.md"
 
@@ -190,10 +190,13 @@ def test_no_simulated_report_prints_a_customer_count_a_zero_width_interval_or_on
 
 
 def run_pair(tmp_path: Path, a: Path, b: Path, trials: int):
+    """A against B on the 14 hand-written personas (the tests below are about what those do)."""
     arms = []
     for arm, policy in (("a", a), ("b", b)):
         out = tmp_path / arm
-        execute_run(RunConfig(policies=[policy], trials=trials, out=out, cache_path=tmp_path / "cache.sqlite"))
+        config = RunConfig(policies=[policy], trials=trials, out=out, cache_path=tmp_path / "cache.sqlite",
+                           persona_ids=HAND_WRITTEN)  # fmt: skip
+        execute_run(config)
         arms.append(out)
     return compare_runs(*arms)
 

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from agent.errors import InputFileError
+from evals.personas.loader import load_personas
 from evals.reports.report import write_report
 from evals.running.config import RunConfig
 from evals.running.runner import execute_run, run_lock
@@ -79,11 +80,13 @@ def test_an_interrupt_leaves_a_resumable_run_with_no_lost_or_duplicated_record(t
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "--resume" in err and "Traceback" not in err
     partial = (out / "report.md").read_text(encoding="utf-8")
-    assert f"{len(read_results(out))}/{14 * 6} conversations (incomplete)" in partial  # what finished, reported
+    assert (
+        f"{len(read_results(out))}/{len(load_personas()) * 6} conversations (incomplete)" in partial
+    )  # what finished, reported
     finished = subprocess.run([*argv, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     keys = [r.key for r in read_results(out)]
-    assert len(keys) == len(set(keys)) == 14 * 6
+    assert len(keys) == len(set(keys)) == len(load_personas()) * 6
 
 
 def test_fault_soak_keeps_the_store_and_the_customer_consistent(tmp_path):

@@ -112,6 +112,7 @@ class ExportOrder(_Lenient):
     items: list[ExportItem] = Field(default_factory=list)
     billing_address: Address | None = None
     status_histories: list[StatusEntry] = Field(default_factory=list)
+    payment: dict[str, Any] = Field(default_factory=dict)
     extension_attributes: dict[str, Any] = Field(default_factory=dict)
 
 

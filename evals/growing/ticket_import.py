@@ -42,7 +42,7 @@ class ImportSummary:
 def personal_values(tickets: list[Ticket], orders: list[ExportOrder]) -> dict[str, list[str]]:
     """Every name, email, phone and street line the exports hold (ticket customers, senders, assignees, order
     customers, addresses), for masking; names also word by word."""
-    known: dict[str, set[str]] = {"name": set(), "email": set(), "phone": set(), "address": set()}
+    known: dict[str, set[str]] = {"name": set(), "email": set(), "phone": set(), "address": set(), "card": set()}
     people = [p for t in tickets for p in (t.customer, t.assignee_user, *[x for m in t.messages for x in
               (m.sender, m.receiver)]) if p is not None]  # fmt: skip
     for person in people:
@@ -51,6 +51,7 @@ def personal_values(tickets: list[Ticket], orders: list[ExportOrder]) -> dict[st
     for order in orders:
         known["email"].add(order.customer_email or "")
         known["name"].update(_names(order.customer_firstname, order.customer_lastname))
+        known["card"].add(str(order.payment.get("cc_last4") or ""))
         for address in _addresses(order.model_dump()):
             known["name"].update(_names(address.get("firstname"), address.get("lastname")))
             known["phone"].add(str(address.get("telephone") or ""))

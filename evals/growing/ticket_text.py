@@ -20,6 +20,10 @@ SIGN_OFF = re.compile(
     r"bonne journ[ée]e)\b[\s,!.\-]*(\w+[\s,!.]*)?$",
     re.IGNORECASE,
 )
+TRAILING_NAME = re.compile(  # "…on impulse. Thanks! Abby": a sign-off and a capitalised name closing the text
+    r"(\b(?i:thanks|thank you|thx|ty|cheers|regards|best|gracias|saludos|danke|gr[üu](ß|ss)e|merci|bisous)\b[!,.]*)"
+    r"\s*[-–—]?\s*[A-ZÀ-Ý][\w.'’-]*(\s+[A-ZÀ-Ý][\w.'’-]*)?\s*$"
+)
 SENT_FROM = re.compile(r"^\s*(sent from my|envoy[ée] de mon|enviado desde mi|von meinem)\b", re.IGNORECASE)
 
 
@@ -30,7 +34,8 @@ def own_words(text: str) -> str:
     kept = _until_quote(lines)
     if not any(line.strip() for line in kept):  # only a forward: its body is what the customer sends
         kept = _until_quote([line for line in lines if not QUOTE_HEAD.match(line) and not HEADER.match(line)])
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    return TRAILING_NAME.sub(lambda m: m.group(1), text)
 
 
 def _until_quote(lines: list[str]) -> list[str]:
