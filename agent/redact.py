@@ -59,9 +59,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-
 CARD = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){12,18}(?![\d\w])")
 PHONE = re.compile(r"(?<![\w#/])(?:\+|00)?\(?\d[\d\s().\-/]{5,}\d(?![\w%])")
 # "card ending 1234", "tarjeta terminación 1234", "Karte endet auf 1234", "carte finissant par 1234"
-CARD_TAIL = re.compile(
-    r"(?i)\b(card|visa|mastercard|amex|tarjeta|karte|carte|cb)\b([^\d\n]{0,30})(\d{4})(?!\d)"
-)
+CARD_TAIL = re.compile(r"(?i)\b(card|visa|mastercard|amex|tarjeta|karte|carte|cb)\b([^\d\n]{0,30})(\d{4})(?!\d)")
 DATE_OR_AMOUNT = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$|^\d+[.,]\d{1,2}$")
 
 
