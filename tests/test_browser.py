@@ -50,7 +50,7 @@ def wait_for_health(url: str, timeout_s: float = 60) -> None:
     raise TimeoutError(f"streamlit did not answer at {url}")
 
 
-def start_app(port: int, script: Path = ROOT / "app.py") -> subprocess.Popen[bytes]:
+def start_app(port: int, script: Path = ROOT / "app.py", env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """`streamlit run` on loopback, as `make run` does (app.py serves through its st.App)."""
     return subprocess.Popen(
         [
@@ -78,6 +78,7 @@ def start_app(port: int, script: Path = ROOT / "app.py") -> subprocess.Popen[byt
             "OPENAI_API_KEY": "",
             "RETENTION_LAB_RUNS": RUNS,
             "RETENTION_LAB_CACHE": f"{RUNS}/cache.sqlite",
+            **(env or {}),
         },
     )
 
@@ -341,3 +342,43 @@ def test_lint_runs_as_the_policy_is_typed_before_the_editor_loses_focus(browser_
     area.press_sequentially(" And more.", delay=20)
     assert area.input_value().endswith("And more.")
     page.close()
+
+
+def test_a_chat_saved_as_a_test_customer_runs_on_the_evals_page_to_the_same_outcome(browser_for_more, tmp_path):
+    personas, runs = tmp_path / "personas", tmp_path / "runs"
+    personas.mkdir()
+    port = free_port()
+    process = start_app(port, env={"RETENTION_LAB_PERSONAS": str(personas), "RETENTION_LAB_RUNS": str(runs)})
+    page = browser_for_more.new_page(viewport={"width": 1500, "height": 1300})
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/_stcore/health")
+        page.goto(f"http://127.0.0.1:{port}")
+        page.get_by_text("Chat lab").first.wait_for(timeout=60_000)
+        send(page, "Hi, I want to cancel my order 000000101")
+        page.get_by_text("Before I cancel order 000000101").wait_for(timeout=60_000)
+        send(page, "Yes, I'll take the 10% discount")
+        page.get_by_text("Thank you for keeping your order").wait_for(timeout=60_000)
+        page.get_by_text("Save as test customer").click()
+        page.get_by_role("button", name="Draft a test customer from this chat").click()
+        page.get_by_role("button", name="Save test customer").wait_for(timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.get_by_text("Expected under retention_offers").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "save-test-customer.png"))
+        page.get_by_role("button", name="Save test customer").click()
+        page.get_by_text("the Evals page lists it as").wait_for(timeout=60_000)
+        saved = list(personas.glob("*.yaml"))
+        assert len(saved) == 1 and "outcome: retained" in saved[0].read_text()
+        page.goto(f"http://127.0.0.1:{port}/Evals")
+        page.get_by_role("heading", name="Batch evals").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Run eval").click()
+        page.get_by_text("Finished:").wait_for(timeout=120_000)
+        from evals.schema.records import read_results
+
+        run = next(p for p in runs.iterdir() if (p / "results.jsonl").exists())
+        records = read_results(run)
+        assert {r.persona for r in records} == {saved[0].stem}
+        assert all(r.outcome == "retained" and r.retained_offer == "discount" and r.correct for r in records)
+    finally:
+        page.close()
+        process.terminate()
+        process.wait(timeout=20)
