@@ -108,3 +108,25 @@ def test_generate_personas_writes_only_what_is_missing_and_prints_the_table(tmp_
     assert "wrote" in said and "UNCOVERED" not in said and "voices a worry about swap" in said
     again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True)
     assert "wrote" not in again.stdout + again.stderr  # every branch is covered now: nothing more to write
+
+
+def test_single_run_rates_use_the_personas_weights_and_say_so(tmp_path):
+    from evals.stats.metrics import cluster_rate
+
+    rates = {"a": [True, True], "b": [False, False], "c": [True, False]}
+    plain = cluster_rate(rates)
+    assert cluster_rate(rates, {"a": 1.0, "b": 1.0, "c": 1.0}).model_dump() == pytest.approx(plain.model_dump())
+    heavy = cluster_rate(rates, {"a": 3.0, "b": 1.0, "c": 1.0})
+    assert heavy.rate == pytest.approx((3 * 1 + 0 + 0.5) / 5) and heavy.k == plain.k
+    folder = tmp_path / "personas"
+    folder.mkdir()
+    for name, weight in (("discount_at_once", 4), ("declines_everything", 1)):
+        text = (ROOT / "fixtures" / "personas" / f"{name}.yaml").read_text()
+        (folder / f"{name}.yaml").write_text(text + f"weight: {weight}\n")
+    out = tmp_path / "run"
+    execute_run(RunConfig(policies=[POLICIES / "retention_offers.md"], personas_dir=folder, trials=2, out=out,
+                          cache_path=None))  # fmt: skip
+    subprocess.run([sys.executable, "-m", "evals", "report", str(out)], cwd=ROOT, check=True, capture_output=True)
+    report = (out / "report.md").read_text()
+    assert "Rates are weighted by the personas' `weight:`" in report
+    assert "| 80% " in report  # retained: (4 x 100% + 1 x 0%) / 5, not the unweighted 50%

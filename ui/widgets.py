@@ -19,8 +19,10 @@ from evals.reports.report import left_out_note
 from evals.running.config import RunConfig
 from evals.running.runner import RunControls
 from evals.running.runs import run_progress, run_title
+from evals.schema.manifest import load_manifest
 from evals.schema.records import ConversationRecord, load_record, run_records
 from evals.service import Progress
+from evals.stats.arms import persona_weights, run_personas
 from evals.stats.metrics import OUTCOMES, persona_outcomes, summarize
 from ui.lab import md_escape, reply_markdown
 
@@ -143,9 +145,9 @@ def run_label(run: Path) -> str:
     return run_title(run) + ("" if done >= total else f" · unfinished {done}/{total}")
 
 
-def summary_frame(records: list[ConversationRecord]) -> pd.DataFrame:
+def summary_frame(records: list[ConversationRecord], weights: dict[str, float] | None = None) -> pd.DataFrame:
     rows = []
-    for stem, s in summarize(records).items():
+    for stem, s in summarize(records, weights).items():
         row = {
             "policy": stem,
             **{o: s.outcomes[o].fmt() for o in OUTCOMES},
@@ -166,8 +168,11 @@ def show_run(run: Path) -> None:
     if not records:
         st.info("This run has no finished conversations yet.")
         return
-    summaries = summarize(records)
-    st.dataframe(summary_frame(records), hide_index=True, width="stretch")
+    weights = persona_weights(run_personas(load_manifest(run)))
+    summaries = summarize(records, weights)
+    st.dataframe(summary_frame(records, weights), hide_index=True, width="stretch")
+    if weights:
+        st.caption("Rates are weighted by the personas' `weight:` (their share of real requests).")
     errors = sum(r.error is not None for r in records)
     if errors:
         st.warning(f"{errors} conversation(s) ended in a model or connection error: they are left out of every rate.")

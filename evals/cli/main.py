@@ -35,14 +35,14 @@ from evals.stats.budget import PRIMARY_METRICS
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
-def summary_table(records: list) -> Table:
+def summary_table(records: list, weights: dict[str, float] | None = None) -> Table:
     from evals.stats.metrics import OUTCOMES, summarize
 
-    table = Table(title="Eval summary (95% CI)")
+    table = Table(title="Eval summary (95% CI" + (", weighted by the personas' weight:)" if weights else ")"))
     columns = ["policy", *OUTCOMES, "correct", "pass^1", "adherence (min rule)", "value kept", "offer cost", "errors"]
     for column in columns:
         table.add_column(column)
-    for stem, s in summarize(records).items():
+    for stem, s in summarize(records, weights).items():
         rules = [r for r in s.adherence.values() if r.n]
         worst = min(rules, key=lambda r: r.rate or 0).fmt() if rules else "n/a"
         table.add_row(
@@ -57,6 +57,13 @@ def summary_table(records: list) -> Table:
         )
     table.caption = "Rates leave out conversations that ended in an error; intervals treat personas as clusters."
     return table
+
+
+def _weights(config: RunConfig) -> dict[str, float] | None:
+    from evals.personas.loader import load_personas
+    from evals.stats.arms import persona_weights
+
+    return persona_weights(load_personas(config.personas_dir, config.persona_ids))
 
 
 def error_exit(records: list, max_errors: int) -> int:
@@ -82,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
         controls = RunControls(on_tick=status.tick)
         summary = run_eval(config, status.wrap(show_progress(progress, {})), controls=controls)
         status.maybe_print(force=True)
-    console.print(summary_table(summary.records))
+    console.print(summary_table(summary.records, _weights(config)))
     console.print(f"results: {args.out / 'results.jsonl'}  report: {summary.reports[0]}")
     if summary.stopped == "budget":
         console.print(f"[bold]stopped at the --max-cost budget (${config.max_cost_usd:g})[/]: "

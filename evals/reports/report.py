@@ -22,6 +22,7 @@ from evals.schema.judgement import judged, judged_criteria
 from evals.schema.manifest import RunManifest, load_manifest
 from evals.schema.records import ConversationRecord, iter_sorted_results, of_the_run, read_results
 from evals.scoring.score import adherence_rules
+from evals.stats.arms import persona_weights, run_personas
 from evals.stats.metrics import OUTCOMES, PolicySummary, persona_outcomes, summarize
 
 TEMPLATES = Environment(
@@ -130,6 +131,11 @@ def rule_lines(records: list[ConversationRecord]) -> dict[str, str]:
 def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[str]:
     """Plain words on how far the figures can be trusted."""
     lines = []
+    if any(s.weighted for s in summaries.values()):
+        lines.append(
+            "Rates are weighted by the personas' `weight:` (their share of real requests): each is the weighted mean "
+            "of the personas' rates, and the intervals come from the weighted spread."
+        )
     for stem, s in summaries.items():
         if s.copied_personas:
             lines.append(
@@ -164,7 +170,7 @@ def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[
 
 
 def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> dict[str, Any]:
-    summaries = summarize(records)
+    summaries = summarize(records, persona_weights(run_personas(manifest)))
     offline = manifest.identity.model == "offline"
     return {
         "manifest": manifest,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from math import comb
@@ -40,15 +41,34 @@ def wilson(k: int, n: int) -> Rate:
     return Rate(k=k, n=n, rate=k / n, low=float(ci.low), high=float(ci.high))
 
 
-def cluster_rate(by_persona: dict[str, list[bool]]) -> Rate:
+def cluster_rate(by_persona: dict[str, list[bool]], weights: dict[str, float] | None = None) -> Rate:
     """A rate whose interval treats personas as clusters: the mean of per-persona rates with a 95% t interval on
-    them (trials of one persona are not independent; with a deterministic model they are copies)."""
+    them (trials of one persona are not independent; with a deterministic model they are copies). With `weights`
+    (persona id -> weight), the weighted mean of the per-persona rates, its interval from the weighted variance."""
     flat = [v for values in by_persona.values() for v in values]
     if not flat:
         return Rate(k=0, n=0, rate=None, low=None, high=None)
-    means = [sum(v) / len(v) for v in by_persona.values() if v]
-    mean, low, high = persona_interval(means, bound=None)
+    if weights:
+        mean, low, high = weighted_interval(
+            [(sum(v) / len(v), weights.get(p, 1.0)) for p, v in by_persona.items() if v]
+        )
+    else:
+        mean, low, high = persona_interval([sum(v) / len(v) for v in by_persona.values() if v], bound=None)
     return Rate(k=sum(flat), n=len(flat), rate=mean, low=max(0.0, low), high=min(1.0, high))
+
+
+def weighted_interval(rates: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """(weighted mean, 95% t interval) of per-persona rates given as (rate, weight); with equal weights it is the
+    usual t interval on the mean."""
+    total = sum(w for _, w in rates)
+    shares = [(m, w / total) for m, w in rates]
+    mean = sum(m * w for m, w in shares)
+    n = len(shares)
+    if n < 2:
+        return mean, -math.inf, math.inf
+    variance = n / (n - 1) * sum(w * w * (m - mean) ** 2 for m, w in shares)
+    half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(variance)
+    return mean, mean - half, mean + half
 
 
 def pass_hat_k(successes: int, trials: int, k: int) -> float:
@@ -84,15 +104,20 @@ class PolicySummary(BaseModel):
     reader_errors: int = 0
     fault_affected: int = Field(default=0, description="conversations that met at least one injected backend fault")
     faults: int = 0
+    weighted: bool = Field(default=False, description="rates are weighted by the personas' weight:")
 
 
-def _persona_rate(records: list[ConversationRecord], read: Callable[[ConversationRecord], bool | None]) -> Rate:
-    """A rate over the records where `read` applies, with personas as clusters."""
+def _persona_rate(
+    records: list[ConversationRecord],
+    read: Callable[[ConversationRecord], bool | None],
+    weights: dict[str, float] | None = None,
+) -> Rate:
+    """A rate over the records where `read` applies, with personas as clusters (weighted when `weights`)."""
     by_persona: dict[str, list[bool]] = defaultdict(list)
     for record in records:
         if (value := read(record)) is not None:
             by_persona[record.persona].append(value)
-    return cluster_rate(by_persona)
+    return cluster_rate(by_persona, weights)
 
 
 def _rule(rule: str) -> Callable[[ConversationRecord], bool | None]:
@@ -113,12 +138,14 @@ def copied_personas(records: list[ConversationRecord]) -> int:
     return sum(1 for p, found in prints.items() if counts[p] > 1 and len(found) == 1)
 
 
-def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
-    """Rates exclude conversations that ended in an error (counted in `errors`); intervals cluster by persona."""
+def summarize_policy(records: list[ConversationRecord], weights: dict[str, float] | None = None) -> PolicySummary:
+    """Rates exclude conversations that ended in an error (counted in `errors`); intervals cluster by persona. With
+    `weights` (persona id -> weight, see `evals.stats.arms.persona_weights`) every rate is the weighted mean of the
+    personas' rates."""
     n = len(records)
     scored = [r for r in records if r.error is None]
-    outcomes = {o: _persona_rate(scored, lambda r, o=o: r.outcome == o) for o in OUTCOMES}  # type: ignore[misc]
-    adherence = {rule: _persona_rate(scored, _rule(rule)) for rule in adherence_rules()}
+    outcomes = {o: _persona_rate(scored, lambda r, o=o: r.outcome == o, weights) for o in OUTCOMES}  # type: ignore[misc]
+    adherence = {rule: _persona_rate(scored, _rule(rule), weights) for rule in adherence_rules()}
     by_persona: dict[str, list[bool]] = defaultdict(list)
     for r in records:
         by_persona[r.persona].append(succeeded(r))
@@ -134,7 +161,8 @@ def summarize_policy(records: list[ConversationRecord]) -> PolicySummary:
         policy_file=records[0].policy_file,
         conversations=n,
         outcomes=outcomes,
-        correct=_persona_rate(scored, lambda r: r.correct),
+        correct=_persona_rate(scored, lambda r: r.correct, weights),
+        weighted=bool(weights),
         adherence=adherence,
         pass_k=pass_k,
         value_kept=round(sum(r.economics.value_kept for r in records), 2),
@@ -176,9 +204,9 @@ def by_policy(records: list[ConversationRecord]) -> dict[str, list[ConversationR
     return dict(groups)
 
 
-def summarize(records: list[ConversationRecord]) -> dict[str, PolicySummary]:
+def summarize(records: list[ConversationRecord], weights: dict[str, float] | None = None) -> dict[str, PolicySummary]:
     """One summary per policy file (keyed by file stem), in the order the run listed them."""
-    return {stem: summarize_policy(group) for stem, group in by_policy(records).items()}
+    return {stem: summarize_policy(group, weights) for stem, group in by_policy(records).items()}
 
 
 def persona_outcomes(records: list[ConversationRecord]) -> list[dict[str, Any]]:
