@@ -66,6 +66,7 @@ class Generator:
             "reason": _pick(say["reasons"], n),
             "opening": [_pick(say["opening"], n), _pick(say["opening"], n + 1)],
             "patience": 1,
+            "voice": _pick(say["voices"], n),
             **contract,
         }
         persona = Persona.model_validate(data)
