@@ -13,9 +13,9 @@ import pytest
 
 from evals.running.config import RunConfig
 from evals.running.runner import execute_run
-from tests.conftest import POLICIES, ROOT
+from tests.conftest import HAND_WRITTEN, POLICIES, ROOT
 
-EXAMPLE = ROOT / "docs" / "examples" / "ab_shipping_first_vs_lean"  # 14 personas x 5 trials; 2 personas flip
+EXAMPLE = ROOT / "docs" / "examples" / "ab_shipping_first_vs_lean"  # 45 personas x 5 trials; B retains less
 
 
 def compare(tmp_path, a, b, *gates: str) -> tuple[subprocess.CompletedProcess, object]:
@@ -43,7 +43,7 @@ def test_a_gate_that_holds_exits_0_and_one_that_cannot_be_decided_exits_2(tmp_pa
     assert (suite.attrib["tests"], suite.attrib["skipped"]) == ("2", "1")
     skipped = suite.find("testcase[@name='retention>=-5pp']/skipped")
     assert skipped is not None and "straddles" in skipped.attrib["message"]
-    assert "Ship B? not enough evidence" in (result.stdout + result.stderr)
+    assert "Ship B? no" in (result.stdout + result.stderr)  # retention is significantly worse under B
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,8 @@ def retention_and_none(tmp_path_factory):
     arms = {}
     policies = {"offers": POLICIES / "retention_offers.md", "none": POLICIES / "cancel_without_retention.md"}
     for name, policy in policies.items():
-        execute_run(RunConfig(policies=[policy], trials=5, out=root / name, cache_path=None))
+        config = RunConfig(policies=[policy], trials=5, out=root / name, cache_path=None, persona_ids=HAND_WRITTEN)
+        execute_run(config)
         arms[name] = root / name
     return arms
 
@@ -101,7 +102,7 @@ def test_value_kept_net_of_offer_cost_can_be_the_primary_metric_with_a_dollar_ga
     value = next(m for m in data["metrics"] if m["metric"] == "value")
     assert (data["primary"], value["role"], value["unit"], value["alpha"]) == ("value", "primary", "USD", 0.025)
     assert value["diff"] < 0 and value["a_mean"] > value["b_mean"]  # lean keeps less net of cost on these personas
-    assert value["interval"].endswith("USD (97.5% interval)") and data["gates"][0]["result"] == "pass"
+    assert "USD (97.5% interval" in value["interval"] and data["gates"][0]["result"] == "pass"
     assert "On value, the primary metric" in data["ship_why"]
 
 

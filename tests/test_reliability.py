@@ -14,7 +14,7 @@ from evals.reports.report import write_report
 from evals.running.config import RunConfig
 from evals.running.runner import execute_run, run_lock
 from evals.schema.records import read_results
-from tests.conftest import POLICIES, ROOT
+from tests.conftest import HAND_WRITTEN, POLICIES, ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or Ray: `make test-fast` leaves them out
 
@@ -93,8 +93,9 @@ def test_fault_soak_keeps_the_store_and_the_customer_consistent(tmp_path):
     """210 conversations at 20% backend faults: no corrupted order, no escalation without its tag and note, no
     claim to the customer that the store contradicts, no write to another customer's order."""
     records = execute_run(
-        RunConfig(policies=[RETENTION], trials=15, fault_rate=0.2, seed=9, out=tmp_path / "soak", cache_path=None)
-    )
+        RunConfig(policies=[RETENTION], trials=15, fault_rate=0.2, seed=9, out=tmp_path / "soak", cache_path=None,
+                  persona_ids=HAND_WRITTEN)  # the 14 written by hand: 210 conversations
+    )  # fmt: skip
     assert len(records) == 210
     full = read_results(tmp_path / "soak")
     affected = sum(r.faults_met > 0 for r in full)

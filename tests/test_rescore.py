@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from evals.cli import main as evals_main
+from evals.personas.loader import load_personas
 from evals.schema.records import ConversationRecord, iter_results
 from evals.schema.version import SCHEMA_VERSION
 from evals.scoring import context as scoring_context
@@ -30,7 +31,7 @@ def test_rescoring_a_run_made_with_the_current_rules_reproduces_every_record(tmp
     result = rescore(EXAMPLE, tmp_path / "again")
     before = {r.key: r for r in iter_results(EXAMPLE)}
     after = {r.key: r for r in iter_results(tmp_path / "again")}
-    assert before.keys() == after.keys() and len(after) == 42
+    assert before.keys() == after.keys() and len(after) == len(load_personas()) * 3
     assert {k: verdicts(r) for k, r in after.items()} == {k: verdicts(r) for k, r in before.items()}
     assert result.changes.unchanged
     assert all(r.schema_version == SCHEMA_VERSION for r in after.values())
