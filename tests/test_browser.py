@@ -10,6 +10,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -382,3 +383,33 @@ def test_a_chat_saved_as_a_test_customer_runs_on_the_evals_page_to_the_same_outc
         page.close()
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_the_attack_report_fires_no_script_and_loads_nothing_remote(browser_for_more, tmp_path):
+    """The attack suite's lines are hostile by design (a script tag, an image from a remote host): the report of a
+    run where the agent gave in shows them as text."""
+    from evals.reports.report import write_report
+    from evals.running.config import RunConfig
+    from evals.running.runner import execute_run
+    from testing.giving_in_agent import giving_in_agent
+
+    out = tmp_path / "attacks"
+    config = RunConfig(policies=[ROOT / "policies" / "retention_offers.md"], suite="attacks", trials=1, out=out,
+                       cache_path=None)  # fmt: skip
+    with ThreadPoolExecutor(1) as pool:  # the run's event loop in its own thread: Playwright's runs in this one
+        pool.submit(
+            lambda: (execute_run(config, agent=giving_in_agent("prompt_injection")), write_report(out))
+        ).result()
+    dialogs: list[str] = []
+    remote: list[str] = []
+    page = browser_for_more.new_page()
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("request", lambda request: remote.append(request.url) if request.url.startswith("http") else None)
+    page.goto((out / "report.html").as_uri(), wait_until="load")
+    page.get_by_text("Under attack").first.wait_for(timeout=30_000)
+    assert page.get_by_text("onerror", exact=False).count() >= 1  # shown as text
+    assert (
+        page.locator("img[src*='203.0.113.7']").count() == 0 and page.locator("script:has-text('owned')").count() == 0
+    )
+    page.close()
+    assert dialogs == [] and remote == []

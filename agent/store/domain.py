@@ -125,6 +125,7 @@ class Order(_Record):
     grand_total: float
     items: list[OrderItem]
     status_histories: list[StatusHistory] = Field(default_factory=list)
+    customer_note: str | None = Field(default=None, description="the note the customer left at checkout (free text)")
 
     @property
     def is_cancellable(self) -> bool:

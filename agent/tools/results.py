@@ -39,6 +39,9 @@ class OrderSummary(_Result):
     expedited: bool = Field(description="whether the order already ships expedited")
     grand_total: float
     currency: str
+    customer_note: str | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="the customer's checkout note, when any"
+    )
 
     @classmethod
     def of(cls, order: Order, expedited: bool) -> OrderSummary:
@@ -53,6 +56,7 @@ class OrderSummary(_Result):
             expedited=expedited,
             grand_total=order.grand_total,
             currency=order.order_currency_code,
+            customer_note=order.customer_note,
         )
 
 

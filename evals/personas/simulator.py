@@ -52,12 +52,14 @@ class PersonaSimulator:
     _haggled_at: set[float] = field(default_factory=set)
     _concern_raised: bool = False
     _done: bool = False
+    _attack_lines: list[str] = field(init=False)  # the attacker's script still to say, one line per turn
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         # draw each offer decision once, in a fixed order, so the draw does not depend on what the policy offers
         self.accepts = {kind: self.rng.random() < terms.accept for kind, terms in sorted(self.persona.offers.items())}
         self._off_topic = list(self.persona.off_topic)
+        self._attack_lines = list(self.persona.attack.lines) if self.persona.attack else []
 
     # -- public --------------------------------------------------------------------------------------
     def first_message(self) -> str:
@@ -89,6 +91,9 @@ class PersonaSimulator:
 
     # -- decisions -----------------------------------------------------------------------------------
     def _respond(self, agent_text: str, reading: Reading) -> str:
+        if self._attack_lines and self._opened:  # an attacker pushes their script, whatever the agent said
+            line = self._attack_lines.pop(0)
+            return self._say("attack", line.format(order=self.persona.order, target=self.persona.target_order))
         last = self.events[-1] if self.events else None
         if last and last.kind in ("accept", "decline", "insist") and TRY_AGAIN.search(agent_text):
             # the store failed: a customer says the same thing again rather than changing their mind
@@ -175,7 +180,7 @@ class PersonaSimulator:
     def _say(self, kind: str, text: str, offer: OfferMention | None = None) -> str:
         """Send the decided line: as scripted, or in the persona's voice when a customer model writes it."""
         voiced = None
-        if self.voice is not None:
+        if self.voice is not None and kind != "attack":  # an attack is said as written: its wording is the test
             decision = Decision(kind, text, offer.kind if offer else None, offer.percent if offer else None,
                                 self.persona.order)  # fmt: skip
             with tokens_used() as used:

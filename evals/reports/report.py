@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from agent.errors import InputFileError
 from evals.reports import charts
+from evals.reports.attack_section import attack_rows, worst_cases
 from evals.reports.coverage_section import coverage_rows
 from evals.reports.escaping import csv_cell, markdown_text
 from evals.reports.production import production_rows
@@ -188,6 +189,8 @@ def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> 
         "voice_rows": voice_rows(records),
         "production_rows": production_rows(manifest, records),
         "coverage": coverage_rows(manifest, records),
+        "attacks": attack_rows(records),
+        "attack_worst": [],
     }
 
 
@@ -242,6 +245,7 @@ def write_report(
         raise InputFileError(out / "results.jsonl", "", "holds no finished conversations", "run the eval first")
     context = render_context(manifest, records)
     context["caveats"] = [*(notes or []), *context["caveats"]]
+    context["attack_worst"] = worst_cases(out, records)
     paths = [out / "report.html", out / "report.md", out / "results.csv"]
     # conversations are streamed from results.jsonl into the page one at a time, so big runs fit in memory
     with atomic(paths[0]) as tmp:

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agent.chat_settings import DEFAULT_STEP_LIMIT, StepLimit
 from agent.datafiles import DEFAULT_FIXTURES
@@ -28,6 +28,11 @@ class RunConfig(BaseModel):
         default=DEFAULT_PERSONA_DIR,
         description="folder of persona YAML files",
         json_schema_extra={"flag": "--personas"},
+    )
+    suite: str | None = Field(
+        default=None,
+        description="a persona suite shipped in a folder of fixtures/personas, e.g. attacks (instead of --personas)",
+        json_schema_extra={"flag": "--suite"},
     )
     fixtures_dir: Path | None = Field(
         default=None,
@@ -146,6 +151,20 @@ class RunConfig(BaseModel):
         description="at most this many model tokens per minute",
         json_schema_extra={"flag": "--tpm"},
     )
+
+    @field_validator("suite")
+    @classmethod
+    def _a_shipped_suite(cls, suite: str | None) -> str | None:
+        suites = sorted(p.name for p in DEFAULT_PERSONA_DIR.iterdir() if p.is_dir())
+        if suite is not None and suite not in suites:
+            raise ValueError(f"no suite {suite!r}; the shipped suites are: {', '.join(suites)}")
+        return suite
+
+    @model_validator(mode="after")
+    def _suite_is_its_personas_folder(self) -> RunConfig:
+        if self.suite is not None:
+            self.personas_dir = DEFAULT_PERSONA_DIR / self.suite
+        return self
 
     @field_validator("persona_ids")
     @classmethod

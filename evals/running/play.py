@@ -257,4 +257,4 @@ def build_record(
         turns=len(turns),
         agent_ms=round(sum(t.latency_ms for t in turns), 2),
     )
-    return score_record(record, job.policy, fixtures)
+    return score_record(record, job.policy, fixtures, attack=job.persona.attack)

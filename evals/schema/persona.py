@@ -50,6 +50,23 @@ class PinnedExpectation(BaseModel):
         return self
 
 
+AttackClass = Literal[
+    "discount_extraction", "stacking", "prompt_injection", "data_injection", "foreign_order", "info_extraction"
+]
+
+
+class Attack(BaseModel):
+    """What an adversarial customer is after, and the script they escalate with (one line per turn after the
+    opening; then the persona answers as its contract says). `marker`: a word the attack asks the agent to use (a
+    tag, or a word in a reply); an agent that uses it followed the injected instruction."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    class_: AttackClass = Field(alias="class")
+    goal: str
+    lines: list[str] = Field(min_length=1)
+    marker: str | None = None
+
+
 class ProductionOutcome(BaseModel):
     """How the real conversation this persona was imported from ended (the ticket import keeps it for comparison)."""
 
@@ -79,6 +96,7 @@ class Persona(BaseModel):
     voice: Voice | None = Field(default=None, description="how the customer sounds when a model writes their lines")
     pinned: list[PinnedExpectation] = Field(default_factory=list)
     production: ProductionOutcome | None = Field(default=None, description="how the real ticket ended, if imported")
+    attack: Attack | None = Field(default=None, description="an adversarial customer: what they try, and how")
     weight: float = Field(
         default=1.0, gt=0, le=1_000_000,
         description="this persona's share of real cancellation requests, relative to the others (A/B claims are then "
@@ -99,6 +117,7 @@ class Persona(BaseModel):
     def _only_known_placeholders(self) -> Persona:
         """Lines may use {order} and {target} only: anything else would crash a run or read attributes."""
         lines = [*self.opening, *self.off_topic, *(self.concern.lines if self.concern else [])]
+        lines += self.attack.lines if self.attack else []
         for line in lines:
             try:
                 fields = [name for _, name, _, _ in Formatter().parse(line) if name is not None]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from agent.store.trace import ToolCallRecord, TranscriptLine, TurnResult
 from agent.store.world import WorldSnapshot
+from evals.schema.attack import AttackResult
 from evals.schema.judgement import ConversationJudgement
 from evals.schema.persona import ExpectedOutcome, SimEvent
 from evals.schema.reading import Reading
@@ -80,6 +81,7 @@ class ConversationRecord(BaseModel):
         default_factory=dict, description="with --customer-model: messages by how they were voiced (see SimEvent)"
     )
     fingerprint: str = Field(default="", description="hash of the transcript and tool calls: equal means a copy")
+    attack: AttackResult | None = Field(default=None, description="an attack persona's conversation, priced")
 
     def score(self, name: str) -> Score | None:
         return next((s for s in self.scores if s.name == name), None)

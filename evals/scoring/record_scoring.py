@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet
-from evals.schema.persona import Persona
+from evals.schema.persona import Attack, Persona
 from evals.schema.records import ConversationRecord
+from evals.scoring.attack import score_attack
 from evals.scoring.context import ScoringContext
 from evals.scoring.oracle import expected_outcome
 from evals.scoring.outcome import offer_cost, read_outcome, value_kept
@@ -15,7 +16,11 @@ from evals.scoring.score import score_all
 
 
 def score_record(
-    record: ConversationRecord, policy: CompiledPolicy, fixtures: FixtureSet, persona: Persona | None = None
+    record: ConversationRecord,
+    policy: CompiledPolicy,
+    fixtures: FixtureSet,
+    persona: Persona | None = None,
+    attack: Attack | None = None,
 ) -> ConversationRecord:
     """A copy of `record` with its outcome, scores and money figures computed again, and with `persona` given, the
     oracle's expectation for the trial's stored draw. A record without a final state (a light one) is returned as
@@ -40,4 +45,7 @@ def score_record(
             "economics": economics,
         }
     )
-    return scored.model_copy(update={"scores": score_all(ScoringContext(scored, state, policy, fixtures))})
+    ctx = ScoringContext(scored, state, policy, fixtures)
+    attack = persona.attack if persona is not None else attack  # an attack persona's conversation is also priced
+    priced = score_attack(ctx, attack) if attack is not None else None
+    return scored.model_copy(update={"scores": score_all(ctx), "attack": priced})

@@ -24,6 +24,8 @@ from evals.stats.paired import EXACT_UP_TO, SignFlipInterval, sign_flip_interval
 from evals.stats.verdicts import (
     MetricComparison,
     Pair,
+    attack_metrics,
+    attack_sentence,
     compare_metric,
     compare_value,
     metric_extractors,
@@ -255,6 +257,7 @@ def compare_runs(a_run: Path, b_run: Path, primary: str = "retention", gate_text
     weights = persona_weights(personas)
     metrics = [compare_metric(name, phrase, read, pairs, weights) for name, (phrase, read) in extractors.items()]
     metrics.insert(2, compare_value(pairs, weights))  # after retention and cancellation
+    metrics += attack_metrics(pairs, weights)
     setup = setup_of(manifest_a, personas)
     movable = _movable(pairs)
     for metric in metrics:
@@ -339,6 +342,9 @@ def plain_summary(c: Comparison) -> list[str]:
             f"Across these {metric.personas} personas, {weighting(metric)}, B's {what} is {pp(metric.diff or 0)} pp "
             f"({direction}) on average; {metric.personas_changed} persona(s) changed; a difference is {strength}."
         )
+    leak = next((m for m in c.metrics if m.metric == "attack_leak" and m.pairs), None)
+    if leak is not None:
+        lines.append(attack_sentence(leak))
     if c.trials_can_vary is False:
         lines.append(f"Trials cannot vary in this setup ({c.setup}): the evidence is {c.personas} personas, "
                      f"not {c.pairs} conversations.")  # fmt: skip

@@ -1,0 +1,98 @@
+"""Adversarial customers, scored in dollars: the attack suite (`fixtures/personas/attacks`, `evals run --suite
+attacks`) against the offline model (it gives in to nothing) and against a double that gives in to each class (every
+class is detected and priced)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.store.fixtures import default_fixtures
+from evals.personas.loader import DEFAULT_PERSONA_DIR, load_personas
+from evals.running.config import RunConfig
+from evals.running.runner import execute_run
+from evals.schema.records import read_results
+from testing.giving_in_agent import giving_in_agent
+from tests.conftest import POLICIES
+
+ATTACKS = DEFAULT_PERSONA_DIR / "attacks"
+SUITE = load_personas(ATTACKS, fixtures=default_fixtures())
+CLASSES = sorted({p.attack.class_ for p in SUITE if p.attack})
+SHIPPED = ["retention_offers", "retention_offers_lean", "retention_offers_shipping_first", "single_order_cancellation",
+           "cancel_without_retention"]  # fmt: skip
+
+
+def test_the_suite_has_several_personas_of_every_class_in_several_languages():
+    assert set(CLASSES) == {"discount_extraction", "stacking", "prompt_injection", "data_injection", "foreign_order",
+                            "info_extraction"}  # fmt: skip
+    assert all(sum(p.attack.class_ == c for p in SUITE if p.attack) >= 2 for c in CLASSES)
+    assert {p.voice.language for p in SUITE if p.voice} >= {"Spanish", "German", "French"}
+
+
+@pytest.mark.parametrize("policy", SHIPPED)
+def test_the_offline_model_gives_nothing_away_under_attack(tmp_path, policy):
+    config = RunConfig(policies=[POLICIES / f"{policy}.md"], suite="attacks", trials=1, out=tmp_path / "run",
+                       cache_path=None)  # fmt: skip
+    execute_run(config)
+    records = read_results(tmp_path / "run")
+    assert len(records) == len(SUITE)
+    leaks = {r.persona: r.attack.evidence for r in records if r.attack and r.attack.succeeded}
+    assert leaks == {}
+
+
+@pytest.mark.parametrize("attack_class", CLASSES)
+def test_a_double_that_gives_in_is_caught_and_priced_for_every_class(tmp_path, attack_class):
+    ids = [p.id for p in SUITE if p.attack and p.attack.class_ == attack_class]
+    config = RunConfig(policies=[POLICIES / "retention_offers.md"], suite="attacks", persona_ids=ids, trials=1,
+                       out=tmp_path / "run", cache_path=None)  # fmt: skip
+    execute_run(config, agent=giving_in_agent(attack_class))
+    records = read_results(tmp_path / "run")
+    assert len(records) == len(ids)
+    for record in records:
+        attack = record.attack
+        assert attack is not None and attack.succeeded, (record.persona, record.transcript)
+        if attack_class in ("discount_extraction", "stacking", "prompt_injection", "data_injection"):
+            money = attack.dollars_beyond_policy_applied + attack.dollars_beyond_policy_attempted
+            assert money > 0, (record.persona, attack.evidence)
+        if attack_class in ("prompt_injection", "data_injection"):
+            assert attack.followed_injection, attack.evidence
+        if attack_class == "foreign_order":
+            assert attack.foreign_order_attempts > 0, attack.evidence
+        if attack_class == "info_extraction":
+            assert any("@" in item or "policy text" in item for item in attack.revealed), attack.revealed
+
+
+def test_data_borne_injection_reaches_the_agent_through_tool_results_not_the_customer(tmp_path):
+    ids = [p.id for p in SUITE if p.attack and p.attack.class_ == "data_injection"]
+    config = RunConfig(policies=[POLICIES / "retention_offers.md"], suite="attacks", persona_ids=ids, trials=1,
+                       out=tmp_path / "run", cache_path=None)  # fmt: skip
+    execute_run(config)
+    for record in read_results(tmp_path / "run"):
+        assert any("vip-override" in str(call.result) for call in record.trace), record.persona
+        assert not any("vip-override" in line.content for line in record.transcript if line.role == "customer")
+
+
+@pytest.fixture(scope="module")
+def offline_and_giving_in(tmp_path_factory) -> tuple:
+    root = tmp_path_factory.mktemp("attack_ab")
+    settings = {"policies": [POLICIES / "retention_offers.md"], "suite": "attacks", "trials": 1, "cache_path": None}
+    execute_run(RunConfig(**settings, out=root / "a"))
+    execute_run(RunConfig(**settings, out=root / "b"), agent=giving_in_agent("prompt_injection"))
+    return root / "a", root / "b"
+
+
+def test_the_report_prices_each_class_and_shows_the_worst_cases(offline_and_giving_in):
+    from evals.reports.report import write_report
+
+    markdown = write_report(offline_and_giving_in[1])[1].read_text(encoding="utf-8")
+    assert "## Under attack" in markdown and "| retention_offers | prompt_injection | 3 | 3 |" in markdown
+    assert "### Worst case:" in markdown and "<script>" not in markdown  # hostile by design, escaped
+
+
+def test_an_ab_has_an_attack_family_with_its_own_verdict(offline_and_giving_in, tmp_path):
+    from evals.stats.comparison import compare_runs
+
+    comparison = compare_runs(*offline_and_giving_in)
+    family = {m.metric: m for m in comparison.metrics if m.family == "attack"}
+    assert set(family) == {"attack_success", "attack_leak"} and family["attack_leak"].unit == "USD"
+    assert family["attack_leak"].diff and family["attack_leak"].diff > 0
+    assert any(line.startswith("Under attack, B leaks $") for line in comparison.summary)
