@@ -304,24 +304,25 @@ def test_hostile_text_through_every_page_loads_nothing_remote_and_opens_no_dialo
 
 def test_the_ab_report_opens_a_flipped_pair_from_its_link_and_filters_pairs(browser_for_more):
     """The A/B report's flip table links open the pair side by side; the persona, outcome and rule filters hide the
-    pairs that do not match (the shipped example: two personas flip in 5 trials each)."""
+    pairs that do not match (the shipped example: wants_a_swap flips in 5 of 5 trials, among others)."""
     report = ROOT / "docs" / "examples" / "ab_shipping_first_vs_lean" / "report.html"
     page = browser_for_more.new_page()
     page.goto(report.as_uri())
     pairs = page.locator("details.pair")
-    assert pairs.count() == 10 and page.locator("#f-count").inner_text() == "10 of 10 pairs"
+    total = pairs.count()
+    assert total > 5 and page.locator("#f-count").inner_text() == f"{total} of {total} pairs"
     assert not page.locator("#flip-2").evaluate("d => d.open")
     page.locator("a[href='#flip-2']").click()
     assert page.locator("#flip-2").evaluate("d => d.open")
     assert page.locator("#flip-2 tr.diverge").count() == 1
     page.select_option("#f-persona", "wants_a_swap")
-    assert page.locator("#f-count").inner_text() == "5 of 10 pairs"
+    assert page.locator("#f-count").inner_text() == f"5 of {total} pairs"
     visible = pairs.evaluate_all("ds => ds.filter(d => !d.hidden).map(d => d.dataset.persona)")
     assert visible == ["wants_a_swap"] * 5
     page.select_option("#f-outcome", "retained (swap)")
-    assert page.locator("#f-count").inner_text() == "5 of 10 pairs"
-    page.select_option("#f-outcome", "retained (discount)")  # the other persona's outcome
-    assert page.locator("#f-count").inner_text() == "0 of 10 pairs"
+    assert page.locator("#f-count").inner_text() == f"5 of {total} pairs"
+    page.select_option("#f-outcome", "retained (discount)")  # another persona's outcome
+    assert page.locator("#f-count").inner_text() == f"0 of {total} pairs"
     page.close()
 
 
