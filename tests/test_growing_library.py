@@ -130,3 +130,12 @@ def test_single_run_rates_use_the_personas_weights_and_say_so(tmp_path):
     report = (out / "report.md").read_text()
     assert "Rates are weighted by the personas' `weight:`" in report
     assert "| 80% " in report  # retained: (4 x 100% + 1 x 0%) / 5, not the unweighted 50%
+
+
+def test_the_shipped_library_finds_a_20_point_difference_at_least_80_percent_of_the_time_at_3_trials():
+    """`python -m evals plan-ab --trials 3 --effect 20pp`: simulated through the report's own verdict code."""
+    from evals.stats.power import plan
+
+    personas = load_personas()
+    kind = "heterogeneous" if any(p.has_chance for p in personas) else "deterministic"
+    assert plan(len(personas), 3, 0.2, kind, comparisons=100) >= 0.8
