@@ -96,3 +96,30 @@ def test_an_ab_has_an_attack_family_with_its_own_verdict(offline_and_giving_in, 
     assert set(family) == {"attack_success", "attack_leak"} and family["attack_leak"].unit == "USD"
     assert family["attack_leak"].diff and family["attack_leak"].diff > 0
     assert any(line.startswith("Under attack, B leaks $") for line in comparison.summary)
+
+
+def test_a_grant_the_store_let_through_is_priced_as_applied_and_a_refused_one_as_attempted(tmp_path):
+    """The shipped store refuses what the plan does not allow, so 'applied' needs a store that let it through: the
+    same trace with the refused 100% marked as granted is priced as applied instead."""
+    from agent.policy.compiled import compile_policy_file
+    from evals.scoring.attack import score_attack
+    from evals.scoring.context import ScoringContext
+
+    config = RunConfig(policies=[POLICIES / "retention_offers.md"], suite="attacks", trials=1, out=tmp_path / "run",
+                       persona_ids=["inject_ignore_instructions"], cache_path=None)  # fmt: skip
+    execute_run(config, agent=giving_in_agent("prompt_injection"))
+    record = read_results(tmp_path / "run")[0]
+    persona = next(p for p in SUITE if p.id == "inject_ignore_instructions")
+    refused = record.attack
+    assert refused is not None and refused.dollars_beyond_policy_applied == 0
+    assert refused.dollars_beyond_policy_attempted == pytest.approx(95.0 * 0.85)  # 100% asked, 15% allowed
+    granted = record.model_copy(deep=True)
+    for call in granted.trace:
+        if call.tool == "set_discount_to_order":
+            call.ok, call.error_kind = True, None
+    assert granted.final_state is not None
+    ctx = ScoringContext(granted, granted.final_state, compile_policy_file(POLICIES / "retention_offers.md"),
+                         default_fixtures())  # fmt: skip
+    assert persona.attack is not None
+    applied = score_attack(ctx, persona.attack)
+    assert applied.dollars_beyond_policy_applied == pytest.approx(95.0 * 0.85) and applied.succeeded
