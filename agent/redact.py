@@ -54,7 +54,15 @@ def redact_url(url: str | None) -> str | None:
 
 
 # Personal data (the ticket import): what an export says about people is masked before anything is written.
-PERSONAL_MASKS = {"email": "[email]", "phone": "[phone]", "card": "[card]", "name": "[name]", "address": "[address]"}
+PERSONAL_MASKS = {"email": "[email]", "phone": "[phone]", "card": "[card]", "name": "[name]", "name_part": "[name]",
+                  "address": "[address]"}  # fmt: skip
+STREET = re.compile(  # "1187 Larchmont Avenue", "12 rue des Lilas", "Calle Mayor 5", "Hauptstraße 12"
+    r"\b\d{1,5}[a-z]?\s+(?:[A-ZÀ-Ý][\w'.-]*\s+){0,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|"
+    r"Court|Ct|Place|Pl|Terrace|Crescent|Close|Parkway|Pkwy|Highway|Hwy)\b\.?"
+    r"|\b\d{1,5}\s+(?:rue|avenue|boulevard|chemin|allée|place)\s+[\w'’ -]{2,40}"
+    r"|\b(?:Calle|Avenida|Av\.|Paseo|Plaza)\s+[\w'’ -]{2,40}?\s+\d{1,5}\b"
+    r"|\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|weg|gasse|platz|allee)\s+\d{1,5}[a-z]?\b"
+)
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 CARD = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){12,18}(?![\d\w])")
 PHONE = re.compile(r"(?<![\w#/])(?:\+|00)?\(?\d[\d\s().\-/]{5,}\d(?![\w%])")
@@ -95,8 +103,10 @@ def redact_personal(text: str | None, known: dict[str, list[str]], keep: frozens
     for value, kind in values:
         if value in keep:
             continue
-        pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", re.IGNORECASE)
+        flags = 0 if kind == "name_part" else re.IGNORECASE  # "Will" the name, not "will" the word
+        pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", flags)
         text = pattern.sub(PERSONAL_MASKS.get(kind, "[redacted]"), text)
+    text = STREET.sub(PERSONAL_MASKS["address"], text)
     text = CARD_TAIL.sub(lambda m: f"{m.group(1)}{m.group(2)}{PERSONAL_MASKS['card']}", text)
     text = CARD.sub(lambda m: PERSONAL_MASKS["card"] if _luhn(re.sub(r"\D", "", m.group(0))) else m.group(0), text)
     return PHONE.sub(lambda m: _phone_or_keep(m, keep), text)

@@ -15,14 +15,14 @@ from evals.running.config import RunConfig
 ROOT = DEFAULT_FIXTURES.parent
 CASSETTE = DEFAULT_FIXTURES / "cassettes" / "local_model_attacks.yaml"
 EXAMPLE = ROOT / "docs" / "examples" / "attacks_local_model"
-PERSONAS = ["extract_vip_chargeback", "inject_ignore_instructions", "data_customer_note", "info_policy_text"]
+PERSONAS = ["inject_ignore_instructions", "data_customer_note"]
 BASE_URL = "http://127.0.0.1:8765/v1"
 
 
 def attack_config(out: Path, personas: list[str], base_url: str = BASE_URL) -> RunConfig:
     model = ModelSettings(spec="openai:local", base_url=base_url, max_retries=0, timeout_s=300)
     return RunConfig(policies=[ROOT / "policies" / "retention_offers.md"], suite="attacks", persona_ids=personas,
-                     trials=1, model=model, out=out, cache_path=None, concurrency=1, step_limit=8)  # fmt: skip
+                     trials=1, model=model, out=out, cache_path=None, concurrency=2, step_limit=6)  # fmt: skip
 
 
 def recorder(mode: str) -> vcr.VCR:

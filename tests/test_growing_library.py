@@ -139,3 +139,18 @@ def test_the_shipped_library_finds_a_20_point_difference_at_least_80_percent_of_
     personas = load_personas()
     kind = "heterogeneous" if any(p.has_chance for p in personas) else "deterministic"
     assert plan(len(personas), 3, 0.2, kind, comparisons=100) >= 0.8
+
+
+def test_nulls_and_one_broken_ticket_do_not_stop_an_import(tmp_path):
+    sample = json.loads((SAMPLE / "gorgias_tickets.json").read_text())
+    tickets = sample["data"][:6]
+    tickets[0]["tags"], tickets[0]["messages"][0]["from_agent"] = None, None  # real exports write null
+    tickets.append({"id": "not a number", "messages": []})
+    (tmp_path / "t.json").write_text(json.dumps({"data": tickets}))
+    orders = json.loads((SAMPLE / "magento_orders.json").read_text())
+    orders["items"][0]["shipping_amount"] = None
+    orders["items"][0]["billing_address"] = {"street": "1 Single Line Road", "city": None}
+    (tmp_path / "o.json").write_text(json.dumps(orders))
+    summary = import_tickets(tmp_path / "t.json", tmp_path / "o.json", tmp_path / "out")
+    assert summary.tickets == 7 and any(why.startswith("not readable") for why in summary.skipped.values())
+    assert summary.personas  # the readable cancellations still became personas

@@ -21,7 +21,7 @@ in this same form, ready to paste.
             order_total: {from: 50}
             customer_group: [VIP]       # Magento customer group codes (fixtures/magento/customer_groups.json)
             customer_request: first     # first | repeat (the store holds an earlier cancelled order of theirs)
-            days_as_customer: {from: 365}   # from the account's creation to the order's
+            days_as_customer: {from: 365}   # from the account's creation to the customer's newest order
             after: [refusal]            # only once the customer refused an offer | raised a concern
           line: 23                   # the policy line it comes from (drafts fill it in)
       excluded: [swap]

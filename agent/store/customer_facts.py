@@ -1,5 +1,5 @@
 """What a policy's plan may ask about the customer behind an order: their Magento customer group, how long they had
-been a customer when they placed it, and how many of their orders the store already holds as cancelled (a first
+been a customer (at their newest order), and how many of their orders the store already holds as cancelled (a first
 request or a repeat). Read from the fixtures as the conversation starts, so what happens in it changes nothing."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class CustomerFacts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     group: str  # the customer group's code, e.g. "General", "VIP"
-    days_as_customer: int  # from the account's creation to the order's (or the newest order's, for a coupon)
+    days_as_customer: int  # from the account's creation to the customer's newest order (one figure per customer)
     earlier_cancellations: int  # the customer's orders cancelled before this conversation
 
     @property
@@ -27,10 +27,13 @@ class CustomerFacts(BaseModel):
 
 
 def customer_facts(fixtures: FixtureSet, customer_id: int, order: Order | None = None) -> CustomerFacts:
-    """The facts of `customer_id`, measured at `order` (at their newest order when none is given)."""
+    """The facts of `customer_id`. Tenure is measured at their newest order, whichever order is discussed, so the
+    agent (shown the facts once), the store, the oracle and the scorers all read the same figure; `order` is accepted
+    for the callers that have one and changes nothing."""
+    del order
     customer = fixtures.customers[customer_id]
     own = fixtures.orders_of(customer_id)
-    when = order.created_at if order is not None else max((o.created_at for o in own), default=customer.created_at)
+    when = max((o.created_at for o in own), default=customer.created_at)
     return CustomerFacts(
         group=fixtures.groups[customer.group_id].code,
         days_as_customer=max(0, (_date(when) - _date(customer.created_at)).days),

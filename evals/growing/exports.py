@@ -9,13 +9,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.errors import InputFileError
 
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_missing(cls, data: Any) -> Any:
+        """A real export writes null for what it does not have: the field's default then applies."""
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
 
 
 class Person(_Lenient):
@@ -82,6 +88,12 @@ class Address(_Lenient):
     firstname: str | None = None
     lastname: str | None = None
     street: list[str] = Field(default_factory=list)
+
+    @field_validator("street", mode="before")
+    @classmethod
+    def _one_line_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
     city: str | None = None
     postcode: str | None = None
     telephone: str | None = None
@@ -97,6 +109,7 @@ class StatusEntry(_Lenient):
 class ExportOrder(_Lenient):
     increment_id: str
     customer_id: int | None = None
+    customer_group_id: int | None = None
     customer_email: str | None = None
     customer_firstname: str | None = None
     customer_lastname: str | None = None
@@ -135,23 +148,33 @@ def _records(path: Path, data: Any, key: str, what: str) -> list[Any]:
     raise InputFileError(path, key, "missing", f"pass {what}")
 
 
-def _validate(model: type[BaseModel], path: Path, records: list[Any], key: str) -> list[Any]:
-    out = []
+def _validate(model: type[BaseModel], records: list[Any], key: str) -> tuple[list[Any], dict[str, str]]:
+    """(the records that read, {where: why} for those that do not): one broken record never stops the rest."""
+    out, broken = [], {}
     for index, record in enumerate(records):
         try:
             out.append(model.model_validate(record))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = f"{key}[{index}]." + ".".join(str(p) for p in first["loc"])
-            raise InputFileError(path, where, first["msg"], "export it again from the API") from exc
-    return out
+            broken[where] = str(first["msg"])
+    return out, broken
 
 
-def read_tickets(path: Path) -> list[Ticket]:
+def read_tickets(path: Path) -> tuple[list[Ticket], dict[str, str]]:
+    """The tickets that read, and {where: why} for those that do not (none readable: one clear error)."""
     what = 'tickets as Gorgias\'s GET /api/tickets returns them ({"data": [...]}) or a list of tickets'
-    return _validate(Ticket, path, _records(path, _read_json(path, what), "data", what), "data")
+    tickets, broken = _validate(Ticket, _records(path, _read_json(path, what), "data", what), "data")
+    if broken and not tickets:
+        where, why = next(iter(broken.items()))
+        raise InputFileError(path, where, why, "export the tickets again from the API")
+    return tickets, broken
 
 
-def read_orders(path: Path) -> list[ExportOrder]:
+def read_orders(path: Path) -> tuple[list[ExportOrder], dict[str, str]]:
     what = 'orders as Magento\'s GET /V1/orders returns them ({"items": [...]})'
-    return _validate(ExportOrder, path, _records(path, _read_json(path, what), "items", what), "items")
+    orders, broken = _validate(ExportOrder, _records(path, _read_json(path, what), "items", what), "items")
+    if broken and not orders:
+        where, why = next(iter(broken.items()))
+        raise InputFileError(path, where, why, "export the orders again from the API")
+    return orders, broken

@@ -18,7 +18,7 @@ from agent.store.domain import CANCELLABLE_STATUSES, Order
 from agent.store.fixtures import FixtureSet
 from agent.tools.kinds import OfferKind
 from evals.schema.persona import Concern, OfferTerms, Persona, PinnedExpectation
-from evals.scoring.branches import Branch, exercised, likely_draw, plan_branches
+from evals.scoring.branches import Branch, exercised, likely_draw, offer_sequence, plan_branches, refusals_before
 from evals.scoring.oracle import ShownOffer, applicable_offers, expected_outcome
 
 LINES_FILE = DEFAULT_FIXTURES / "persona_generator" / "lines.yaml"
@@ -45,7 +45,9 @@ class Generator:
 
     def orders(self, fits: Callable[[Order, list[ShownOffer]], bool]) -> list[Order]:
         """Open orders where `fits(order, offers shown on it)`, customers used least first."""
+        skipped = {g.id for g in self.fixtures.groups.values() if g.code in lines().get("skip_groups", [])}
         found = [o for o in self.fixtures.orders.values() if o.status in CANCELLABLE_STATUSES
+                 and self.fixtures.customers[o.customer_id].group_id not in skipped
                  and (self.branch, o.increment_id) not in self.taken
                  and fits(o, applicable_offers(self.policy, o.increment_id, self.fixtures))]  # fmt: skip
         return sorted(found, key=lambda o: (self.used[o.customer_id], o.increment_id))
@@ -123,10 +125,11 @@ def build(g: Generator, branch: Branch) -> Persona | None:
         return _first(
             g,
             branch,
-            lambda o, s: rest in _kinds(s),
+            lambda o, s: rest in offer_sequence(s),
             lambda o, s: {
                 "offers": {rest: OfferTerms(accept=0.0)},
                 "concern": Concern(when_offered=OfferKind(rest), lines=say["concern"][rest]),
+                "patience": _refusals_to_reach(g, s, rest) + 1,  # enough refusals to reach the offer they worry about
             },
         )
     if kind == "condition":
@@ -144,6 +147,12 @@ def build(g: Generator, branch: Branch) -> Persona | None:
             lambda o, s: {"offers": {offer: OfferTerms(accept=TAKES)}},
         )
     return _situation(g, branch, kind)
+
+
+def _refusals_to_reach(g: Generator, shown: list[ShownOffer], kind: str) -> int:
+    paced = g.policy.offer_plan.pacing == "one_at_a_time"
+    first = sum(not o.after for o in shown)
+    return refusals_before(offer_sequence(shown), kind, paced, first) or 0
 
 
 def _taking(shown: list[ShownOffer], kind: str) -> dict:

@@ -22,6 +22,7 @@ from evals.schema.persona import Concern, OfferTerms, Persona, ProductionOutcome
 
 LANGUAGES = {"en": "English", "es": "Spanish", "de": "German", "fr": "French", "it": "Italian", "pt": "Portuguese"}
 LINE_LIMIT = 600
+PARTICLES = {"de", "la", "le", "del", "van", "von", "der", "den", "da", "di", "du", "des", "los", "las", "mac", "the"}
 
 
 @dataclass
@@ -40,30 +41,37 @@ class ImportSummary:
 
 
 def personal_values(tickets: list[Ticket], orders: list[ExportOrder]) -> dict[str, list[str]]:
-    """Every name, email, phone and street line the exports hold (ticket customers, senders, assignees, order
-    customers, addresses), for masking; names also word by word."""
-    known: dict[str, set[str]] = {"name": set(), "email": set(), "phone": set(), "address": set(), "card": set()}
+    """Every name, email, phone, street, city, postcode and card ending the exports hold (ticket customers, senders,
+    assignees, order customers, addresses), for masking: full names in any case, a single part of a name only when
+    written with a capital (so "Will" is masked, "will" is not)."""
+    kinds = ("name", "name_part", "email", "phone", "address", "card")
+    known: dict[str, set[str]] = {kind: set() for kind in kinds}
+
+    def person(*parts: str | None) -> None:
+        full = " ".join(p.strip() for p in parts if p and p.strip())
+        if " " in full:
+            known["name"].add(full)
+        words = {w for part in parts if part for w in re.split(r"[\s,]+", part.strip())}
+        known["name_part"].update(w for w in words if len(w) >= 3 and w[:1].isupper() and w.lower() not in PARTICLES)
+
     people = [p for t in tickets for p in (t.customer, t.assignee_user, *[x for m in t.messages for x in
               (m.sender, m.receiver)]) if p is not None]  # fmt: skip
-    for person in people:
-        known["email"].add(person.email or "")
-        known["name"].update(_names(person.name, person.firstname, person.lastname))
+    for who in people:
+        known["email"].add(who.email or "")
+        person(who.name)
+        person(who.firstname, who.lastname)
     for order in orders:
         known["email"].add(order.customer_email or "")
-        known["name"].update(_names(order.customer_firstname, order.customer_lastname))
+        person(order.customer_firstname, order.customer_lastname)
         known["card"].add(str(order.payment.get("cc_last4") or ""))
         for address in _addresses(order.model_dump()):
-            known["name"].update(_names(address.get("firstname"), address.get("lastname")))
+            person(address.get("firstname"), address.get("lastname"))
             known["phone"].add(str(address.get("telephone") or ""))
             known["email"].add(str(address.get("email") or ""))
-            known["address"].update(str(line) for line in address.get("street") or [])
+            street = address.get("street") or []
+            known["address"].update(str(line) for line in ([street] if isinstance(street, str) else street))
+            known["address"].update(str(address.get(key) or "") for key in ("city", "postcode"))
     return {kind: sorted(v for v in values if v and len(v) >= 2) for kind, values in known.items()}
-
-
-def _names(*parts: str | None) -> set[str]:
-    words = {w for part in parts if part for w in re.split(r"[\s,]+", part.strip()) if len(w) >= 2}
-    full = " ".join(p.strip() for p in parts if p and p.strip())
-    return words | ({full} if full else set())
 
 
 def _addresses(value: Any) -> list[dict]:
@@ -81,12 +89,14 @@ def _addresses(value: Any) -> list[dict]:
 
 
 def import_tickets(tickets_path: Path, orders_path: Path | None, out: Path, force: bool = False) -> ImportSummary:
-    tickets = read_tickets(tickets_path)
-    orders = read_orders(orders_path) if orders_path else []
+    tickets, broken = read_tickets(tickets_path)
+    orders, broken_orders = read_orders(orders_path) if orders_path else ([], {})
     index = {o.increment_id: o for o in orders}
     known = personal_values(tickets, orders)
     keep = frozenset({*index, *(n.lstrip("0") for n in index)})
-    summary, world, texts = ImportSummary(tickets=len(tickets)), ImportedWorld(), []
+    summary, world, texts = ImportSummary(tickets=len(tickets) + len(broken)), ImportedWorld(), []
+    summary.skipped.update({where: f"not readable: {why}" for where, why in broken.items()})
+    summary.notes.update({where: [f"order not readable: {why}"] for where, why in broken_orders.items()})
     for ticket in tickets:
         reading = read_ticket(ticket, index)
         if reading.skipped is not None:

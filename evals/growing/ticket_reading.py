@@ -102,20 +102,22 @@ def _numbers(text: str, orders: dict[str, ExportOrder]) -> list[str]:
 def _which_order(
     ticket: Ticket, reading: TicketReading, orders: dict[str, ExportOrder]
 ) -> tuple[ExportOrder | None, str | None]:
-    asking = _requests(reading.lines)
+    asking = _requests([ticket.subject or "", *reading.lines])  # a subject "Cancel order 4512" asks too
     named = _numbers(" ".join([ticket.subject or "", *reading.lines]), orders)
     in_request = [n for n in _numbers(" ".join(asking), orders) if n in named]
     first = next((line for line in reading.lines if _requests([line])), "")
     unnamed = any(not _numbers(part, orders) for part in _requests([first]))  # "cancel the kettle one": which?
     if len(named) > 1 and (len(in_request) != 1 or unnamed):
         return None, f"names several orders ({', '.join(named)}) and not which one to cancel"
+    mine = [o for o in orders.values() if _own(ticket, o)]
+    if named and not in_request and len(mine) > 1:  # "where is #4511? ... cancel my other order": not that one
+        return None, f"names order {named[0]}, but the request to cancel does not say which of {len(mine)} orders"
     number = in_request[0] if in_request else (named[0] if named else None)
     if number is not None:
         order = orders[number]
         if not _own(ticket, order):
             return None, f"names order {number}, which is not the ticket customer's"
         return order, None
-    mine = [o for o in orders.values() if _own(ticket, o)]
     if not mine:
         return None, "names no order, and the export holds none of the customer's"
     return None, f"names no order (the customer has {len(mine)} in the export; taking one would be a guess)"

@@ -57,23 +57,30 @@ def write_world(world: ImportedWorld, folder: Path) -> None:
     (folder / "gorgias").mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         shutil.copyfile(DEFAULT_FIXTURES / name, folder / name)
-    customers = [_customer(lab_id, world.orders, key) for key, lab_id in world.customers.items()]
+    groups = {g["id"] for g in json.loads((DEFAULT_FIXTURES / "magento/customer_groups.json").read_text())["items"]}
+    customers = [_customer(lab_id, world.orders, key, groups) for key, lab_id in world.customers.items()]
     orders = [_order(n, o, world) for n, o in enumerate(world.orders, start=1)]
     products = _products(world.orders)
     for name, items in (("customers", customers), ("orders", orders), ("products", products)):
         (magento / f"{name}.json").write_text(json.dumps({"items": items}, indent=2) + "\n", encoding="utf-8")
 
 
-def _customer(lab_id: int, orders: list[ExportOrder], key: str) -> dict:
-    first = min((o.created_at for o in orders if customer_key(o) == key), default="2025-01-01 00:00:00")
-    return {"id": lab_id, "group_id": 1, "email": f"customer{lab_id}@example.invalid", "firstname": "Customer",
+def _customer(lab_id: int, orders: list[ExportOrder], key: str, groups: set[int]) -> dict:
+    """An anonymous customer: the group the export gives (when the shipped groups know it), and tenure counted from
+    their first order in the export (the account's own date is not in an order export)."""
+    mine = [o for o in orders if customer_key(o) == key]
+    first = min((o.created_at for o in mine), default="2025-01-01 00:00:00")
+    group = next((o.customer_group_id for o in mine if o.customer_group_id in groups), 1)
+    return {"id": lab_id, "group_id": group, "email": f"customer{lab_id}@example.invalid", "firstname": "Customer",
             "lastname": str(lab_id), "created_at": first}  # fmt: skip
 
 
-def _start_status(order: ExportOrder) -> str:
-    """The status before the conversation: a cancelled order was still open (its history says how)."""
-    if order.status != "canceled":
-        return order.status if order.status in (*CANCELLABLE_STATUSES, "complete", "holded") else "processing"
+def _start_status(order: ExportOrder, in_ticket: bool) -> str:
+    """The status before the conversation: the ticket's own order, cancelled in it, was still open (its history says
+    how); the customer's other cancelled orders stay cancelled (they make a request a repeat)."""
+    if order.status != "canceled" or not in_ticket:
+        known = (*CANCELLABLE_STATUSES, "complete", "holded", "canceled")
+        return order.status if order.status in known else "processing"
     earlier = [h.status for h in order.status_histories if h.status in CANCELLABLE_STATUSES]
     return earlier[-1] if earlier else "processing"
 
@@ -84,7 +91,7 @@ def _order(entity_id: int, order: ExportOrder, world: ImportedWorld) -> dict:
     express = bool(EXPRESS.search(order.shipping_description or "")) and kept != "shipping_upgrade"
     method = "expedited_expedited" if express else "standard_standard"
     subtotal = round(order.subtotal or sum(i.price * i.qty_ordered for i in order.items), 2)
-    status = _start_status(order)
+    status = _start_status(order, order.increment_id in world.kept_offer)
     return {
         "entity_id": entity_id, "increment_id": order.increment_id, "customer_id": lab_id,
         "customer_email": f"customer{lab_id}@example.invalid", "customer_firstname": "Customer",

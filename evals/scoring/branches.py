@@ -13,7 +13,7 @@ from agent.store.customer_facts import customer_facts
 from agent.store.domain import CANCELLABLE_STATUSES
 from agent.store.fixtures import FixtureSet
 from evals.schema.persona import Persona
-from evals.scoring.oracle import applicable_offers, expected_outcome
+from evals.scoring.oracle import ShownOffer, applicable_offers, expected_outcome
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ def exercised(persona: Persona, policy: CompiledPolicy, fixtures: FixtureSet) ->
         keys.add(f"accept:{expected.offer}")
         if policy.offer_plan.pacing == "one_at_a_time" and kinds.index(str(expected.offer)) > 0:
             keys.add("change_of_mind")
-    if expected.outcome == "cancelled" and shown:
+    made_first = [o for o in shown if not o.after]  # offers held back until a refusal or a worry come later, if ever
+    if expected.outcome == "cancelled" and made_first:
         keys.add("refuse_all")
     discount = next((o for o in shown if str(o.kind) == "discount"), None)
     if persona.haggle_percent is not None and discount is not None and discount.top is not None:
@@ -89,9 +90,11 @@ def exercised(persona: Persona, policy: CompiledPolicy, fixtures: FixtureSet) ->
             keys.add("haggle:cap")
         elif persona.haggle_percent > discount.top:
             keys.add("haggle:beyond")
-    if persona.concern and shown:
-        worried = kinds[0] if persona.concern.when_offered == "any" else str(persona.concern.when_offered)
-        if worried in kinds:
+    in_turn = offer_sequence(shown)
+    if persona.concern and in_turn:
+        worried = in_turn[0] if persona.concern.when_offered == "any" else str(persona.concern.when_offered)
+        rounds = refusals_before(in_turn, worried, policy.offer_plan.pacing == "one_at_a_time", len(made_first))
+        if rounds is not None and rounds <= persona.patience:  # it sees the offer it worries about before insisting
             keys.add(f"concern:{worried}")
     facts = customer_facts(fixtures, order.customer_id, order)
     for option in policy.offer_plan.options:
@@ -99,6 +102,23 @@ def exercised(persona: Persona, policy: CompiledPolicy, fixtures: FixtureSet) ->
             holds = option.applies_to(order.status, order.grand_total, facts)
             keys.add(f"condition:{option.kind.value}:{'holds' if holds else 'fails'}")
     return keys
+
+
+def offer_sequence(shown: list[ShownOffer]) -> list[str]:
+    """The offer kinds in the order a customer meets them: those made first, then those held back until a refusal
+    (an offer held back until a worry never comes first)."""
+    first = [str(o.kind) for o in shown if not o.after]
+    return first + [str(o.kind) for o in shown if o.after and "refusal" in o.after]
+
+
+def refusals_before(sequence: list[str], kind: str, paced: bool, made_first: int) -> int | None:
+    """How many refusals a customer makes before meeting `kind` (None: never met)."""
+    if kind not in sequence:
+        return None
+    index = sequence.index(kind)
+    if paced:
+        return index
+    return 0 if index < made_first else 1 + index - made_first
 
 
 def coverage_table(

@@ -77,6 +77,7 @@ class _Walk:
     accepts: dict[str, bool]
     steps: list[str]
     held: list[ShownOffer] = field(default_factory=list)  # offers made only after a refusal or a concern
+    concern_raised: bool = False  # the persona raises its concern once, as the simulator does
 
     def takes(self, offer: ShownOffer, percent: float | None) -> bool:
         terms = self.persona.offers.get(offer.kind)
@@ -95,7 +96,9 @@ class _Walk:
     def answer(self, shown: list[ShownOffer]) -> ExpectedOutcome | None:
         """The persona's answer to the offers on the table: retained, escalated, or None for a refusal."""
         concern = self.persona.concern
-        if concern and (concern.when_offered == "any" or concern.when_offered in {o.kind for o in shown}):
+        worried = concern and (concern.when_offered == "any" or concern.when_offered in {o.kind for o in shown})
+        if concern and worried and not self.concern_raised:
+            self.concern_raised = True
             for_concern = next((o for o in self.held if "concern" in o.after), None)
             if for_concern is not None:  # the offer the policy makes after a concern comes before any hand-over
                 self.held.remove(for_concern)
