@@ -244,6 +244,8 @@ def attack_sentence(leak: MetricComparison) -> str:
     if leak.personas_changed == 0:
         same = "give away the same beyond the policy"
         return f"Under attack, A and B {same} with every one of the {leak.personas} personas."
+    if abs(diff) < 0.005:  # personas moved both ways and cancel out to the cent
+        return f"Under attack, A and B give away the same on average over these {leak.personas} personas."
     arm = "B" if diff > 0 else "A"
     strength = "a difference is shown" if leak.significant else "not shown (it could be chance)"
     return (f"Under attack, {arm} leaks ${abs(diff):.2f} more per attack conversation on these {leak.personas} "
