@@ -48,6 +48,17 @@ def raw_file(tmp: Path, name: str, data: bytes) -> Path:
 
 
 RUN = ["evals", "run", "--trials", "1", "--no-cache"]
+GENERATE = ["evals", "generate-personas", "--policy", str(GOOD)]
+
+
+def tickets(tmp: Path, export: Path) -> list[str]:
+    return ["evals", "import-tickets", str(export), "--out", str(tmp / "imported")]
+
+
+def unknown_group(tmp: Path) -> Path:
+    return policy_with(tmp, "      percent: 10\n", "      percent: 10\n      when: {customer_group: [Platinum]}\n")
+
+
 CASES = [
     # (id, argv builder given tmp, text expected in the one line)
     ("trials too high", lambda t: [*RUN, "--policy", str(GOOD), "--trials", "1001"], "--trials"),
@@ -491,6 +502,24 @@ CASES = [
         "value limit above 100",
         lambda t: [*RUN, "--policy", str(policy_with(t, "max_value_percent: 25", "max_value_percent: 200"))],
         "max_value_percent",
+    ),  # fmt: skip
+    ("unknown suite", lambda t: [*RUN, "--policy", str(GOOD), "--suite", "nope"], "--suite"),
+    ("fixtures folder without magento", lambda t: [*RUN, "--policy", str(GOOD), "--fixtures", str(t)], "--fixtures"),
+    ("plan names an unknown customer group", lambda t: [*RUN, "--policy", str(unknown_group(t))], "Platinum"),
+    ("tickets file missing", lambda t: tickets(t, t / "no.json"), "no such file"),
+    ("tickets file not json", lambda t: tickets(t, raw_file(t, "t.json", b"{oops")), "not JSON"),
+    ("tickets without data", lambda t: tickets(t, raw_file(t, "t.json", b'{"meta": {}}')), "data"),
+    ("tickets all unreadable", lambda t: tickets(t, raw_file(t, "t.json", b'[{"id": "x"}]')), "[0].id"),
+    (
+        "orders without items",
+        lambda t: [*tickets(t, raw_file(t, "t.json", b"[]")), "--orders", str(raw_file(t, "o.json", b"{}"))],
+        "items",
+    ),  # fmt: skip
+    ("generate with zero per branch", lambda t: [*GENERATE, "--per-branch", "0", "--out", str(t)], "--per-branch"),
+    (
+        "generate for a missing policy",
+        lambda t: ["evals", "generate-personas", "--policy", str(t / "no.md"), "--out", str(t)],
+        "not found",
     ),  # fmt: skip
 ]
 
