@@ -26,11 +26,13 @@ class Rate(BaseModel):
     rate: float | None
     low: float | None
     high: float | None
+    weighted: bool = False  # the rate is the weighted mean of the personas' rates, so it is not k/n
 
     def fmt(self) -> str:
         if self.rate is None:
             return "n/a"
-        return f"{self.rate:.0%} [{self.low:.0%}, {self.high:.0%}] ({self.k}/{self.n})"
+        counts = f"{self.k}/{self.n} conversations, weighted" if self.weighted else f"{self.k}/{self.n}"
+        return f"{self.rate:.0%} [{self.low:.0%}, {self.high:.0%}] ({counts})"
 
 
 def wilson(k: int, n: int) -> Rate:
@@ -54,7 +56,7 @@ def cluster_rate(by_persona: dict[str, list[bool]], weights: dict[str, float] | 
         )
     else:
         mean, low, high = persona_interval([sum(v) / len(v) for v in by_persona.values() if v], bound=None)
-    return Rate(k=sum(flat), n=len(flat), rate=mean, low=max(0.0, low), high=min(1.0, high))
+    return Rate(k=sum(flat), n=len(flat), rate=mean, low=max(0.0, low), high=min(1.0, high), weighted=bool(weights))
 
 
 def weighted_interval(rates: list[tuple[float, float]]) -> tuple[float, float, float]:
