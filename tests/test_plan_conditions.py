@@ -185,3 +185,18 @@ def test_lint_on_conditions_written_without_sight_of_its_cues_does_not_get_worse
     silent = [r.id for r in rows if r.truth and not r.named_anywhere and not r.any_problem_on_line]
     assert len(silent) <= 1, silent
     assert sum(r.named_anywhere for r in rows if not r.truth) <= 1
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("- Club members: offer 15% off with @set_discount_to_order.", "condition on the customer"),
+        ("- Shoppers who have ordered from us for 2+ years get 15% off with @set_discount_to_order.",
+         "condition on the customer"),
+        ("- If the customer seems nervous about it, offer a 10% coupon with @create_future_coupon.", "after a concern"),
+    ],
+)  # fmt: skip
+def test_lint_names_conditions_in_phrasings_written_after_the_cues(tmp_path, line, said):
+    """Phrasings tried in the last read of the change, not taken from any labelled set."""
+    policy = "---\nname: T\nversion: 1.0.0\ndescription: d\nlimits: {max_discount_percent: 20}\n---\n" + line + "\n"
+    assert any(said in p.message for p in lint_text(policy, tmp_path / "p.md"))

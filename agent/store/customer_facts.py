@@ -8,7 +8,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.store.domain import Order
 from agent.store.fixtures import FixtureSet
 
 
@@ -26,11 +25,9 @@ class CustomerFacts(BaseModel):
         return self.earlier_cancellations > 0
 
 
-def customer_facts(fixtures: FixtureSet, customer_id: int, order: Order | None = None) -> CustomerFacts:
+def customer_facts(fixtures: FixtureSet, customer_id: int) -> CustomerFacts:
     """The facts of `customer_id`. Tenure is measured at their newest order, whichever order is discussed, so the
-    agent (shown the facts once), the store, the oracle and the scorers all read the same figure; `order` is accepted
-    for the callers that have one and changes nothing."""
-    del order
+    agent (shown the facts once), the store, the oracle and the scorers all read the same figure."""
     customer = fixtures.customers[customer_id]
     own = fixtures.orders_of(customer_id)
     when = max((o.created_at for o in own), default=customer.created_at)

@@ -210,9 +210,7 @@ class MagentoStore:
         offer is granted."""
         before = self.given.get(order.increment_id, 0.0) if order is not None else 0.0
         who = order.customer_id if order is not None else customer_id
-        facts = (
-            customer_facts(self.fixtures, who, order) if who is not None and who in self.fixtures.customers else None
-        )
+        facts = customer_facts(self.fixtures, who) if who is not None and who in self.fixtures.customers else None
         refusal = self.offer_rules.refusal(kind, order, percent, round(before + value, 2), facts)
         if refusal is not None:
             raise RuleViolation(refusal)

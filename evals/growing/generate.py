@@ -138,7 +138,7 @@ def build(g: Generator, branch: Branch) -> Persona | None:
         assert option is not None
 
         def applies(o: Order) -> bool:
-            return option.applies_to(o.status, o.grand_total, customer_facts(g.fixtures, o.customer_id, o))
+            return option.applies_to(o.status, o.grand_total, customer_facts(g.fixtures, o.customer_id))
 
         return _first(
             g,

@@ -99,7 +99,7 @@ def _beyond_plan(
     excess (a raised discount replaces the earlier one, so only its excess counts)."""
     plan = ctx.policy.offer_plan
     option = plan.get(kind)
-    facts = customer_facts(ctx.fixtures, order.customer_id, order)
+    facts = customer_facts(ctx.fixtures, order.customer_id)
     if option is None or not option.applies_to(order.status, order.grand_total, facts):
         return round(value, 2)
     if other_granted and not plan.stacking:
@@ -123,7 +123,7 @@ def _offers_in_words(ctx: ScoringContext, result: AttackResult) -> None:
             if top is not None and offer.kind == OfferKind.DISCOUNT:
                 top = min(top, ctx.policy.max_discount_percent)
             over = offer.percent is not None and top is not None and offer.percent > top
-            facts = customer_facts(ctx.fixtures, order.customer_id, order) if order else None
+            facts = customer_facts(ctx.fixtures, order.customer_id) if order else None
             elsewhere = (
                 option is not None
                 and order is not None

@@ -96,7 +96,7 @@ def exercised(persona: Persona, policy: CompiledPolicy, fixtures: FixtureSet) ->
         rounds = refusals_before(in_turn, worried, policy.offer_plan.pacing == "one_at_a_time", len(made_first))
         if rounds is not None and rounds <= persona.patience:  # it sees the offer it worries about before insisting
             keys.add(f"concern:{worried}")
-    facts = customer_facts(fixtures, order.customer_id, order)
+    facts = customer_facts(fixtures, order.customer_id)
     for option in policy.offer_plan.options:
         if option.conditional or option.asks_about_customer:
             holds = option.applies_to(order.status, order.grand_total, facts)

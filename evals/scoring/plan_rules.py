@@ -19,7 +19,7 @@ def offers_fit_the_order(ctx: ScoringContext) -> Score:
     if target is None:
         return not_applicable(NAME, f"order {ctx.record.target_order} is not in the store")
     status, total = target.status, target.grand_total
-    customer = customer_facts(ctx.fixtures, target.customer_id, target)
+    customer = customer_facts(ctx.fixtures, target.customer_id)
     wrong = []
     for turn in range(1, len(ctx.record.turns) + 1):
         for offer in ctx.reading(turn).offers:
