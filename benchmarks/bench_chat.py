@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/bench_chat.py [--rounds 8] [--against GIT_REV]
 
-Targets (issue 3): a turn on the offline model <= 150 ms server-side; the first render after `make run` <= 2 s.
+Targets: a turn on the offline model <= 150 ms server-side (issue 3); the first render with a new browser profile
+<= 1.3x Streamlit's floor, and a first reply typed at once <= 0.6 s, both on a fresh server (issue 29).
 
 "First render" is measured as a user meets it: the server is started afresh (`streamlit run app.py`, as
 `make run` does), the browser is already running, and the clock runs from navigation to the chat input
-being visible. Four kinds of visitor are timed, each as the first visitor of a fresh server:
+being visible; the whole first screen (the sidebar and the world panel drawn too) is timed beside it, and so
+is the time from the server's start, since the chat lab prepares its page and the agent before it serves.
+Four kinds of visitor are timed, each as the first visitor of a fresh server:
   new browser profile   an empty HTTP cache: the browser fetches and compiles Streamlit's whole frontend
   returning browser     a profile that has opened the app before (Streamlit's assets are cached as immutable)
   Streamlit floor       a new profile on `streamlit_floor_app.py` (a title and a chat input): Streamlit's own cost
@@ -14,7 +17,7 @@ being visible. Four kinds of visitor are timed, each as the first visitor of a f
 With --against, the first render is also compared, paired by round, with app.py at another git revision
 (checked out in a temporary worktree), e.g. `--against HEAD~3` to see what a change did.
 The first reply is timed too: the new visitor's first message, from Enter to the agent's reply, typed at once
-(even rounds) or after reading the page for a few seconds (odd rounds), while the agent stack warms up.
+(even rounds) or after reading the page for a few seconds (odd rounds).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ LINES = ["Hi, I want to cancel my order", "Could you do 15%?", "thanks"]
 FLOOR_APP = ROOT / "benchmarks" / "streamlit_floor_app.py"
 NO_WARM_UP_SERVER = ROOT / "benchmarks" / "serve_without_warm_up.py"
 CHAT_INPUT = "stChatInputTextArea"
+LAST_DRAWN = ("ticket message(s)", "Reset conversation and world")  # the world panel's last line, the sidebar's
 READING_PAUSE_S = 5.0  # every other round, the visitor reads the page for this long before typing
 
 
@@ -90,14 +94,18 @@ def time_render(context, url: str) -> float:
     return elapsed
 
 
-def time_first_reply(context, url: str, pause_s: float) -> tuple[float, float]:
-    """(render seconds, seconds from Enter to the agent's reply) for a new visitor who types after `pause_s`."""
+def time_first_reply(context, url: str, pause_s: float) -> tuple[float, float, float]:
+    """(seconds to the chat input, seconds to the whole first screen, seconds from Enter to the agent's reply) for
+    a new visitor who types after `pause_s`."""
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url)
     box = page.get_by_test_id(CHAT_INPUT)
     box.wait_for(timeout=60_000)
     rendered = time.perf_counter() - start
+    for last_drawn in LAST_DRAWN:
+        page.get_by_text(last_drawn).first.wait_for(timeout=60_000)
+    whole = time.perf_counter() - start
     page.wait_for_timeout(pause_s * 1000)
     box.fill(LINES[0])
     sent = time.perf_counter()
@@ -105,13 +113,14 @@ def time_first_reply(context, url: str, pause_s: float) -> tuple[float, float]:
     page.get_by_text("Before I cancel order").wait_for(timeout=60_000)
     replied = time.perf_counter() - sent
     page.close()
-    return rendered, replied
+    return rendered, whole, replied
 
 
 def visit_as_new_visitor(browser, figures: dict[str, list[float]], pause_s: float, url: str) -> None:
     context = browser.new_context()
-    rendered, replied = time_first_reply(context, url, pause_s)
+    rendered, whole, replied = time_first_reply(context, url, pause_s)
     figures["new"].append(rendered)
+    figures["whole"].append(whole)
     figures["reply_after_pause" if pause_s else "reply_at_once"].append(replied)
     context.close()
 
@@ -127,7 +136,18 @@ def first_render_rounds(rounds: int) -> dict[str, list[float]]:
 
     port = free_port()  # one origin for every round, so the returning profile's cache applies
     figures: dict[str, list[float]] = {
-        k: [] for k in ("healthy", "new", "returning", "floor", "no_warm_up", "reply_at_once", "reply_after_pause")
+        k: []
+        for k in (
+            "healthy",
+            "floor_healthy",
+            "new",
+            "whole",
+            "returning",
+            "floor",
+            "no_warm_up",
+            "reply_at_once",
+            "reply_after_pause",
+        )  # fmt: skip
     }
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -144,7 +164,8 @@ def first_render_rounds(rounds: int) -> dict[str, list[float]]:
                 if script:
                     figures["healthy"].append(healthy)
             on_fresh_server(port, ROOT / "app.py", lambda url: figures["returning"].append(time_render(returning, url)))
-            on_fresh_server(port, FLOOR_APP, functools.partial(visit_new_profile, browser, figures["floor"]))
+            healthy = on_fresh_server(port, FLOOR_APP, functools.partial(visit_new_profile, browser, figures["floor"]))
+            figures["floor_healthy"].append(healthy)
         browser.close()
     return figures
 
@@ -190,16 +211,27 @@ def main() -> None:
     )
     f = first_render_rounds(args.rounds)
     ratio = statistics.median(f["new"]) / statistics.median(f["floor"])
-    print(f"server start -> healthy: {spread(f['healthy'])}")
-    print(f"first render, new browser profile:  {spread(f['new'])} (target <= 2 s)")
+    print(f"server start -> healthy: {spread(f['healthy'])}; Streamlit floor {spread(f['floor_healthy'])}")
+    print(f"first render, new browser profile:  {spread(f['new'])} (target <= 1.3x the floor)")
+    print(f"  the whole first screen drawn:     {spread(f['whole'])}")
     print(f"first render, returning browser:    {spread(f['returning'])} (target <= 2 s)")
     print(f"Streamlit floor, new profile:       {spread(f['floor'])}; the chat lab takes {ratio:.2f}x the floor")
+    from_start = [h + n for h, n in zip(f["healthy"], f["new"], strict=True)]
+    floor_from_start = [h + n for h, n in zip(f["floor_healthy"], f["floor"], strict=True)]
+    print(
+        f"server start -> chat input, new profile: {spread(from_start)}; Streamlit floor {spread(floor_from_start)} "
+        f"({statistics.median(from_start) / statistics.median(floor_from_start):.2f}x): the chat lab prepares its page "
+        "and the agent before it serves"
+    )
     gains = [without - with_ for without, with_ in zip(f["no_warm_up"], f["new"], strict=True)]
     print(
         f"same page without the warm-up:      {spread(f['no_warm_up'])}; paired by round, the warm-up saves "
         f"median {statistics.median(gains):.2f} s and is faster in {sum(g > 0 for g in gains)} of {len(gains)} rounds"
     )
-    print(f"first reply on a fresh server, Enter -> reply visible, typed at once: {spread(f['reply_at_once'])}")
+    print(
+        f"first reply on a fresh server, Enter -> reply visible, typed at once: {spread(f['reply_at_once'])} "
+        "(target <= 0.6 s)"
+    )
     print(f"  typed after reading the page for {READING_PAUSE_S:g} s: {spread(f['reply_after_pause'])}")
     if args.against:
         now, then = against_revision(args.against, args.rounds)

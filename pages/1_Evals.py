@@ -8,7 +8,7 @@ from agent.errors import RetentionLabError
 from evals.running.config import RunConfig
 from evals.running.runs import list_runs, new_run_dir, run_progress
 from evals.service import resume_eval, run_eval
-from ui.lab import md_escape, policy_files
+from ui.lab import DEFAULT_POLICY_FILE, md_escape, policy_files
 from ui.model_picker import model_picker
 from ui.widgets import pick_run, progress_bars, run_controls, run_settings, show_run
 
@@ -20,7 +20,7 @@ with st.sidebar:
 
 # no form: Enter in a number field only sets the number; the run starts on its button alone
 names = [p.name for p in policy_files()]
-chosen = st.multiselect("Policies", names, default=["retention_offers.md"], key="eval_policies")
+chosen = st.multiselect("Policies", names, default=[n for n in names if n == DEFAULT_POLICY_FILE], key="eval_policies")
 settings = run_settings("eval")
 submitted = st.button("Run eval", type="primary", key="run_eval")
 shown_run = st.empty()  # while a run is going, the run shown before it is cleared, not left under its progress

@@ -14,7 +14,7 @@ from evals.running.runs import list_comparisons, new_run_dir
 from evals.service import ABConfig, run_ab
 from evals.stats.budget import PRIMARY_METRICS
 from evals.stats.planner import plan_ab
-from ui.lab import md_escape, policy_files
+from ui.lab import default_policy_index, md_escape, policy_files
 from ui.model_picker import model_picker
 from ui.widgets import embed_report, progress_bars, run_settings
 
@@ -38,12 +38,14 @@ with st.sidebar:
     model = model_picker("ab_model")
 
 EDITED = "edited text from the chat lab"
-names = [p.name for p in policy_files()]
+paths = policy_files()
+names = [p.name for p in paths]
 sources = names + ([EDITED] if "lab" in st.session_state else [])
 # no form: Enter in a number field only sets the number; the comparison starts on its button alone
 left, right = st.columns(2)
-a = left.selectbox("Policy A", sources, index=names.index("retention_offers.md"), key="ab_a")
-b = right.selectbox("Policy B", sources, index=names.index("retention_offers_lean.md"), key="ab_b")
+a = left.selectbox("Policy A", sources, index=default_policy_index(paths), key="ab_a")
+lean = names.index("retention_offers_lean.md") if "retention_offers_lean.md" in names else len(names) - 1
+b = right.selectbox("Policy B", sources, index=lean, key="ab_b")
 settings = run_settings("ab")
 decide, gates_box = st.columns(2)
 primary = decide.selectbox(

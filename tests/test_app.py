@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -18,15 +19,37 @@ def app():
     return at
 
 
+@pytest.fixture
+def editing(app):
+    """The chat page with the policy editor open: its body is built only while it is open."""
+    app.session_state["policy_editor_open"] = True
+    app.run()
+    return app
+
+
 def say(at: AppTest, text: str) -> AppTest:
     at.chat_input(key="chat").set_value(text).run()
     assert not at.exception, at.exception
     return at
 
 
-def world_orders(at: AppTest):
-    """The world panel's order table (the sidebar's preview has fewer columns)."""
-    return next(d.value for d in at.dataframe if "discount %" in d.value.columns)
+CELL_EDGE = re.compile(r"(?<!\\)\|")
+HIGHLIGHT = re.compile(r"^:orange-background\[\*\*(.*)\*\*\]$")
+
+
+def world_orders(at: AppTest) -> dict[str, dict[str, str]]:
+    """The world panel's order table, read back from its markdown: {order: {column: shown text}}, and whether
+    each cell is highlighted under the key "highlighted"."""
+    table = next(m.value for m in at.markdown if m.value.startswith("| order |"))
+    header, _, *lines = table.splitlines()
+    columns = [c.strip() for c in CELL_EDGE.split(header.strip()[1:-1])]
+    orders = {}
+    for line in lines:
+        cells = [c.strip() for c in CELL_EDGE.split(line.strip()[1:-1])]
+        shown = {col: re.sub(r"\\(.)", r"\1", HIGHLIGHT.sub(r"\1", c)) for col, c in zip(columns, cells, strict=True)}
+        shown["highlighted"] = ",".join(col for col, c in zip(columns, cells, strict=True) if HIGHLIGHT.match(c))
+        orders[shown["order"]] = shown
+    return orders
 
 
 def markdown_texts(at: AppTest) -> list[str]:
@@ -46,18 +69,18 @@ def test_pick_policy_and_customer_then_accept_a_discount(app):
     texts = markdown_texts(app)
     assert any("**set_discount_to_order**" in t for t in texts)
     assert any(t.startswith("**NEW** Async message: Your order 000000113 has been updated") for t in texts)
-    table = world_orders(app)
-    row = table[table["order"] == "000000113"].iloc[0]
-    assert row["discount %"] == 10 and row["grand total"] == 112.1 and row["status"] == "pending"
+    row = world_orders(app)["000000113"]
+    assert row["discount %"] == "10" and row["grand total"] == "112.10" and row["status"] == "pending"
+    assert row["highlighted"] == "discount %,grand total"  # what the last turn changed
 
 
-def test_policy_with_unknown_tool_shows_lint_error_and_blocks_the_agent(app):
-    edited = app.text_area(key="editor").value.replace("@upgrade_shipping", "@no_such_tool")
-    app.text_area(key="editor").set_value(edited).run()
-    errors = [e.value.replace("\\", "") for e in app.error]  # alerts show lint messages markdown-escaped
+def test_policy_with_unknown_tool_shows_lint_error_and_blocks_the_agent(editing):
+    edited = editing.text_area(key="editor").value.replace("@upgrade_shipping", "@no_such_tool")
+    editing.text_area(key="editor").set_value(edited).run()
+    errors = [e.value.replace("\\", "") for e in editing.error]  # alerts show lint messages markdown-escaped
     assert any("@no_such_tool: unknown tool" in e and e.startswith("line 44") for e in errors), errors
-    assert app.button(key="use_version").disabled
-    assert "no_such_tool" not in app.session_state.lab.policy_text
+    assert editing.button(key="use_version").disabled
+    assert "no_such_tool" not in editing.session_state.lab.policy_text
 
 
 def test_broken_active_policy_does_not_start_the_agent(app):
@@ -69,42 +92,40 @@ def test_broken_active_policy_does_not_start_the_agent(app):
     assert lab.conversation is None
 
 
-def test_use_this_version_runs_the_next_conversation_on_the_edited_text(app):
+def test_use_this_version_runs_the_next_conversation_on_the_edited_text(editing):
     edited = (
-        app.text_area(key="editor")
+        editing.text_area(key="editor")
         .value.replace("start at 10%", "start at 12%")
         .replace("go up to 15%", "go up to 15% ")
         .replace("      percent: 10\n", "      percent: 12\n")  # the plan says what the prose says
     )
-    app.text_area(key="editor").set_value(edited).run()
-    app.button(key="use_version").click().run()
-    say(app, "I want to cancel my order")
-    assert any("1. 12% off this order" in t for t in markdown_texts(app))
-    exported = json.loads(app.session_state.lab.export_json())
+    editing.text_area(key="editor").set_value(edited).run()
+    editing.button(key="use_version").click().run()
+    say(editing, "I want to cancel my order")
+    assert any("1. 12% off this order" in t for t in markdown_texts(editing))
+    exported = json.loads(editing.session_state.lab.export_json())
     assert exported["lab"]["policy_edited"] is True
     assert exported["lab"]["policy_sha_in_use"] != exported["lab"]["policy_file_sha"]
-    app.sidebar.button(key="reset").click().run()
-    assert len(app.chat_message) == 0
-    say(app, "I want to cancel my order")  # the version in use survives a reset
-    assert any("1. 12% off this order" in t for t in markdown_texts(app))
+    editing.sidebar.button(key="reset").click().run()
+    assert len(editing.chat_message) == 0
+    say(editing, "I want to cancel my order")  # the version in use survives a reset
+    assert any("1. 12% off this order" in t for t in markdown_texts(editing))
 
 
 def test_reset_clears_the_chat_and_restores_the_order(app):
     app.sidebar.selectbox(key="customer").select(7).run()
     say(app, "I want to cancel my order")
     say(app, "no thanks")
-    table = world_orders(app)
-    assert table[table["order"] == "000000113"].iloc[0]["status"] == "canceled"
+    assert world_orders(app)["000000113"]["status"] == "canceled"
     app.sidebar.button(key="reset").click().run()
     assert len(app.chat_message) == 0
-    table = world_orders(app)
-    assert table[table["order"] == "000000113"].iloc[0]["status"] == "pending"
+    assert world_orders(app)["000000113"]["status"] == "pending"
 
 
 def test_model_error_is_shown_not_raised(app, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    app.sidebar.radio(key="model_kind").set_value("OpenAI").run()
+    app.sidebar.selectbox(key="model_kind").select("OpenAI").run()
     errors = [e.value.replace("\\", "") for e in app.error]  # shown escaped: no markdown from the message
     errors = [e for e in errors if "OPENAI_API_KEY is not set" in e]
     assert len(errors) == 1 and "--base-url" not in errors[0].split("(")[0]
@@ -112,32 +133,32 @@ def test_model_error_is_shown_not_raised(app, monkeypatch):
     assert any("No API key" in w.value for w in app.sidebar.warning)
 
 
-def test_save_as_refuses_paths_outside_policies_and_existing_files(app):
-    app.text_input(key="save_name").set_value("../evil").run()
-    app.button(key="save_as").click().run()
-    assert any("no folders" in e.value for e in app.error)
-    app.text_input(key="save_name").set_value("retention_offers").run()
-    app.button(key="save_as").click().run()
-    assert any("already exists" in e.value for e in app.error)
+def test_save_as_refuses_paths_outside_policies_and_existing_files(editing):
+    editing.text_input(key="save_name").set_value("../evil").run()
+    editing.button(key="save_as").click().run()
+    assert any("no folders" in e.value for e in editing.error)
+    editing.text_input(key="save_name").set_value("retention_offers").run()
+    editing.button(key="save_as").click().run()
+    assert any("already exists" in e.value for e in editing.error)
     assert not (ROOT / "evil.md").exists()
 
 
-def test_save_as_proposes_a_free_name_and_version_and_refuses_a_taken_name(app):
-    assert app.text_input(key="save_name").value == "retention_offers_v2"
-    assert app.text_input(key="save_policy_name").value == "Retention_offers_policy_v2"
-    assert app.text_input(key="save_version").value == "1.1.0"
-    app.text_input(key="save_name").set_value("zz_copy_of_retention").run()
-    app.text_input(key="save_policy_name").set_value("Retention_offers_policy").run()
-    app.button(key="save_as").click().run()
-    assert any("already the name of a policy" in e.value for e in app.error)
+def test_save_as_proposes_a_free_name_and_version_and_refuses_a_taken_name(editing):
+    assert editing.text_input(key="save_name").value == "retention_offers_v2"
+    assert editing.text_input(key="save_policy_name").value == "Retention_offers_policy_v2"
+    assert editing.text_input(key="save_version").value == "1.1.0"
+    editing.text_input(key="save_name").set_value("zz_copy_of_retention").run()
+    editing.text_input(key="save_policy_name").set_value("Retention_offers_policy").run()
+    editing.button(key="save_as").click().run()
+    assert any("already the name of a policy" in e.value for e in editing.error)
     assert not (ROOT / "policies" / "zz_copy_of_retention.md").exists()
 
 
-def test_a_policy_saved_as_a_copy_keeps_the_policies_folder_lint_clean(app):
+def test_a_policy_saved_as_a_copy_keeps_the_policies_folder_lint_clean(editing):
     saved = ROOT / "policies" / "retention_offers_v2.md"
     try:
-        app.button(key="save_as").click().run()
-        assert any("Saved retention_offers_v2.md" in s.value.replace("\\", "") for s in app.success)
+        editing.button(key="save_as").click().run()
+        assert any("Saved retention_offers_v2.md" in s.value.replace("\\", "") for s in editing.success)
         from agent.policy.lint import lint_paths
 
         assert [p for p in lint_paths([ROOT / "policies"]) if p.severity == "error"] == []
@@ -156,31 +177,31 @@ def test_export_offers_the_conversation_as_json(app):
     assert exported["lab"]["readings"][0]["read_as"].startswith("offers discount 10%")
 
 
-def test_an_edited_policy_survives_a_customer_switch_and_is_marked(app):
-    editor = app.text_area(key="editor").value
+def test_an_edited_policy_survives_a_customer_switch_and_is_marked(editing):
+    editor = editing.text_area(key="editor").value
     edited = editor.replace("start at 10%", "start at 12%").replace("      percent: 10\n", "      percent: 12\n")
-    app.text_area(key="editor").set_value(edited).run()
-    app.button(key="use_version").click().run()
-    assert any("edited, not saved" in c.value for c in app.caption)
-    app.sidebar.selectbox(key="customer").select(7).run()
-    assert app.session_state.lab.customer_id == 7 and "start at 12%" in app.session_state.lab.policy_text
-    assert app.text_area(key="editor").value == edited
-    say(app, "I want to cancel my order")
-    assert any("1. 12% off this order" in t for t in markdown_texts(app))
+    editing.text_area(key="editor").set_value(edited).run()
+    editing.button(key="use_version").click().run()
+    assert any("edited, not saved" in c.value for c in editing.caption)
+    editing.sidebar.selectbox(key="customer").select(7).run()
+    assert editing.session_state.lab.customer_id == 7 and "start at 12%" in editing.session_state.lab.policy_text
+    assert editing.text_area(key="editor").value == edited
+    say(editing, "I want to cancel my order")
+    assert any("1. 12% off this order" in t for t in markdown_texts(editing))
 
 
-def test_switching_policy_with_unsaved_edits_asks_first(app):
-    edited = app.text_area(key="editor").value.replace("start at 10%", "start at 12%")
-    app.text_area(key="editor").set_value(edited).run()
-    app.sidebar.selectbox(key="policy").select("retention_offers_lean.md").run()
-    assert any("edits that are not saved" in w.value for w in app.warning)
-    assert app.session_state.lab.policy_path.name == "retention_offers.md"
-    app.button(key="keep_editing").click().run()
-    assert app.sidebar.selectbox(key="policy").value == "retention_offers.md"
-    assert app.text_area(key="editor").value == edited
-    app.sidebar.selectbox(key="policy").select("retention_offers_lean.md").run()
-    app.button(key="discard_edits").click().run()
-    assert app.session_state.lab.policy_path.name == "retention_offers_lean.md"
+def test_switching_policy_with_unsaved_edits_asks_first(editing):
+    edited = editing.text_area(key="editor").value.replace("start at 10%", "start at 12%")
+    editing.text_area(key="editor").set_value(edited).run()
+    editing.sidebar.selectbox(key="policy").select("retention_offers_lean.md").run()
+    assert any("edits that are not saved" in w.value for w in editing.warning)
+    assert editing.session_state.lab.policy_path.name == "retention_offers.md"
+    editing.button(key="keep_editing").click().run()
+    assert editing.sidebar.selectbox(key="policy").value == "retention_offers.md"
+    assert editing.text_area(key="editor").value == edited
+    editing.sidebar.selectbox(key="policy").select("retention_offers_lean.md").run()
+    editing.button(key="discard_edits").click().run()
+    assert editing.session_state.lab.policy_path.name == "retention_offers_lean.md"
 
 
 def test_customer_text_is_plain_text_with_its_line_breaks(app):
@@ -207,9 +228,8 @@ def test_the_sidebar_and_the_world_panel_show_the_same_orders(app):
     app.sidebar.selectbox(key="customer").select(7).run()
     say(app, "I want to cancel my order")
     say(app, "no thanks")
-    sidebar = next(d.value for d in app.sidebar.dataframe)
-    assert sidebar[sidebar["order"] == "000000113"].iloc[0]["status"] == "canceled"
-    assert world_orders(app)[world_orders(app)["order"] == "000000113"].iloc[0]["status"] == "canceled"
+    assert any("`000000113` canceled · " in m.value for m in app.sidebar.markdown)
+    assert world_orders(app)["000000113"]["status"] == "canceled"
 
 
 def test_the_export_names_the_policy_version_and_holds_its_text(app):
@@ -242,26 +262,27 @@ def test_each_agent_reply_shows_what_the_customer_and_the_scorers_read_in_it(app
     assert "claims discount applied (10%, total 112.10)" in captions[1].replace("\\", "")
 
 
-def test_the_plan_panel_shows_a_draft_and_puts_it_into_the_front_matter(app):
+def test_the_plan_panel_shows_a_draft_and_puts_it_into_the_front_matter(editing):
     from tests.conftest import prose_only
 
-    shipped = app.text_area(key="editor").value
-    assert any("explicit plan" in c.value for c in app.code)
-    app.text_area(key="editor").set_value(prose_only(shipped)).run()
-    assert any("drafted by the rules from the text" in c.value for c in app.code)
-    app.button(key="confirm_plan").click().run()
-    assert app.text_area(key="editor").value == shipped  # the confirmed draft is the shipped plan
-    assert any("explicit plan" in c.value for c in app.code) and not app.error
+    shipped = editing.text_area(key="editor").value
+    assert any("explicit plan" in c.value for c in editing.code)
+    editing.text_area(key="editor").set_value(prose_only(shipped)).run()
+    assert any("drafted by the rules from the text" in c.value for c in editing.code)
+    editing.button(key="confirm_plan").click().run()
+    assert editing.text_area(key="editor").value == shipped  # the confirmed draft is the shipped plan
+    assert any("explicit plan" in c.value for c in editing.code) and not editing.error
 
 
-def test_a_reload_offers_to_restore_the_conversation_and_the_unsaved_edit(app):
-    say(app, "I want to cancel my order")
-    edited = app.text_area(key="editor").value.replace("start at 10%", "start at 11%")
-    app.text_area(key="editor").set_value(edited).run()
-    session_id = app.query_params["lab"]
+def test_a_reload_offers_to_restore_the_conversation_and_the_unsaved_edit(editing):
+    say(editing, "I want to cancel my order")
+    edited = editing.text_area(key="editor").value.replace("start at 10%", "start at 11%")
+    editing.text_area(key="editor").set_value(edited).run()
+    session_id = editing.query_params["lab"]
     session_id = session_id[0] if isinstance(session_id, list) else session_id
     reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     reloaded.query_params["lab"] = session_id
+    reloaded.session_state["policy_editor_open"] = True
     reloaded.run()
     assert any("Kept from before this page was reloaded" in i.value for i in reloaded.info)
     assert reloaded.session_state.lab.conversation is None  # nothing restored until asked
@@ -278,6 +299,7 @@ def test_start_afresh_forgets_the_kept_work(app):
     session_id = session_id[0] if isinstance(session_id, list) else session_id
     reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     reloaded.query_params["lab"] = session_id
+    reloaded.session_state["policy_editor_open"] = True
     reloaded.run()
     reloaded.button(key="discard_kept").click().run()
     again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -319,3 +341,16 @@ def test_a_chat_saved_as_a_test_customer_is_listed_and_replays_on_the_evals_page
     evals.button[0].click().run()
     assert not evals.exception, evals.exception
     assert evals.dataframe[0].value.iloc[0]["retained"].startswith("100%")
+
+
+def test_the_order_table_escapes_every_value_and_highlights_only_changed_cells():
+    from ui.lab import orders_table
+
+    row = {"order": "000000200", "status": "pending", "discount %": 12.5, "grand total": 99.0, "shipping": "Flat",
+           "subtotal": 110.0, "items": "1x Mug | **bold** ![x](http://evil.example/i.png)"}  # fmt: skip
+    table = orders_table([row], {("000000200", "grand total")})
+    line = table.splitlines()[2]
+    assert len(CELL_EDGE.split(line.strip()[1:-1])) == 7  # the pipe in the product name does not split a cell
+    assert "\\*\\*bold\\*\\*" in line and "!\\[x\\]" in line and "http://evil" in line.replace("\\", "")
+    assert ":orange-background[**99\\.00**]" in line and line.count("orange-background") == 1
+    assert orders_table([], set()) == "_No orders._"

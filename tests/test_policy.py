@@ -49,6 +49,20 @@ def test_unknown_policy_reference(tmp_path):
     assert problem.line == 8 and "#Missing_policy: unknown policy" in problem.message
 
 
+def test_text_lint_and_compilation_see_a_neighbour_written_after_a_first_call(tmp_path):
+    """Lint and compilation of edited text are cached per process, keyed on the neighbouring files too."""
+    from agent.policy.compiled import compile_policy_text
+
+    text = HEADER.format(name="p") + "Follow #Later_policy.\n"
+    path = tmp_path / "p.md"
+    assert any("#Later_policy: unknown policy" in p.message for p in lint_text(text, path))
+    with pytest.raises(InputFileError):
+        compile_policy_text(text, path)
+    write(tmp_path, "later", "Be kind.\n", name="Later_policy")
+    assert lint_text(text, path) == []
+    assert [p.meta.name for p in compile_policy_text(text, path).included] == ["Later_policy"]
+
+
 def test_reference_cycle_is_reported(tmp_path):
     a = write(tmp_path, "a", "See #b.\n")
     write(tmp_path, "b", "See #a.\n")

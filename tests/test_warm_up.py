@@ -63,23 +63,25 @@ def test_each_module_group_is_warmed_once_per_process(monkeypatch):
     assert calls == [group]
 
 
-def test_the_lifespan_starts_the_page_imports_without_waiting_for_them(monkeypatch):
-    started, release, finished = threading.Event(), threading.Event(), threading.Event()
-
-    def slow_import(modules: tuple[str, ...]) -> None:
-        started.set()
-        release.wait(2)
-        finished.set()
-
-    monkeypatch.setattr(warm_up, "import_all", slow_import)
-    monkeypatch.setattr(warm_up, "_started", set())
+def test_the_lifespan_prepares_the_page_and_the_agent_before_serving(monkeypatch):
+    """Before the first request: the page, its first run's shared work and the agent stack behind the first reply."""
+    done: list[str] = []
+    monkeypatch.setattr(warm_up, "prepare_first_page", lambda: done.append("page"))
+    monkeypatch.setattr(warm_up, "import_all", lambda modules: done.append(",".join(modules)))
 
     async def serve() -> None:
         async with warm_up.warm_up_imports(app=None):
-            assert not finished.is_set()  # the server is up while the imports are still running
-            assert started.wait(10)
+            assert done == ["page", ",".join(warm_up.AGENT_MODULES)]
 
-    try:
-        asyncio.run(serve())
-    finally:
-        release.set()
+    asyncio.run(serve())
+
+
+def test_preparing_the_first_page_compiles_and_lints_the_policy_the_lab_opens_on():
+    """The first visitor's run finds the default policy parsed, compiled and linted (cached per process)."""
+    from agent.policy.compiled import _compiled_text
+    from agent.policy.lint import _lint_text
+
+    _compiled_text.cache_clear()
+    _lint_text.cache_clear()
+    warm_up.prepare_first_page()
+    assert _compiled_text.cache_info().currsize >= 1 and _lint_text.cache_info().currsize >= 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -18,13 +17,14 @@ from agent.store.fixtures import default_fixtures
 from agent.store.trace import ToolCallRecord
 from agent.tools.toolkit import tool_names
 from ui.lab import (
-    CHANGED_CELL,
     LabSession,
     changed_cells,
     customer_label,
+    default_policy_index,
     md_escape,
     new_items,
     order_rows,
+    orders_table,
     policy_files,
     reading_summary,
     reply_markdown,
@@ -40,9 +40,8 @@ def sidebar() -> tuple[str, int, ModelSettings, bool, DeltaGenerator]:
     lab_fixtures = default_fixtures()
     with st.sidebar:
         st.header("Retention Lab")
-        paths = {p.name: p for p in policy_files()}
-        default = list(paths).index("retention_offers.md") if "retention_offers.md" in paths else 0
-        policy = st.selectbox("Policy", list(paths), index=default, key="policy")
+        paths = policy_files()
+        policy = st.selectbox("Policy", [p.name for p in paths], index=default_policy_index(paths), key="policy")
         ids = sorted(lab_fixtures.customers)
         customer = st.selectbox("Customer", ids, format_func=lambda c: customer_label(lab_fixtures, c), key="customer")
         orders = st.empty()  # filled last, from the same world state as the world panel
@@ -52,12 +51,12 @@ def sidebar() -> tuple[str, int, ModelSettings, bool, DeltaGenerator]:
 
 
 def sidebar_orders(lab: LabSession, slot: DeltaGenerator) -> None:
-    rows = pd.DataFrame(order_rows(lab.state()["orders"]))[["order", "status", "grand total"]]
-    slot.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config={"grand total": st.column_config.NumberColumn(format="%.2f")},
+    """The customer's orders as they are now, one line each (plain markdown: it draws with the page's text)."""
+    slot.markdown(
+        "  \n".join(
+            f"`{r['order']}` {md_escape(r['status'])} · {r['grand total']:.2f}"
+            for r in order_rows(lab.state()["orders"])
+        )
     )
 
 
@@ -205,12 +204,7 @@ def world_panel(lab: LabSession) -> None:
     st.subheader("Magento orders")
     rows = order_rows(state["orders"])
     changed = changed_cells(order_rows(before["orders"]), rows) if before else set()
-    table = pd.DataFrame(rows)
-    styled = table.style.apply(
-        lambda row: [CHANGED_CELL if (row["order"], col) in changed else "" for col in table.columns],
-        axis=1,
-    ).format({"discount %": "{:g}", "grand total": "{:.2f}", "subtotal": "{:.2f}"})
-    st.dataframe(styled, hide_index=True, width="stretch", key="orders_table")
+    st.markdown(orders_table(rows, changed))
     if changed:
         st.caption("Highlighted: changed in the last turn.")
     fresh_emails = new_items(before["emails"], state["emails"]) if before else []
@@ -251,8 +245,29 @@ def model_problem(model: ModelSettings) -> str | None:
     return None
 
 
+def opening_lab() -> LabSession | None:
+    """On a session's first run every sidebar widget is at its default, so the lab it opens is known before the
+    sidebar is drawn. None on later runs, or when something (a test, a restore) set a choice already."""
+    if any(key in st.session_state for key in ("lab", "policy", "customer", "model_kind")):
+        return None
+    paths = policy_files()
+    if not paths:
+        return None
+    return current_lab(paths[default_policy_index(paths)].name, min(default_fixtures().customers), ModelSettings())
+
+
+def chat_box(lab: LabSession, model: ModelSettings) -> str | None:
+    """The chat input, pinned to the bottom of the page; disabled while the policy or the model cannot run."""
+    unusable = bool(lab.problems()) or model_problem(model) is not None
+    return st.chat_input("Write as the customer…", disabled=unusable, key="chat")
+
+
 def main() -> None:
     st.set_page_config(page_title="Retention Lab", page_icon="🛒", layout="wide")
+    # A new visitor's chat input goes first: the browser fetches the code of each kind of element as it meets it,
+    # and the rest of the page would otherwise queue ahead of it (docs/performance.md).
+    opening = opening_lab()
+    prompt = chat_box(opening, ModelSettings()) if opening else None
     session_id = lab_session_id()
     restore_choice(session_id)
     policy, customer, model, reset, orders_slot = sidebar()
@@ -265,8 +280,8 @@ def main() -> None:
         lab.reset()  # a fresh world and an empty chat; the policy version in use stays
     unusable = model_problem(model)
     problems = lab.problems()
-    # outside the columns, Streamlit pins the chat input to the bottom of the page
-    prompt = st.chat_input("Write as the customer…", disabled=bool(problems) or bool(unusable), key="chat")
+    if opening is None:
+        prompt = chat_box(lab, model)
     chat, panel = st.columns([1, 1], gap="large")
     with chat:
         st.title("Chat lab")

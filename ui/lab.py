@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the agent stack is imported on the first message, not on th
     from agent.conversation import Conversation, StreamEvent
 
 SAFE_POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-CHANGED_CELL = "background-color: rgba(255, 193, 7, 0.35); font-weight: 600"  # readable in light and dark themes
+DEFAULT_POLICY_FILE = "retention_offers.md"
 ORDER_COLUMNS = ("order", "status", "discount %", "grand total", "shipping", "subtotal", "items")
 
 
@@ -46,6 +46,23 @@ def reply_markdown(text: str) -> str:
 
 def policy_files(folder: Path = DEFAULT_POLICY_DIR) -> list[Path]:
     return sorted(folder.glob("*.md"))
+
+
+def default_policy_index(paths: list[Path]) -> int:
+    """The policy the chat lab opens on: the shipped retention policy when it is there, else the first file."""
+    names = [p.name for p in paths]
+    return names.index(DEFAULT_POLICY_FILE) if DEFAULT_POLICY_FILE in names else 0
+
+
+def prepare_first_session() -> None:
+    """Once per process, what the first visitor's page would otherwise wait for: read the fixtures and the policies
+    folder, then compile and lint the policy the lab opens on (the linter's rules and patterns stay cached)."""
+    paths = policy_files()
+    if paths:
+        lab = LabSession.open(paths[default_policy_index(paths)], min(default_fixtures().customers))
+        lab.problems()
+        lab.version_marker()
+        lab.state()
 
 
 def customer_label(fixtures: FixtureSet, customer_id: int) -> str:
@@ -80,6 +97,25 @@ def changed_cells(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> 
         for column in ORDER_COLUMNS
         if row["order"] in old and old[row["order"]][column] != row[column]
     }
+
+
+ORDER_FORMATS = {"discount %": "{:g}", "grand total": "{:.2f}", "subtotal": "{:.2f}"}
+
+
+def orders_table(rows: list[dict[str, Any]], changed: set[tuple[str, str]]) -> str:
+    """The world panel's order table as markdown: every value escaped, the cells changed in the last turn
+    highlighted (Streamlit's own colours, readable in both themes). A markdown table draws with the page's text;
+    the interactive grid would make a new visitor wait for its code (docs/performance.md)."""
+    if not rows:
+        return "_No orders._"
+    lines = ["| " + " | ".join(ORDER_COLUMNS) + " |", "|" + " --- |" * len(ORDER_COLUMNS)]
+    for row in rows:
+        cells = []
+        for column in ORDER_COLUMNS:
+            text = md_escape(ORDER_FORMATS.get(column, "{}").format(row[column]))
+            cells.append(f":orange-background[**{text}**]" if (row["order"], column) in changed else text)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def new_items(before: list[Any], after: list[Any]) -> list[Any]:

@@ -14,7 +14,7 @@ MODEL_KINDS = ["offline (reference model)", "OpenAI", "OpenAI-compatible server"
 
 def model_picker(key: str = "model") -> ModelSettings:
     """Pick offline, OpenAI or a compatible server; explains what the offline model can and cannot see."""
-    kind = st.radio("Model", MODEL_KINDS, key=f"{key}_kind")
+    kind = st.selectbox("Model", MODEL_KINDS, key=f"{key}_kind")
     if kind == MODEL_KINDS[1]:
         name = st.text_input("OpenAI model", "gpt-4o-mini", key=f"{key}_openai")
         typed = st.text_input(

@@ -20,6 +20,7 @@ from ui.lab import (
 from ui.live_text import live_text
 
 SAVE_KEYS = ("save_name", "save_policy_name", "save_version")
+EDITOR_OPEN = "policy_editor_open"  # the expander's state, a widget key
 
 
 def use_version(lab: LabSession) -> None:
@@ -29,33 +30,52 @@ def use_version(lab: LabSession) -> None:
     st.toast("The next conversation runs on the edited policy.")
 
 
+def keep_values_while_closed() -> None:
+    """Streamlit drops a widget's value in a run that does not draw the widget, and the editor's widgets are drawn
+    only while it is open: restating their values each run keeps them (Streamlit's documented way)."""
+    for key in ("editor", *SAVE_KEYS):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def policy_editor(lab: LabSession) -> None:
-    with st.expander(f"Policy: {lab.policy_path.name} (edit, lint, use or save as)", expanded=False):
-        editor, understood = st.columns([3, 2])
-        committed = editor.text_area(
-            "Policy markdown",
-            key="editor",
-            height=420,
-            help="Lint runs as you type; the text is kept when the editor loses focus, or on Ctrl+Enter.",
-        )
-        with editor:
-            typed = live_text("editor")
-        text = typed if typed is not None else committed
-        problems = lint_text(text, lab.policy_path)
-        errors = [p for p in problems if p.severity == "error"]
-        lines = text.splitlines()
-        for problem in problems:
-            show = editor.error if problem.severity == "error" else editor.warning
-            quoted = lines[problem.line - 1].strip()[:70] if 0 < problem.line <= len(lines) else ""
-            where = f"line {problem.line}" + (f" («{md_escape(quoted)}»)" if quoted else "")
-            show(f"{where}: {md_escape(problem.message)}")
-        if not problems:
-            editor.success("No lint problems.")
-        with editor.popover("Show the text with line numbers"):
-            st.code(text, language="markdown", line_numbers=True)
-        plan_panel(understood, text, lab)
-        st.button("Use this version", key="use_version", disabled=bool(errors), on_click=use_version, args=(lab,))
-        save_as_form(text, lab, disabled=bool(errors))
+    """A closed expander. Its body (the text area, lint, the plan, the save form) is built only while it is open, so
+    the first render does not wait for what is not on screen."""
+    keep_values_while_closed()
+    box = st.expander(
+        f"Policy: {lab.policy_path.name} (edit, lint, use or save as)", key=EDITOR_OPEN, on_change="rerun"
+    )
+    if box.open:
+        with box:
+            editor_body(lab)
+
+
+def editor_body(lab: LabSession) -> None:
+    editor, understood = st.columns([3, 2])
+    committed = editor.text_area(
+        "Policy markdown",
+        key="editor",
+        height=420,
+        help="Lint runs as you type; the text is kept when the editor loses focus, or on Ctrl+Enter.",
+    )
+    with editor:
+        typed = live_text("editor")
+    text = typed if typed is not None else committed
+    problems = lint_text(text, lab.policy_path)
+    errors = [p for p in problems if p.severity == "error"]
+    lines = text.splitlines()
+    for problem in problems:
+        show = editor.error if problem.severity == "error" else editor.warning
+        quoted = lines[problem.line - 1].strip()[:70] if 0 < problem.line <= len(lines) else ""
+        where = f"line {problem.line}" + (f" («{md_escape(quoted)}»)" if quoted else "")
+        show(f"{where}: {md_escape(problem.message)}")
+    if not problems:
+        editor.success("No lint problems.")
+    with editor.popover("Show the text with line numbers"):
+        st.code(text, language="markdown", line_numbers=True)
+    plan_panel(understood, text, lab)
+    st.button("Use this version", key="use_version", disabled=bool(errors), on_click=use_version, args=(lab,))
+    save_as_form(text, lab, disabled=bool(errors))
 
 
 def save_as_form(text: str, lab: LabSession, disabled: bool) -> None:

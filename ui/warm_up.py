@@ -1,16 +1,18 @@
-"""Import the app's heavy modules in the background, before anyone needs them.
+"""Prepare the app's heavy work before anyone waits for it.
 
-Python caches imports per process, so a module imported here is free for every later session.
-- When the server starts (`warm_up_imports`, an `st.App` lifespan): the chat page's own modules,
-  which decide how soon the first render comes.
-- After the chat page has rendered once (`warm_up_after_first_render`): the agent stack behind the first
-  reply and the evals stack behind the other pages. Importing them earlier would compete with the first
-  render for the interpreter.
+Python caches imports per process, so what is imported or computed here is free for every later session.
+- Before the server takes its first request (`warm_up_imports`, an `st.App` lifespan): the chat page's modules and
+  what its first run computes (the fixtures, the policy the lab opens on, compiled and linted). Done in the
+  background instead, it competed for the interpreter with the server sending the browser Streamlit's frontend and
+  with the first run itself (`docs/performance.md`).
+- Then, in the background: the agent stack behind the first reply, and later the evals stack behind the other pages.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -19,8 +21,9 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-PAGE_MODULES = ("ui.chat_lab", "pandas.io.formats.style")
-LATER_MODULES = ("agent.conversation", "agent.models.offline.model", "ui.widgets")
+PAGE_MODULES = ("ui.chat_lab", "streamlit.emojis")  # emojis: the page icon is one
+AGENT_MODULES = ("agent.conversation", "agent.models.offline.model")
+LATER_MODULES = ("ui.widgets",)
 AFTER_RENDER_DELAY_S = 2.0
 
 _started: set[tuple[str, ...]] = set()
@@ -35,6 +38,26 @@ def import_all(modules: tuple[str, ...]) -> None:
             LOG.debug("warm-up import of %s failed", name, exc_info=True)
 
 
+def prepare_first_page() -> None:
+    """Import the chat page and compute what its first run shares with every session."""
+    import_all(PAGE_MODULES)
+    try:
+        from ui.lab import prepare_first_session
+
+        prepare_first_session()
+    except Exception:  # a broken policy or fixture is reported by the page itself, with the file to fix
+        LOG.debug("preparing the first session failed", exc_info=True)
+    map_modules_to_files()
+
+
+def map_modules_to_files() -> None:
+    """Streamlit asks once per process, on the first element it sends, whether it runs in a REPL, by walking the call
+    stack with `inspect`, which first maps each loaded module to its file: 50-170 ms for the ~2,000 modules loaded
+    by now, on the first visit, while the server is also sending the browser its frontend. `inspect` keeps that map,
+    so making it here moves the cost before serving."""
+    inspect.stack()
+
+
 def warm_up_in_background(modules: tuple[str, ...], delay_s: float = 0.0) -> None:
     """Import `modules` in a daemon thread after `delay_s`, once per process."""
     with _lock:
@@ -47,14 +70,13 @@ def warm_up_in_background(modules: tuple[str, ...], delay_s: float = 0.0) -> Non
 
 
 def warm_up_after_first_render() -> None:
-    """After a delay: the browser goes on loading and drawing the page for about a second after the script run
-    ends, and starting these imports at once made the first render slower: median 2.51 s against 2.06 s with
-    this delay, over 5 fresh-server visits each (new browser profiles, timed as benchmarks/bench_chat.py does)."""
+    """The evals stack, once the chat page has rendered and the browser has drawn it."""
     warm_up_in_background(LATER_MODULES, delay_s=AFTER_RENDER_DELAY_S)
 
 
 @asynccontextmanager
 async def warm_up_imports(app: Any) -> AsyncIterator[None]:
-    """An `st.App` lifespan: start importing the page at once; the server does not wait for it."""
-    warm_up_in_background(PAGE_MODULES)
+    """An `st.App` lifespan: prepare the first page and import the agent stack before serving."""
+    await asyncio.to_thread(prepare_first_page)
+    await asyncio.to_thread(import_all, AGENT_MODULES)
     yield

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -126,7 +126,13 @@ def compile_policy_file(path: Path | str) -> CompiledPolicy:
 
 
 def compile_policy_text(text: str, path: Path | str) -> CompiledPolicy:
-    """Compile edited text as if it were saved at `path` (its references resolve from that folder, itself included)."""
+    """Compile edited text as if it were saved at `path` (its references resolve from that folder, itself included).
+    The same text, at the same path, among the same neighbouring files, compiles once per process."""
     path = Path(path)
+    return _compiled_text(text, path, PolicyLibrary.signature(path.parent))
+
+
+@lru_cache(maxsize=64)
+def _compiled_text(text: str, path: Path, _neighbours: tuple[tuple[str, int, int], ...]) -> CompiledPolicy:
     policy = parse_policy(text, path)
     return compile_policy(policy, PolicyLibrary.from_dir(path.parent).with_policy(policy))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -139,7 +140,13 @@ def _meta_errors(exc: ValidationError, front: str, path: Path) -> PolicyErrors:
 
 def parse_policy(text: str, path: Path) -> Policy:
     """Parse a policy's text. Raises InputFileError naming `file:line`, the field and the fix (PolicyErrors when
-    the front matter has several problems: all of them are listed)."""
+    the front matter has several problems: all of them are listed). The same text at the same path parses once
+    per process (the chat page lints and compiles on every rerun)."""
+    return _parsed(text, Path(path))
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str, path: Path) -> Policy:
     text = text.removeprefix("\ufeff")  # a byte-order mark from an editor is not part of the policy
     if not text.startswith("---"):
         raise InputFileError(
@@ -201,12 +208,30 @@ class PolicyLibrary:
             self.by_key.setdefault(policy.meta.name.lower(), policy)
             self.by_key.setdefault(policy.path.stem.lower(), policy)
 
+    @staticmethod
+    def files(folder: Path = DEFAULT_POLICY_DIR) -> list[Path]:
+        """The files `from_dir` reads: those of `folder`, then those of policies/."""
+        folders = [folder] if folder.resolve() == DEFAULT_POLICY_DIR.resolve() else [folder, DEFAULT_POLICY_DIR]
+        return [p for f in folders for p in sorted(f.glob("*.md"))]
+
+    @classmethod
+    def signature(cls, folder: Path = DEFAULT_POLICY_DIR) -> tuple[tuple[str, int, int], ...]:
+        """What `from_dir(folder)` would read, as (file, modification time, size): a key for caches of results that
+        depend on a policy's neighbours (lint, compilation)."""
+        stamps = []
+        for path in cls.files(folder):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(stamps)
+
     @classmethod
     def from_dir(cls, folder: Path = DEFAULT_POLICY_DIR) -> PolicyLibrary:
         """The policies of `folder`, then those of policies/ for names the folder does not define."""
-        folders = [folder] if folder.resolve() == DEFAULT_POLICY_DIR.resolve() else [folder, DEFAULT_POLICY_DIR]
         policies = []
-        for path in (p for f in folders for p in sorted(f.glob("*.md"))):
+        for path in cls.files(folder):
             try:
                 policies.append(load_policy(path))
             except InputFileError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -202,7 +203,18 @@ def offer_problems(compiled: CompiledPolicy) -> list[LintProblem]:
 
 
 def lint_text(text: str, path: Path) -> list[LintProblem]:
-    """Lint policy text as if it were saved at `path` (used for live editing in the app)."""
+    """Lint policy text as if it were saved at `path` (used for live editing in the app). The same text, at the same
+    path, among the same neighbouring files, is linted once per process."""
+    path = Path(path)
+    return list(_lint_text(text, path, PolicyLibrary.signature(path.parent)))
+
+
+@lru_cache(maxsize=64)
+def _lint_text(text: str, path: Path, _neighbours: tuple[tuple[str, int, int], ...]) -> tuple[LintProblem, ...]:
+    return tuple(_lint_text_now(text, path))
+
+
+def _lint_text_now(text: str, path: Path) -> list[LintProblem]:
     try:
         policy = parse_policy(text, path)
     except InputFileError as exc:
