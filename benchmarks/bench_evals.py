@@ -9,7 +9,8 @@ Targets (issues 4 and 13):
   ray          256 conversations against the same stub: --executor ray on every core at --concurrency 32 >= 24x faster
                than the local executor at --concurrency 1
   cache        a cached rerun of an unchanged eval makes 0 model calls and is >= 20x faster (sequential, same stub)
-  memory       a 2,000-conversation offline run peaks under 400 MB RSS
+  memory       offline runs of about 2,000 and 20,000 conversations, report included: the 20,000 peaks under 400 MB RSS
+               (issue 29), each run's peak measured on its own process (benchmarks/peak_rss.py)
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import heapq
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -246,40 +246,44 @@ def ray_speedup() -> None:
         process.terminate()
 
 
-def memory() -> None:
+PERSONAS = ROOT / "fixtures" / "personas"
+
+
+def memory_of_run(conversations: int) -> tuple[int, float, float]:
+    """(conversations run, seconds, peak RSS in MB) of `python -m evals run` on the offline model, report included, with
+    enough trials of the shipped persona library for about `conversations`."""
+    personas = len(list(PERSONAS.glob("*.yaml")))
+    trials = max(1, round(conversations / personas))
     with tempfile.TemporaryDirectory() as tmp:
-        command = [
-            PYTHON,
-            "-m",
-            "evals",
-            "run",
-            "--policy",
-            str(POLICY),
-            "--trials",
-            "143",
-            "--concurrency",
-            "4",
-            "--out",
-            str(Path(tmp) / "run"),
-            "--no-cache",
-        ]
+        out = Path(tmp) / "run"
+        command = [PYTHON, str(ROOT / "benchmarks" / "peak_rss.py"), "-m", "evals", "run", "--policy", str(POLICY),
+                   "--trials", str(trials), "--concurrency", "4", "--out", str(out), "--no-cache"]  # fmt: skip
         start = time.perf_counter()
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         if result.returncode:
             raise SystemExit(result.stderr[-2000:])
-        lines = len((Path(tmp) / "run" / "results.jsonl").read_text().splitlines())
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        lines = len((out / "results.jsonl").read_text().splitlines())
+    peak_mb = float(result.stdout.strip().splitlines()[-1])
+    return lines, elapsed, peak_mb
+
+
+def memory(sizes: list[int]) -> None:
+    figures = [memory_of_run(size) for size in sizes]
     print(
-        f"memory: {lines} offline conversations (run + report) in {elapsed:.0f} s; peak RSS {peak_mb:.0f} MB "
-        f"(target < 400 MB)"
+        "memory: offline runs with their report (target < 400 MB at 20,000): "
+        + "; ".join(f"{n} conversations in {s:.0f} s, peak RSS {mb:.0f} MB" for n, s, mb in figures)
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="overhead,concurrency,cache,ray,memory")
-    chosen = set(parser.parse_args().only.split(","))
+    parser.add_argument(
+        "--memory-sizes", default="2000,20000", help="conversations per memory run, measured side by side"
+    )
+    args = parser.parse_args()
+    chosen = set(args.only.split(","))
     if "overhead" in chosen:
         overhead()
     if chosen & {"concurrency", "cache"}:
@@ -287,7 +291,7 @@ def main() -> None:
     if "ray" in chosen:
         ray_speedup()
     if "memory" in chosen:
-        memory()
+        memory([int(n) for n in args.memory_sizes.split(",")])
 
 
 if __name__ == "__main__":

@@ -108,14 +108,16 @@ def orders_table(rows: list[dict[str, Any]], changed: set[tuple[str, str]]) -> s
     the interactive grid would make a new visitor wait for its code (docs/performance.md)."""
     if not rows:
         return "_No orders._"
-    lines = ["| " + " | ".join(ORDER_COLUMNS) + " |", "|" + " --- |" * len(ORDER_COLUMNS)]
+    columns = [c for c in ORDER_COLUMNS if c != "items"]  # items go under the table: they would widen it past the panel
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for row in rows:
         cells = []
-        for column in ORDER_COLUMNS:
+        for column in columns:
             text = md_escape(ORDER_FORMATS.get(column, "{}").format(row[column]))
             cells.append(f":orange-background[**{text}**]" if (row["order"], column) in changed else text)
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    items = [f"`{md_escape(row['order'])}` {md_escape(row['items'])}" for row in rows]
+    return "\n".join(lines) + "\n\nItems:  \n" + "  \n".join(items)
 
 
 def new_items(before: list[Any], after: list[Any]) -> list[Any]:
