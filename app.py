@@ -2,10 +2,9 @@
 
 Streamlit runs this file on every rerun, as `__main__`: it names the pages for the navigation ("Chat lab", "Evals",
 "A/B compare") and runs the one open: the chat lab (`ui/chat_lab.py`) or a page in `pages/`.
-`streamlit run` first imports it as a module to look for an `st.App`: that app serves this same file and, as
-the server starts, imports the chat page in the background; once the page has rendered, it imports the agent
-stack the same way (`ui/warm_up.py`). So the first render does not wait for those imports, nor does a first reply
-typed a few seconds after it.
+`streamlit run` first imports it as a module to look for an `st.App`: that app serves this same file and, before
+it takes its first request, imports the chat page and the agent stack and compiles and lints the policy the lab
+opens on (`ui/warm_up.py`). So neither the first render nor a first reply typed at once waits for them.
 """
 
 import streamlit as st
