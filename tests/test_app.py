@@ -228,7 +228,7 @@ def test_the_sidebar_and_the_world_panel_show_the_same_orders(app):
     app.sidebar.selectbox(key="customer").select(7).run()
     say(app, "I want to cancel my order")
     say(app, "no thanks")
-    assert any("`000000113` canceled · " in m.value for m in app.sidebar.markdown)
+    assert any("**000000113** canceled · " in m.value for m in app.sidebar.markdown)
     assert world_orders(app)["000000113"]["status"] == "canceled"
 
 

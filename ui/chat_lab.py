@@ -54,7 +54,7 @@ def sidebar_orders(lab: LabSession, slot: DeltaGenerator) -> None:
     """The customer's orders as they are now, one line each (plain markdown: it draws with the page's text)."""
     slot.markdown(
         "  \n".join(
-            f"`{r['order']}` {md_escape(r['status'])} · {r['grand total']:.2f}"
+            f"**{md_escape(r['order'])}** {md_escape(r['status'])} · {r['grand total']:.2f}"
             for r in order_rows(lab.state()["orders"])
         )
     )

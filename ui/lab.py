@@ -116,7 +116,7 @@ def orders_table(rows: list[dict[str, Any]], changed: set[tuple[str, str]]) -> s
             text = md_escape(ORDER_FORMATS.get(column, "{}").format(row[column]))
             cells.append(f":orange-background[**{text}**]" if (row["order"], column) in changed else text)
         lines.append("| " + " | ".join(cells) + " |")
-    items = [f"`{md_escape(row['order'])}` {md_escape(row['items'])}" for row in rows]
+    items = [f"**{md_escape(row['order'])}** {md_escape(row['items'])}" for row in rows]
     return "\n".join(lines) + "\n\nItems:  \n" + "  \n".join(items)
 
 
