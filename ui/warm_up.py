@@ -1,11 +1,11 @@
 """Prepare the app's heavy work before anyone waits for it.
 
 Python caches imports per process, so what is imported or computed here is free for every later session.
-- Before the server takes its first request (`warm_up_imports`, an `st.App` lifespan): the chat page's modules and
-  what its first run computes (the fixtures, the policy the lab opens on, compiled and linted). Done in the
-  background instead, it competed for the interpreter with the server sending the browser Streamlit's frontend and
-  with the first run itself (`docs/performance.md`).
-- Then, in the background: the agent stack behind the first reply, and later the evals stack behind the other pages.
+- Before the server takes its first request (`warm_up_imports`, an `st.App` lifespan): the chat page's modules,
+  what its first run computes (the fixtures, the policy the lab opens on, compiled and linted) and the agent stack
+  behind the first reply. Done in the background instead, it competed for the interpreter with the server sending
+  the browser Streamlit's frontend and with the first run itself (`docs/performance.md`).
+- After the chat page has rendered once, in the background: the evals stack behind the other pages.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ def prepare_first_page() -> None:
         prepare_first_session()
     except Exception:  # a broken policy or fixture is reported by the page itself, with the file to fix
         LOG.debug("preparing the first session failed", exc_info=True)
-    map_modules_to_files()
 
 
 def map_modules_to_files() -> None:
@@ -77,6 +76,11 @@ def warm_up_after_first_render() -> None:
 @asynccontextmanager
 async def warm_up_imports(app: Any) -> AsyncIterator[None]:
     """An `st.App` lifespan: prepare the first page and import the agent stack before serving."""
-    await asyncio.to_thread(prepare_first_page)
-    await asyncio.to_thread(import_all, AGENT_MODULES)
+    await asyncio.to_thread(prepare_before_serving)
     yield
+
+
+def prepare_before_serving() -> None:
+    prepare_first_page()
+    import_all(AGENT_MODULES)
+    map_modules_to_files()  # last: after every import above
