@@ -1,9 +1,12 @@
-"""Altair charts shared by the HTML reports (as inline SVG) and the Streamlit pages (interactive)."""
+"""Altair charts shared by the HTML reports (as inline SVG) and the Streamlit pages (interactive).
+
+Data goes in as rows (`alt.Data(values=...)`), every field typed: no pandas, which an eval would otherwise import
+for its report alone (about 60 MB of memory).
+"""
 
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 
 from evals.stats.metrics import OUTCOMES, PolicySummary
 
@@ -12,16 +15,15 @@ OUTCOME_COLORS = alt.Scale(domain=list(OUTCOMES), range=["#2e7d32", "#c62828", "
 
 def outcome_mix(rows: list[dict]) -> alt.Chart:
     """Stacked bars: how each persona's conversations ended, one row of bars per policy."""
-    data = pd.DataFrame(rows)
     return (
-        alt.Chart(data)
+        alt.Chart(alt.Data(values=rows))
         .mark_bar()
         .encode(
             y=alt.Y("persona:N", title=None, sort=None),
             x=alt.X("count:Q", title="conversations", stack="normalize", axis=alt.Axis(format="%")),
             color=alt.Color("outcome:N", scale=OUTCOME_COLORS, legend=alt.Legend(orient="top")),
             row=alt.Row("policy:N", title=None, header=alt.Header(labelFontWeight="bold", labelOrient="top")),
-            tooltip=["policy", "persona", "outcome", "count"],
+            tooltip=["policy:N", "persona:N", "outcome:N", "count:Q"],
         )
         .properties(width=420, title="Outcome per persona")
     )
@@ -33,12 +35,12 @@ def overall_mix(summaries: dict[str, PolicySummary]) -> alt.FacetChart:
         for stem, s in summaries.items()
         for o, r in s.outcomes.items()
     ]
-    base = alt.Chart(pd.DataFrame(rows))
+    base = alt.Chart(alt.Data(values=rows))
     bars = base.mark_bar().encode(
         x=alt.X("outcome:N", sort=list(OUTCOMES), title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("rate:Q", axis=alt.Axis(format="%"), title="rate"),
         color=alt.Color("outcome:N", scale=OUTCOME_COLORS, legend=None),
-        tooltip=["policy", "outcome", alt.Tooltip("rate:Q", format=".0%")],
+        tooltip=["policy:N", "outcome:N", alt.Tooltip("rate:Q", format=".0%")],
     )
     errors = base.mark_rule().encode(x=alt.X("outcome:N", sort=list(OUTCOMES)), y="low:Q", y2="high:Q")
     return (
@@ -52,7 +54,7 @@ def overall_mix(summaries: dict[str, PolicySummary]) -> alt.FacetChart:
 
 
 def placeholder(text: str) -> alt.Chart:
-    return alt.Chart(pd.DataFrame({"text": [text]})).mark_text(size=13).encode(text="text:N").properties(width=300)
+    return alt.Chart(alt.Data(values=[{"text": text}])).mark_text(size=13).encode(text="text:N").properties(width=300)
 
 
 def adherence(summaries: dict[str, PolicySummary]) -> alt.Chart:
@@ -71,7 +73,7 @@ def adherence(summaries: dict[str, PolicySummary]) -> alt.Chart:
     ]
     if not rows:
         return placeholder("No adherence rule applied in these conversations.")
-    data = pd.DataFrame(rows)
+    data = alt.Data(values=rows)
     points = (
         alt.Chart(data)
         .mark_point(filled=True, size=70)
@@ -85,7 +87,7 @@ def adherence(summaries: dict[str, PolicySummary]) -> alt.Chart:
             ),
             color="policy:N",
             yOffset="policy:N",
-            tooltip=["policy", "rule", alt.Tooltip("rate:Q", format=".0%"), "n"],
+            tooltip=["policy:N", "rule:N", alt.Tooltip("rate:Q", format=".0%"), "n:Q"],
         )
     )
     rules = alt.Chart(data).mark_rule().encode(y="rule:N", yOffset="policy:N", x="low:Q", x2="high:Q", color="policy:N")
@@ -99,14 +101,14 @@ def economics(summaries: dict[str, PolicySummary]) -> alt.Chart:
         for m, v in (("order value kept", s.value_kept), ("offer cost", s.offer_cost))
     ]
     return (
-        alt.Chart(pd.DataFrame(rows))
+        alt.Chart(alt.Data(values=rows))
         .mark_bar()
         .encode(
             x=alt.X("measure:N", title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("usd:Q", title="USD"),
             xOffset="policy:N",
             color="policy:N",
-            tooltip=["policy", "measure", alt.Tooltip("usd:Q", format=",.2f")],
+            tooltip=["policy:N", "measure:N", alt.Tooltip("usd:Q", format=",.2f")],
         )
         .properties(width=300, height=220, title="Economics")
     )
