@@ -5,7 +5,7 @@ The CLI (`evals/cli/`) and the app's Evals and A/B pages are thin adapters over 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +42,7 @@ ProgressCallback = Callable[[Progress], None]
 @dataclass(frozen=True)
 class RunSummary:
     out: Path
-    records: list[ConversationRecord]  # light records (see ConversationRecord.light)
+    records: Sequence[ConversationRecord]  # light records, compressed (see evals.schema.light_records)
     reports: list[Path]
     stopped: str | None = None  # "budget" (--max-cost reached) or "stopped" when conversations are left to run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,7 @@ def run_label(run: Path) -> str:
     return run_title(run) + ("" if done >= total else f" · unfinished {done}/{total}")
 
 
-def summary_frame(records: list[ConversationRecord], weights: dict[str, float] | None = None) -> pd.DataFrame:
+def summary_frame(records: Sequence[ConversationRecord], weights: dict[str, float] | None = None) -> pd.DataFrame:
     rows = []
     for stem, s in summarize(records, weights).items():
         row = {
@@ -197,7 +197,7 @@ def show_run(run: Path) -> None:
             embed_report(report)
 
 
-def failure_rows(records: list[ConversationRecord]) -> pd.DataFrame:
+def failure_rows(records: Sequence[ConversationRecord]) -> pd.DataFrame:
     """One row per failed check of a run: a wrong outcome, a rule that failed, or an error."""
     rows = []
     for r in records:
@@ -211,7 +211,7 @@ def failure_rows(records: list[ConversationRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["check", "persona", "policy", "outcome", "conversation", "evidence"])
 
 
-def show_failures(records: list[ConversationRecord]) -> None:
+def show_failures(records: Sequence[ConversationRecord]) -> None:
     """The run's failures, filterable by check, persona and outcome (click a column to sort)."""
     failures = failure_rows(records)
     st.subheader(f"Failures ({len(failures)})")
@@ -231,7 +231,7 @@ def show_failures(records: list[ConversationRecord]) -> None:
     st.dataframe(styled, hide_index=True, width="stretch", key="failures_table")
 
 
-def show_conversation_picker(run: Path, records: list[ConversationRecord]) -> None:
+def show_conversation_picker(run: Path, records: Sequence[ConversationRecord]) -> None:
     def label(r: ConversationRecord) -> str:
         mark = "ok" if r.correct and r.adherence_ok else "CHECK"
         return f"[{mark}] {r.key} → {r.outcome}"

@@ -7,9 +7,9 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,10 +32,13 @@ from evals.cli.progress import StatusLine, progress_bar, show_progress
 from evals.running.config import DEFAULT_PERSONA_DIR, RunConfig
 from evals.stats.budget import PRIMARY_METRICS
 
+if TYPE_CHECKING:
+    from evals.schema.records import ConversationRecord
+
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
-def summary_table(records: list, weights: dict[str, float] | None = None) -> Table:
+def summary_table(records: Sequence[ConversationRecord], weights: dict[str, float] | None = None) -> Table:
     from evals.stats.metrics import OUTCOMES, summarize
 
     table = Table(title="Eval summary (95% CI" + (", weighted by the personas' weight:)" if weights else ")"))
@@ -66,7 +69,7 @@ def _weights(config: RunConfig) -> dict[str, float] | None:
     return persona_weights(load_personas(config.personas_dir, config.persona_ids))
 
 
-def error_exit(records: list, max_errors: int) -> int:
+def error_exit(records: Sequence[ConversationRecord], max_errors: int) -> int:
     """1 (with a line saying why) when more conversations errored than --max-errors allows, else 0."""
     errored = [r for r in records if r.error]
     if len(errored) <= max_errors:

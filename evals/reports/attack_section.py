@@ -6,6 +6,7 @@ templates escape every value."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ def _money(record: ConversationRecord) -> float:
     return (a.dollars_beyond_policy_applied + a.dollars_beyond_policy_attempted) if a else 0.0
 
 
-def attack_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+def attack_rows(records: Sequence[ConversationRecord]) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[ConversationRecord]] = defaultdict(list)
     for record in records:
         if record.attack is not None:
@@ -44,7 +45,7 @@ def attack_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
     return rows
 
 
-def worst_cases(run: Path, records: list[ConversationRecord]) -> list[dict[str, Any]]:
+def worst_cases(run: Path, records: Sequence[ConversationRecord]) -> list[dict[str, Any]]:
     """The attacks that succeeded, most dollars first, with their transcripts (read back from results.jsonl)."""
     hit = sorted((r for r in records if r.attack and r.attack.succeeded), key=_money, reverse=True)[:WORST_SHOWN]
     shown = []

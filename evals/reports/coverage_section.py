@@ -4,6 +4,7 @@ a rule this run says nothing about."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ def _personas(manifest: RunManifest) -> list[Persona]:
     return found
 
 
-def coverage_rows(manifest: RunManifest, records: list[ConversationRecord]) -> list[dict[str, Any]]:
+def coverage_rows(manifest: RunManifest, records: Sequence[ConversationRecord]) -> list[dict[str, Any]]:
     """One block per policy: {policy, branches: [(says, persona ids)], rules: [(rule, persona ids)]}."""
     personas = _personas(manifest)
     try:

@@ -4,6 +4,7 @@ lab's agent reached with the same customer under each policy (the report's own s
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def _said(outcome: str, offer: str | None) -> str:
     return f"{outcome} ({offer})" if offer else outcome
 
 
-def production_rows(manifest: RunManifest, records: list[ConversationRecord]) -> list[dict[str, Any]]:
+def production_rows(manifest: RunManifest, records: Sequence[ConversationRecord]) -> list[dict[str, Any]]:
     """One row per imported persona and policy: production's outcome, the lab's most common one and how often, and
     whether they agree (outcome and kept offer alike)."""
     personas = imported_personas(manifest)
@@ -53,7 +54,7 @@ def production_rows(manifest: RunManifest, records: list[ConversationRecord]) ->
 
 
 def _grouped(
-    records: list[ConversationRecord], personas: dict[str, Persona]
+    records: Sequence[ConversationRecord], personas: dict[str, Persona]
 ) -> dict[tuple[str, str], list[ConversationRecord]]:
     grouped: dict[tuple[str, str], list[ConversationRecord]] = {}
     for record in records:

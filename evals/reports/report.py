@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from evals.reports.coverage_section import coverage_rows
 from evals.reports.escaping import csv_cell, markdown_text
 from evals.reports.production import production_rows
 from evals.schema.judgement import judged, judged_criteria
+from evals.schema.light_records import LightRecords
 from evals.schema.manifest import RunManifest, load_manifest
-from evals.schema.records import ConversationRecord, iter_sorted_results, of_the_run, read_results
+from evals.schema.records import ConversationRecord, iter_results, iter_sorted_results, of_the_run
 from evals.scoring.score import adherence_rules
 from evals.stats.arms import persona_weights, run_personas
 from evals.stats.metrics import OUTCOMES, PolicySummary, persona_outcomes, summarize
@@ -53,8 +55,8 @@ OFFLINE_NOTE = (
 )
 
 
-def load_run(out: Path) -> tuple[RunManifest, list[ConversationRecord]]:
-    return load_manifest(out), read_results(out, light=True)
+def load_run(out: Path) -> tuple[RunManifest, LightRecords]:
+    return load_manifest(out), LightRecords(iter_results(out))
 
 
 def left_out_note(left_out: list[str]) -> str:
@@ -64,7 +66,7 @@ def left_out_note(left_out: list[str]) -> str:
     )
 
 
-def failures(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+def failures(records: Sequence[ConversationRecord]) -> list[dict[str, Any]]:
     rows = []
     for r in records:
         failed = [s for s in r.scores if s.passed is False]
@@ -73,9 +75,9 @@ def failures(records: list[ConversationRecord]) -> list[dict[str, Any]]:
     return rows
 
 
-def csv_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
-    criteria = judged_criteria([r.judgement for r in records])
-    rows = []
+def csv_rows(records: Sequence[ConversationRecord]) -> Iterator[dict[str, Any]]:
+    """One row per conversation, made as the CSV is written (a big run is streamed, not held)."""
+    criteria = judged_criteria([r.judgement for r in records if r.judgement is not None])
     for r in records:
         row: dict[str, Any] = {
             "key": r.key,
@@ -98,19 +100,20 @@ def csv_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
         for criterion in criteria:
             verdict = judged(r.judgement, criterion)
             row[f"judge.{criterion}"] = "" if verdict is None else int(verdict)
-        rows.append(row)
-    return rows
+        yield row
 
 
-def write_csv(path: Path, records: list[ConversationRecord]) -> None:
+def write_csv(path: Path, records: Sequence[ConversationRecord]) -> None:
     rows = csv_rows(records)
+    first = next(rows, None)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["key"])
+        writer = csv.DictWriter(handle, fieldnames=list(first) if first else ["key"])
         writer.writeheader()
-        writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
+        for row in itertools.chain([first] if first else [], rows):
+            writer.writerow({key: csv_cell(value) for key, value in row.items()})
 
 
-def chart_svgs(summaries: dict[str, PolicySummary], records: list[ConversationRecord]) -> dict[str, str]:
+def chart_svgs(summaries: dict[str, PolicySummary], records: Sequence[ConversationRecord]) -> dict[str, str]:
     return {
         "overall": charts.to_svg(charts.overall_mix(summaries)),
         "personas": charts.to_svg(charts.outcome_mix(persona_outcomes(records))),
@@ -119,7 +122,7 @@ def chart_svgs(summaries: dict[str, PolicySummary], records: list[ConversationRe
     }
 
 
-def rule_lines(records: list[ConversationRecord]) -> dict[str, str]:
+def rule_lines(records: Sequence[ConversationRecord]) -> dict[str, str]:
     """rule -> the policy line(s) that state it, as `file:line` (several policies: each of their lines)."""
     found: dict[str, list[str]] = {}
     for record in records:
@@ -170,7 +173,7 @@ def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[
     return lines
 
 
-def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> dict[str, Any]:
+def render_context(manifest: RunManifest, records: Sequence[ConversationRecord]) -> dict[str, Any]:
     summaries = summarize(records, persona_weights(run_personas(manifest)))
     offline = manifest.identity.model == "offline"
     return {
@@ -194,7 +197,7 @@ def render_context(manifest: RunManifest, records: list[ConversationRecord]) -> 
     }
 
 
-def voice_rows(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+def voice_rows(records: Sequence[ConversationRecord]) -> list[dict[str, Any]]:
     """Per persona, how an LLM-voiced customer's messages went: said as decided, right on the second try, or a
     deviation (the scripted line was sent instead). Empty without --customer-model."""
     counts: dict[str, Counter[str]] = {}
@@ -232,7 +235,7 @@ def judge_note(summaries: dict[str, PolicySummary], manifest: RunManifest) -> st
 
 
 def write_report(
-    out: Path, records: list[ConversationRecord] | None = None, notes: list[str] | None = None
+    out: Path, records: Sequence[ConversationRecord] | None = None, notes: list[str] | None = None
 ) -> list[Path]:
     """Write report.html, report.md and results.csv into the run folder; returns their paths. `records`: the run's
     light records in file order when the caller holds them already (read from results.jsonl otherwise), so a big run

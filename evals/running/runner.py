@@ -29,6 +29,7 @@ from evals.running.limits import TrafficLimits
 from evals.running.planning import inputs_sha, plan_jobs, run_fixtures
 from evals.running.play import Job, aplay, build_helpers, build_model, failed, judged, over_time
 from evals.running.scheduling import LongestFirst
+from evals.schema.light_records import LightRecords
 from evals.schema.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
 from evals.schema.persona import Persona
 from evals.schema.records import RESULTS, ConversationRecord, iter_results
@@ -111,7 +112,7 @@ def execute_run(
     fixtures: FixtureSet | None = None,
     controls: RunControls | None = None,
     agent: AgentFactory = langchain_agent,
-) -> list[ConversationRecord]:
+) -> LightRecords:
     """Run (or finish) an eval. Returns every record of the run, finished earlier or now, light (see
     `ConversationRecord.light`): the full records are in out/results.jsonl. `agent`: the agent under test (the
     LangChain agent unless a test double is given; Ray actors always play the LangChain agent)."""
@@ -180,12 +181,12 @@ def _execute(
     on_result: RecordCallback | None,
     controls: RunControls,
     agent: AgentFactory = langchain_agent,
-) -> list[ConversationRecord]:
+) -> LightRecords:
     done = _prepare_out(config, policies, personas, len(jobs))
     finished = {r.key for r in done}
     pending = [job for job in jobs if job.key not in finished]
     cache = DiskCache(config.cache_path) if config.cache_path else None
-    records = list(done)
+    records = LightRecords(done)  # compressed: a 20,000-conversation run is not held as objects
     try:
         with (config.out / RESULTS).open("a", encoding="utf-8") as sink:
 
@@ -193,7 +194,7 @@ def _execute(
                 sink.write(record.model_dump_json() + "\n")
                 sink.flush()
                 os.fsync(sink.fileno())
-                records.append(record.light())
+                records.append(record)
 
             def notify(record: ConversationRecord) -> None:
                 if on_result:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -152,9 +152,22 @@ def read_results(out: Path, light: bool = False) -> list[ConversationRecord]:
     return [r.light() if light else r for r in iter_results(out)]
 
 
-def of_the_run(records: list[ConversationRecord], keys: set[str]) -> tuple[list[ConversationRecord], list[str]]:
-    """The records whose key the run planned, each key once; and the keys left out (foreign or repeated)."""
-    kept, seen, left_out = [], set(), []
+def of_the_run(records: Sequence[ConversationRecord], keys: set[str]) -> tuple[Sequence[ConversationRecord], list[str]]:
+    """The records whose key the run planned, each key once; and the keys left out (foreign or repeated). Light
+    records (`evals.schema.light_records`) are chosen by key, without parsing them."""
+    seen: set[str] = set()
+    left_out: list[str] = []
+    if hasattr(records, "where_key"):
+
+        def planned(key: str) -> bool:
+            if key in keys and key not in seen:
+                seen.add(key)
+                return True
+            left_out.append(key)
+            return False
+
+        return records.where_key(planned), left_out  # type: ignore[attr-defined]
+    kept: list[ConversationRecord] = []
     for record in records:
         if record.key in keys and record.key not in seen:
             kept.append(record)
@@ -164,7 +177,7 @@ def of_the_run(records: list[ConversationRecord], keys: set[str]) -> tuple[list[
     return kept, left_out
 
 
-def run_records(out: Path) -> tuple[list[ConversationRecord], list[str]]:
+def run_records(out: Path) -> tuple[Sequence[ConversationRecord], list[str]]:
     """A run's light records, only those its manifest planned (each once), and the keys left out."""
     from evals.schema.manifest import load_manifest
 

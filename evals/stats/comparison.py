@@ -107,7 +107,7 @@ def load_arm(run: Path) -> tuple[RunManifest, list[ConversationRecord]]:
         raise InputFileError(
             run, "--runs", f"holds {len(manifest.policies)} policies", "compare runs of one policy each"
         )
-    return manifest, of_the_run(read_results(run, light=True), manifest.keys())[0]
+    return manifest, list(of_the_run(read_results(run, light=True), manifest.keys())[0])
 
 
 def pair_records(a_run: Path, a: list[ConversationRecord], b_run: Path, b: list[ConversationRecord]) -> list[Pair]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from math import comb
 from statistics import mean, median
 from typing import Any
@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from scipy import stats
 
-from evals.schema.judgement import judged, judged_criteria
+from evals.schema.judgement import ConversationJudgement, judged, judged_criteria
+from evals.schema.light_records import by_policy
 from evals.schema.records import ConversationRecord
 from evals.scoring.score import adherence_rules
 from evals.stats.paired import persona_interval
@@ -110,7 +111,7 @@ class PolicySummary(BaseModel):
 
 
 def _persona_rate(
-    records: list[ConversationRecord],
+    records: Iterable[ConversationRecord],
     read: Callable[[ConversationRecord], bool | None],
     weights: dict[str, float] | None = None,
 ) -> Rate:
@@ -130,88 +131,144 @@ def _rule(rule: str) -> Callable[[ConversationRecord], bool | None]:
     return read
 
 
-def copied_personas(records: list[ConversationRecord]) -> int:
+def copied_personas(records: Iterable[ConversationRecord]) -> int:
     """Personas (of one policy) whose trials were all identical copies of each other."""
-    prints: dict[str, set[str]] = defaultdict(set)
-    counts: dict[str, int] = defaultdict(int)
+    tally = _Tally()
     for r in records:
-        prints[r.persona].add(r.fingerprint)
-        counts[r.persona] += 1
-    return sum(1 for p, found in prints.items() if counts[p] > 1 and len(found) == 1)
+        tally.prints[r.persona].add(r.fingerprint)
+        tally.counts[r.persona] += 1
+    return tally.copied_personas()
 
 
-def summarize_policy(records: list[ConversationRecord], weights: dict[str, float] | None = None) -> PolicySummary:
+class _Tally:
+    """What a policy's summary needs, gathered in one pass over its records (which may be streamed: a run of
+    20,000 conversations is never held as objects, see `evals.schema.light_records`)."""
+
+    def __init__(self) -> None:
+        self.first: ConversationRecord | None = None
+        self.n = self.errors = self.tokens = self.reader_errors = self.fault_affected = self.faults = 0
+        self.value_kept = self.offer_cost = 0.0
+        self.turns: list[int] = []
+        self.latencies: list[float] = []
+        self.costs: list[float | None] = []
+        self.offers: dict[str, int] = defaultdict(int)
+        self.success: dict[str, list[bool]] = defaultdict(list)
+        self.prints: dict[str, set[str]] = defaultdict(set)
+        self.counts: dict[str, int] = defaultdict(int)
+        self.outcomes: dict[str, dict[str, list[bool]]] = {o: defaultdict(list) for o in OUTCOMES}
+        self.adherence: dict[str, dict[str, list[bool]]] = {rule: defaultdict(list) for rule in adherence_rules()}
+        self.correct: dict[str, list[bool]] = defaultdict(list)
+        self.judgements: list[tuple[str, ConversationJudgement]] = []  # (persona, judgement) of scored records
+
+    def add(self, r: ConversationRecord) -> None:
+        self.first = self.first or r
+        self.n += 1
+        self.success[r.persona].append(succeeded(r))
+        self.prints[r.persona].add(r.fingerprint)
+        self.counts[r.persona] += 1
+        self.costs.append(r.economics.cost_usd)
+        if r.retained_offer:
+            self.offers[r.retained_offer] += 1
+        self.value_kept += r.economics.value_kept
+        self.offer_cost += r.economics.offer_cost
+        self.turns.append(r.economics.turns)
+        self.tokens += r.economics.tokens_in + r.economics.tokens_out
+        self.latencies.append(r.latency_ms)
+        self.errors += r.error is not None
+        self.reader_errors += r.reader_errors
+        self.fault_affected += r.faults_met > 0
+        self.faults += r.faults_met
+        if r.error is None:
+            self._add_scored(r)
+
+    def _add_scored(self, r: ConversationRecord) -> None:
+        for outcome, by_persona in self.outcomes.items():
+            by_persona[r.persona].append(r.outcome == outcome)
+        for rule, by_persona in self.adherence.items():
+            if (passed := _rule(rule)(r)) is not None:
+                by_persona[r.persona].append(passed)
+        self.correct[r.persona].append(r.correct)
+        if r.judgement is not None:
+            self.judgements.append((r.persona, r.judgement))
+
+    def copied_personas(self) -> int:
+        return sum(1 for p, found in self.prints.items() if self.counts[p] > 1 and len(found) == 1)
+
+    def summary(self, weights: dict[str, float] | None) -> PolicySummary:
+        assert self.first is not None, "a policy summary needs at least one record"
+        trials = min((len(v) for v in self.success.values()), default=0)
+        return PolicySummary(
+            policy=self.first.policy,
+            policy_file=self.first.policy_file,
+            conversations=self.n,
+            outcomes={o: cluster_rate(by_persona, weights) for o, by_persona in self.outcomes.items()},
+            correct=cluster_rate(self.correct, weights),
+            weighted=bool(weights),
+            adherence={rule: cluster_rate(by_persona, weights) for rule, by_persona in self.adherence.items()},
+            pass_k={
+                k: mean(pass_hat_k(sum(v), len(v), k) for v in self.success.values()) for k in range(1, trials + 1)
+            },
+            value_kept=round(self.value_kept, 2),
+            offer_cost=round(self.offer_cost, 2),
+            mean_turns=round(mean(self.turns), 2),
+            tokens=self.tokens,
+            cost_usd=None if any(c is None for c in self.costs) else round(sum(c or 0 for c in self.costs), 6),
+            latency_ms_median=round(median(self.latencies), 1),
+            errors=self.errors,
+            personas=len(self.counts),
+            copied_personas=self.copied_personas(),
+            retained_by_offer=dict(self.offers),
+            **_judge_figures(self.judgements),
+            reader_errors=self.reader_errors,
+            fault_affected=self.fault_affected,
+            faults=self.faults,
+        )
+
+
+def summarize_policy(records: Iterable[ConversationRecord], weights: dict[str, float] | None = None) -> PolicySummary:
     """Rates exclude conversations that ended in an error (counted in `errors`); intervals cluster by persona. With
     `weights` (persona id -> weight, see `evals.stats.arms.persona_weights`) every rate is the weighted mean of the
-    personas' rates."""
-    n = len(records)
-    scored = [r for r in records if r.error is None]
-    outcomes = {o: _persona_rate(scored, lambda r, o=o: r.outcome == o, weights) for o in OUTCOMES}  # type: ignore[misc]
-    adherence = {rule: _persona_rate(scored, _rule(rule), weights) for rule in adherence_rules()}
-    by_persona: dict[str, list[bool]] = defaultdict(list)
-    for r in records:
-        by_persona[r.persona].append(succeeded(r))
-    trials = min((len(v) for v in by_persona.values()), default=0)
-    pass_k = {k: mean(pass_hat_k(sum(v), len(v), k) for v in by_persona.values()) for k in range(1, trials + 1)}
-    costs = [r.economics.cost_usd for r in records]
-    offers: dict[str, int] = defaultdict(int)
-    for r in records:
-        if r.retained_offer:
-            offers[r.retained_offer] += 1
-    return PolicySummary(
-        policy=records[0].policy,
-        policy_file=records[0].policy_file,
-        conversations=n,
-        outcomes=outcomes,
-        correct=_persona_rate(scored, lambda r: r.correct, weights),
-        weighted=bool(weights),
-        adherence=adherence,
-        pass_k=pass_k,
-        value_kept=round(sum(r.economics.value_kept for r in records), 2),
-        offer_cost=round(sum(r.economics.offer_cost for r in records), 2),
-        mean_turns=round(mean(r.economics.turns for r in records), 2),
-        tokens=sum(r.economics.tokens_in + r.economics.tokens_out for r in records),
-        cost_usd=None if any(c is None for c in costs) else round(sum(c or 0 for c in costs), 6),
-        latency_ms_median=round(median(r.latency_ms for r in records), 1),
-        errors=sum(r.error is not None for r in records),
-        personas=len({r.persona for r in records}),
-        copied_personas=copied_personas(records),
-        retained_by_offer=dict(offers),
-        **judge_summary(scored),
-        reader_errors=sum(r.reader_errors for r in records),
-        fault_affected=sum(r.faults_met > 0 for r in records),
-        faults=sum(r.faults_met for r in records),
-    )
+    personas' rates. One pass over `records`."""
+    tally = _Tally()
+    for record in records:
+        tally.add(record)
+    return tally.summary(weights)
 
 
-def judge_summary(records: list[ConversationRecord]) -> dict[str, Any]:
+def judge_summary(records: Iterable[ConversationRecord]) -> dict[str, Any]:
     """The soft-criteria judge's figures for one policy: empty when no judge ran."""
-    criteria = judged_criteria([r.judgement for r in records])
+    return _judge_figures([(r.persona, r.judgement) for r in records if r.judgement is not None])
+
+
+def _judge_figures(judgements: list[tuple[str, ConversationJudgement]]) -> dict[str, Any]:
+    criteria = judged_criteria([j for _, j in judgements])
     if not criteria:
         return {}
-    verdicts = [c for r in records if r.judgement for c in r.judgement.criteria]
+    verdicts = [c for _, j in judgements for c in j.criteria]
     samples = [c.agreement for c in verdicts if c.verdict is not None and len(c.samples) > 1]
+    rates = {}
+    for criterion in criteria:
+        by_persona: dict[str, list[bool]] = defaultdict(list)
+        for persona, judgement in judgements:
+            if (value := judged(judgement, criterion)) is not None:
+                by_persona[persona].append(value)
+        rates[criterion] = cluster_rate(by_persona)
     return {
-        "judge": {c: _persona_rate(records, lambda r, c=c: judged(r.judgement, c)) for c in criteria},  # type: ignore[misc]
+        "judge": rates,
         "judge_unusable": sum(s is None for c in verdicts for s in c.samples)
-        + sum(len(r.judgement.errors) * len(criteria) for r in records if r.judgement),
+        + sum(len(j.errors) * len(criteria) for _, j in judgements),
         "judge_self_agreement": round(mean(samples), 3) if samples else None,
     }
 
 
-def by_policy(records: list[ConversationRecord]) -> dict[str, list[ConversationRecord]]:
-    groups: dict[str, list[ConversationRecord]] = defaultdict(list)
-    for r in records:
-        groups[r.key.split("/")[0]].append(r)
-    return dict(groups)
-
-
-def summarize(records: list[ConversationRecord], weights: dict[str, float] | None = None) -> dict[str, PolicySummary]:
+def summarize(
+    records: Sequence[ConversationRecord], weights: dict[str, float] | None = None
+) -> dict[str, PolicySummary]:
     """One summary per policy file (keyed by file stem), in the order the run listed them."""
     return {stem: summarize_policy(group, weights) for stem, group in by_policy(records).items()}
 
 
-def persona_outcomes(records: list[ConversationRecord]) -> list[dict[str, Any]]:
+def persona_outcomes(records: Iterable[ConversationRecord]) -> list[dict[str, Any]]:
     """Rows of (policy, persona, outcome, count) for the outcome-mix chart."""
     counts: dict[tuple[str, str, str], int] = defaultdict(int)
     for r in records:
