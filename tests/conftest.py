@@ -27,8 +27,10 @@ def prose_only(text: str) -> str:
 
 @pytest.fixture(autouse=True)
 def kept_sessions_in_tmp(tmp_path, monkeypatch):
-    """The chat lab keeps each tab's work on disk: in tests, under the test's own folder."""
+    """The chat lab keeps each tab's work on disk, and evals keep model replies and finished conversations in their
+    cache: in tests, under the test's own folder, so no test reuses what another (with other doubles) left."""
     monkeypatch.setenv("RETENTION_LAB_SESSIONS", str(tmp_path / "lab-sessions"))
+    monkeypatch.setenv("RETENTION_LAB_CACHE", str(tmp_path / "cache" / "model-responses.sqlite"))
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from evals.running.heap import long_lived_objects_frozen
 from evals.running.limits import TrafficLimits
 from evals.running.planning import inputs_sha, plan_jobs, run_fixtures
 from evals.running.play import Job, aplay, build_helpers, build_model, failed, judged, over_time
+from evals.running.result_cache import FinishedConversations
 from evals.running.scheduling import LongestFirst
 from evals.schema.light_records import LightRecords
 from evals.schema.manifest import PolicyEntry, RunManifest, has_manifest, load_manifest, write_manifest
@@ -186,6 +187,8 @@ def _execute(
     finished = {r.key for r in done}
     pending = [job for job in jobs if job.key not in finished]
     cache = DiskCache(config.cache_path) if config.cache_path else None
+    # conversations of another agent under test (a double, a harness) are never kept or reused: its code is not hashed
+    earlier = FinishedConversations.for_run(config, policies) if agent is langchain_agent else None
     records = LightRecords(done)  # compressed: a 20,000-conversation run is not held as objects
     try:
         with (config.out / RESULTS).open("a", encoding="utf-8") as sink:
@@ -196,9 +199,16 @@ def _execute(
                 os.fsync(sink.fileno())
                 records.append(record)
 
+            def keep_played(record: ConversationRecord) -> None:
+                keep(record)
+                if earlier is not None:
+                    earlier.put(record)
+
             def notify(record: ConversationRecord) -> None:
                 if on_result:
                     on_result(record, len(records), len(jobs))
+
+            pending = _reuse_unchanged(pending, earlier, keep, notify)
 
             traffic = TrafficLimits(config.rpm, config.tpm)
             helpers = build_helpers(config, cache, traffic, agent)
@@ -223,7 +233,7 @@ def _execute(
                     finish=(lambda record: judged(record, helpers)) if pool is None else _as_is,
                     cost=lambda record: record.economics.cost_usd or 0.0,
                     seconds=lambda record: record.latency_ms / 1000,
-                    sink=keep,
+                    sink=keep_played,
                     notify=notify,
                     limits=limits,
                     should_stop=controls.should_stop,
@@ -240,4 +250,27 @@ def _execute(
     finally:
         if cache is not None:
             cache.close()
+        if earlier is not None:
+            earlier.close()
     return records
+
+
+def _reuse_unchanged(
+    pending: list[Job],
+    earlier: FinishedConversations | None,
+    keep: Callable[[ConversationRecord], None],
+    notify: Callable[[ConversationRecord], None],
+) -> list[Job]:
+    """Keep the conversations an earlier run with the same fingerprint finished (see `evals.running.result_cache`);
+    returns the jobs left to play."""
+    if earlier is None:
+        return pending
+    left = []
+    for job in pending:
+        record = earlier.get(job.key, job.seed)
+        if record is None:
+            left.append(job)
+        else:
+            keep(record)
+            notify(record)
+    return left

@@ -70,7 +70,12 @@ class ConversationRecord(BaseModel):
     scores: list[Score] = Field(default_factory=list)
     economics: Economics = Field(default_factory=Economics)
     latency_ms: float = 0.0
-    model_calls: int = 0
+    model_calls: int = Field(default=0, description="model calls made for this conversation in this run")
+    reused: bool = Field(
+        default=False,
+        description="kept from an earlier run with the same inputs, settings and code (evals/running/result_cache.py): "
+        "not played in this run, so model_calls is 0; everything else is the earlier run's",
+    )
     error: str | None = None
     faults_met: int = Field(default=0, description="injected backend faults this conversation met")
     reader: str = Field(default="rules", description="the reader of agent replies: 'rules' or a model string")

@@ -1,0 +1,108 @@
+"""Finished conversations kept in the --cache file, so a rerun of an unchanged eval does not play them again.
+
+The model-reply cache already makes such a rerun free of model calls, but it still plays every conversation through
+the agent, the simulated customer and the scorers. A conversation is reused whole only when everything that decides
+it is unchanged:
+- the run's settings, all but those that only say where it writes, how many conversations run at once, and its
+  spending and rate limits (`NOT_DECIDING`);
+- every policy text, persona file and data file the run reads (`inputs_sha`, as `--resume` checks);
+- the code of the `agent` and `evals` packages, and the versions of the libraries the agent runs on (an upgrade
+  plays everything again);
+- the conversation's own key and seed.
+A conversation that ended in an error (a model or backend failure, its wall-clock limit) or whose judge failed is
+never kept: a rerun plays it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+import agent
+import evals
+from agent.policy.compiled import CompiledPolicy
+from evals.running.config import RunConfig
+from evals.running.planning import inputs_sha
+from evals.schema.records import ConversationRecord
+
+NOT_DECIDING = {"out", "resume", "concurrency", "executor", "ray_address", "cache_path", "max_cost_usd", "rpm", "tpm",
+                "trials", "persona_ids"}  # fmt: skip
+
+
+LIBRARIES = ("langchain", "langchain-core", "langgraph", "langchain-openai", "openai", "pydantic")
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of every Python file of the `agent` and `evals` packages and of the versions of `LIBRARIES`."""
+    digest = hashlib.sha256()
+    for library in LIBRARIES:
+        try:
+            digest.update(f"{library}=={metadata.version(library)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library} absent\0".encode())
+    for package in (agent, evals):
+        root = Path(next(iter(package.__path__)))
+        for path in sorted(root.rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_fingerprint(config: RunConfig, policies: list[CompiledPolicy]) -> str:
+    settings = config.model_dump(mode="json", exclude=NOT_DECIDING)
+    parts = [json.dumps(settings, sort_keys=True), inputs_sha(policies, config.personas_dir, config.fixtures_root)]
+    return hashlib.sha256("\0".join([*parts, code_fingerprint()]).encode()).hexdigest()
+
+
+def reusable(record: ConversationRecord) -> bool:
+    return record.error is None and not (record.judgement and record.judgement.errors)
+
+
+class FinishedConversations:
+    """The finished conversations of earlier runs with the same fingerprint, in a table of the --cache file."""
+
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self._fingerprint = fingerprint
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, record TEXT NOT NULL)")
+        self._db.commit()
+
+    @classmethod
+    def for_run(cls, config: RunConfig, policies: list[CompiledPolicy]) -> FinishedConversations | None:
+        if config.cache_path is None:
+            return None
+        return cls(config.cache_path, run_fingerprint(config, policies))
+
+    def _key(self, key: str, seed: int) -> str:
+        return hashlib.sha256(f"{self._fingerprint}\0{key}\0{seed}".encode()).hexdigest()
+
+    def get(self, key: str, seed: int) -> ConversationRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT record FROM conversations WHERE key = ?", (self._key(key, seed),)).fetchone()
+        if row is None:
+            return None
+        try:
+            record = ConversationRecord.model_validate_json(row[0])
+        except ValueError:  # written by another version of the format: play it again
+            return None
+        return record.model_copy(update={"model_calls": 0, "reused": True})
+
+    def put(self, record: ConversationRecord) -> None:
+        if not reusable(record):
+            return
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO conversations (key, record) VALUES (?, ?)",
+                (self._key(record.key, record.seed), record.model_dump_json()),
+            )
+            self._db.commit()  # at once: an open write would lock the model-reply cache in the same file
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,115 @@
+"""A rerun of an unchanged eval reuses the conversations an earlier run finished (evals/running/result_cache.py);
+any change to what decides a conversation plays it again, and nothing unfinished or foreign is reused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent.models.offline.model import ReferenceChatModel
+from evals.running import result_cache, runner
+from evals.running.config import RunConfig
+from evals.running.runner import execute_run
+from evals.schema.records import read_results
+from tests.conftest import POLICIES, ROOT
+
+PERSONAS = ["discount_at_once", "declines_everything", "wants_a_swap"]
+
+
+@pytest.fixture
+def played(monkeypatch) -> list[str]:
+    """The keys of the conversations actually played, run after run."""
+    keys: list[str] = []
+    original = runner.aplay
+
+    def counting(job, *args, **kwargs):
+        keys.append(job.key)
+        return original(job, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "aplay", counting)
+    return keys
+
+
+def config(tmp_path: Path, out: str, **changes) -> RunConfig:
+    settings = {"policies": [POLICIES / "retention_offers.md"], "persona_ids": PERSONAS, "trials": 2,
+                "cache_path": tmp_path / "cache.sqlite", "out": tmp_path / out}  # fmt: skip
+    return RunConfig(**{**settings, **changes})
+
+
+def summary(records) -> list[tuple]:
+    return sorted((r.key, r.outcome, r.fingerprint, tuple(s.passed for s in r.scores)) for r in records)
+
+
+def test_a_rerun_of_an_unchanged_eval_plays_nothing_and_writes_the_same_conversations(tmp_path, played):
+    first = execute_run(config(tmp_path, "first"))
+    assert len(played) == 6 and not any(r.reused for r in first)
+    played.clear()
+    second = execute_run(config(tmp_path, "second", concurrency=1))  # how many at once does not decide anything
+    assert played == [] and all(r.reused and r.model_calls == 0 for r in second)
+    assert summary(second) == summary(first)
+    full = read_results(tmp_path / "second")
+    assert all(r.transcript and r.reused for r in full)  # results.jsonl holds the whole conversations again
+
+
+def test_more_trials_play_only_the_new_ones(tmp_path, played):
+    execute_run(config(tmp_path, "first", trials=1))
+    played.clear()
+    execute_run(config(tmp_path, "second", trials=2))
+    assert sorted(played) == sorted(f"retention_offers/{p}/1" for p in PERSONAS)
+
+
+def test_an_edited_policy_an_edited_persona_or_other_code_plays_everything_again(tmp_path, played, monkeypatch):
+    execute_run(config(tmp_path, "first"))
+    policy = tmp_path / "policies" / "retention_offers.md"
+    shutil.copytree(POLICIES, policy.parent)
+    policy.write_text(policy.read_text().replace("Would any", "Would one"), encoding="utf-8")
+    played.clear()
+    execute_run(config(tmp_path, "policy", policies=[policy]))
+    assert len(played) == 6
+
+    personas = tmp_path / "personas"
+    shutil.copytree(ROOT / "fixtures" / "personas", personas)
+    (personas / "wants_a_swap.yaml").write_text((personas / "wants_a_swap.yaml").read_text() + "\n# edited\n")
+    played.clear()
+    execute_run(config(tmp_path, "persona", personas_dir=personas))
+    assert len(played) == 6  # any persona file of the folder is an input of the run
+
+    monkeypatch.setattr(result_cache, "code_fingerprint", lambda: "another version")
+    played.clear()
+    execute_run(config(tmp_path, "code"))
+    assert len(played) == 6
+
+    played.clear()
+    execute_run(config(tmp_path, "seed", seed=7))
+    assert len(played) == 6
+
+
+def test_without_a_cache_nothing_is_kept_or_reused(tmp_path, played):
+    execute_run(config(tmp_path, "first", cache_path=None))
+    execute_run(config(tmp_path, "second", cache_path=None))
+    assert len(played) == 12
+
+
+def test_conversations_that_ended_in_an_error_are_played_again(tmp_path, played, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise ConnectionError("the model server went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ReferenceChatModel, "_generate", broken)
+        patched.setattr(ReferenceChatModel, "_agenerate", broken, raising=False)
+        errored = execute_run(config(tmp_path, "first", trials=1))
+    assert all(r.error for r in errored)
+    played.clear()
+    again = execute_run(config(tmp_path, "second", trials=1))
+    assert len(played) == 3 and not any(r.error or r.reused for r in again)
+
+
+def test_another_agent_under_test_is_never_kept_or_reused(tmp_path, played):
+    from testing.giving_in_agent import giving_in_agent
+
+    execute_run(config(tmp_path, "first", trials=1), agent=giving_in_agent("discount_extraction"))
+    played.clear()
+    again = execute_run(config(tmp_path, "second", trials=1))
+    assert len(played) == 3 and not any(r.reused for r in again)
