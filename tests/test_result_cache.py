@@ -113,3 +113,16 @@ def test_another_agent_under_test_is_never_kept_or_reused(tmp_path, played):
     played.clear()
     again = execute_run(config(tmp_path, "second", trials=1))
     assert len(played) == 3 and not any(r.reused for r in again)
+
+
+def test_the_command_says_how_many_conversations_it_reused(tmp_path):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "evals", "run", "--policy", str(POLICIES / "retention_offers.md"),
+               "--persona", "discount_at_once", "--trials", "2", "--cache", str(tmp_path / "cache.sqlite")]  # fmt: skip
+    first = subprocess.run([*command, "--out", str(tmp_path / "a")], cwd=ROOT, capture_output=True, text=True)
+    second = subprocess.run([*command, "--out", str(tmp_path / "b")], cwd=ROOT, capture_output=True, text=True)
+    said = [" ".join((run.stdout + run.stderr).split()) for run in (first, second)]  # the console wraps lines
+    assert first.returncode == second.returncode == 0 and "reused" not in said[0]
+    assert "2 of 2 conversation(s) reused from the cache" in said[1]

@@ -93,6 +93,9 @@ def _run(args: argparse.Namespace) -> int:
         summary = run_eval(config, status.wrap(show_progress(progress, {})), controls=controls)
         status.maybe_print(force=True)
     console.print(summary_table(summary.records, _weights(config)))
+    if reused := sum(r.reused for r in summary.records):
+        console.print(f"{reused} of {len(summary.records)} conversation(s) reused from the cache: their settings, "
+                      "inputs and code are unchanged since they were played (--no-cache plays every one)")  # fmt: skip
     console.print(f"results: {args.out / 'results.jsonl'}  report: {summary.reports[0]}")
     if summary.stopped == "budget":
         console.print(f"[bold]stopped at the --max-cost budget (${config.max_cost_usd:g})[/]: "
