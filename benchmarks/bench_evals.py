@@ -206,7 +206,7 @@ def cached_command(url: str, tmp_path: Path, cache: Path) -> tuple[float, float]
     command's start-up), each the median of three runs in new processes."""
     personas = [flag for persona in STUB_PERSONAS for flag in ("--persona", persona)]
     run = [PYTHON, "-m", "evals", "run", "--policy", str(POLICY), *personas, "--trials", "8",
-           "--model", "openai:stub", "--base-url", url, "--cache", str(cache)]  # fmt: skip
+           "--model", "openai:stub", "--base-url", url, "--max-retries", "0", "--cache", str(cache)]  # fmt: skip
     timings = []
     for i in range(3):
         start = time.perf_counter()

@@ -44,7 +44,7 @@ sources = names + ([EDITED] if "lab" in st.session_state else [])
 # no form: Enter in a number field only sets the number; the comparison starts on its button alone
 left, right = st.columns(2)
 a = left.selectbox("Policy A", sources, index=default_policy_index(paths), key="ab_a")
-lean = names.index("retention_offers_lean.md") if "retention_offers_lean.md" in names else len(names) - 1
+lean = names.index("retention_offers_lean.md") if "retention_offers_lean.md" in names else max(0, len(names) - 1)
 b = right.selectbox("Policy B", sources, index=lean, key="ab_b")
 settings = run_settings("ab")
 decide, gates_box = st.columns(2)

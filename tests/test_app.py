@@ -354,3 +354,5 @@ def test_the_order_table_escapes_every_value_and_highlights_only_changed_cells()
     assert line.count("orange-background") == 1
     assert "\\*\\*bold\\*\\*" in items and "!\\[x\\]" in items and "Mug \\| " in items
     assert orders_table([], set()) == "_No orders._"
+    broken = orders_table([{**row, "status": "pending\n| x |", "items": "Mug\n===\n# heading"}], set())
+    assert len(broken.split("\n\n")[0].splitlines()) == 3 and "\n===" not in broken and "\n#" not in broken

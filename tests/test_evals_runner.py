@@ -75,6 +75,10 @@ def test_sigkill_then_resume_gives_exactly_one_record_per_conversation(tmp_path)
 
 
 def test_rerun_of_an_unchanged_eval_makes_zero_model_calls(tmp_path, monkeypatch):
+    """The model-reply cache alone (finished conversations are not reused here: see tests/test_result_cache.py)."""
+    from evals.running.result_cache import FinishedConversations
+
+    monkeypatch.setattr(FinishedConversations, "for_run", classmethod(lambda cls, config, policies: None))
     calls = {"n": 0}
     original = ReferenceChatModel._generate
 

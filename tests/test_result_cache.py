@@ -126,3 +126,29 @@ def test_the_command_says_how_many_conversations_it_reused(tmp_path):
     said = [" ".join((run.stdout + run.stderr).split()) for run in (first, second)]  # the console wraps lines
     assert first.returncode == second.returncode == 0 and "reused" not in said[0]
     assert "2 of 2 conversation(s) reused from the cache" in said[1]
+
+
+def test_another_server_from_the_environment_plays_everything_again(tmp_path, played, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    execute_run(config(tmp_path, "first", trials=1))
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:2/v1")
+    played.clear()
+    execute_run(config(tmp_path, "second", trials=1))
+    assert len(played) == 3
+
+
+def test_a_data_file_changed_since_this_process_read_it_turns_reuse_off(tmp_path, monkeypatch):
+    seen = iter(["as loaded", "edited on disk since"])
+    monkeypatch.setattr(result_cache, "_data_first_seen", {})
+    monkeypatch.setattr(result_cache, "data_files_sha", lambda root: next(seen))
+    settings = config(tmp_path, "out")
+    assert result_cache.data_as_loaded([ROOT / "fixtures"]) is True
+    assert result_cache.FinishedConversations.for_run(settings, []) is None  # the process plays what it loaded
+
+
+def test_a_conversation_a_helper_model_failed_in_is_not_kept():
+    record = read_results(ROOT / "docs" / "examples" / "eval_retention_offers")[0]
+    assert result_cache.reusable(record)
+    assert not result_cache.reusable(record.model_copy(update={"reader_errors": 1}))
+    assert not result_cache.reusable(record.model_copy(update={"customer_voice": {"deviation": 1}}))
+    assert not result_cache.reusable(record.model_copy(update={"error": "timeout"}))

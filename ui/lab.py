@@ -102,6 +102,11 @@ def changed_cells(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> 
 ORDER_FORMATS = {"discount %": "{:g}", "grand total": "{:.2f}", "subtotal": "{:.2f}"}
 
 
+def cell_text(value: object) -> str:
+    """A value on one line of a markdown table or list: escaped, its line breaks made spaces."""
+    return md_escape(" ".join(str(value).split()))
+
+
 def orders_table(rows: list[dict[str, Any]], changed: set[tuple[str, str]]) -> str:
     """The world panel's order table as markdown: every value escaped, the cells changed in the last turn
     highlighted (Streamlit's own colours, readable in both themes). A markdown table draws with the page's text;
@@ -113,10 +118,10 @@ def orders_table(rows: list[dict[str, Any]], changed: set[tuple[str, str]]) -> s
     for row in rows:
         cells = []
         for column in columns:
-            text = md_escape(ORDER_FORMATS.get(column, "{}").format(row[column]))
+            text = cell_text(ORDER_FORMATS.get(column, "{}").format(row[column]))
             cells.append(f":orange-background[**{text}**]" if (row["order"], column) in changed else text)
         lines.append("| " + " | ".join(cells) + " |")
-    items = [f"**{md_escape(row['order'])}** {md_escape(row['items'])}" for row in rows]
+    items = [f"**{cell_text(row['order'])}** {cell_text(row['items'])}" for row in rows]
     return "\n".join(lines) + "\n\nItems:  \n" + "  \n".join(items)
 
 

@@ -54,7 +54,10 @@ def map_modules_to_files() -> None:
     stack with `inspect`, which first maps each loaded module to its file: 50-170 ms for the ~2,000 modules loaded
     by now, on the first visit, while the server is also sending the browser its frontend. `inspect` keeps that map,
     so making it here moves the cost before serving."""
-    inspect.stack()
+    try:
+        inspect.stack()
+    except Exception:  # only a head start: the server must start whatever happens here
+        LOG.debug("mapping modules to files failed", exc_info=True)
 
 
 def warm_up_in_background(modules: tuple[str, ...], delay_s: float = 0.0) -> None:

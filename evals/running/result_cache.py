@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from functools import lru_cache
@@ -25,11 +26,13 @@ from pathlib import Path
 
 import agent
 import evals
+from agent.datafiles import DEFAULT_FIXTURES
 from agent.policy.compiled import CompiledPolicy
 from evals.running.config import RunConfig
-from evals.running.planning import inputs_sha
+from evals.running.planning import BEHAVIOUR_FILES, inputs_sha
 from evals.schema.records import ConversationRecord
 
+LOG = logging.getLogger(__name__)
 NOT_DECIDING = {"out", "resume", "concurrency", "executor", "ray_address", "cache_path", "max_cost_usd", "rpm", "tpm",
                 "trials", "persona_ids"}  # fmt: skip
 
@@ -48,19 +51,55 @@ def code_fingerprint() -> str:
             digest.update(f"{library} absent\0".encode())
     for package in (agent, evals):
         root = Path(next(iter(package.__path__)))
-        for path in sorted(root.rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())  # prompt templates too
     return digest.hexdigest()
+
+
+def data_files_sha(root: Path) -> str:
+    digest = hashlib.sha256()
+    for pattern in BEHAVIOUR_FILES:
+        for path in sorted(p for p in root.glob(pattern) if p.is_file()):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+_data_first_seen: dict[Path, str] = {}
+
+
+def data_as_loaded(roots: list[Path]) -> bool:
+    """This process keeps the data files it reads (the offline model's rules, the simulator's phrases, prices...) from
+    their first use. If they changed on disk since, a long-lived process (the app, a notebook) still plays the old
+    ones, so its conversations must be neither reused nor kept under the new files' fingerprint."""
+    unchanged = True
+    for root in roots:
+        now = data_files_sha(root)
+        unchanged = _data_first_seen.setdefault(root, now) == now and unchanged
+    return unchanged
+
+
+def fixture_roots(config: RunConfig) -> list[Path]:
+    """Where the run's data files come from: the store from --fixtures, the rules always from the shipped fixtures."""
+    return list(dict.fromkeys([config.fixtures_root, DEFAULT_FIXTURES]))
 
 
 def run_fingerprint(config: RunConfig, policies: list[CompiledPolicy]) -> str:
     settings = config.model_dump(mode="json", exclude=NOT_DECIDING)
+    settings["effective_base_url"] = config.model.effective_base_url  # OPENAI_BASE_URL decides the model too
     parts = [json.dumps(settings, sort_keys=True), inputs_sha(policies, config.personas_dir, config.fixtures_root)]
+    parts += [data_files_sha(root) for root in fixture_roots(config)]
     return hashlib.sha256("\0".join([*parts, code_fingerprint()]).encode()).hexdigest()
 
 
 def reusable(record: ConversationRecord) -> bool:
-    return record.error is None and not (record.judgement and record.judgement.errors)
+    """Only a conversation every model around it served: no error, no reply the model reader failed on, no customer
+    line the voice model failed to say, no failed judge sample."""
+    return (
+        record.error is None
+        and not record.reader_errors
+        and not record.customer_voice.get("deviation")
+        and not (record.judgement and record.judgement.errors)
+    )
 
 
 class FinishedConversations:
@@ -75,7 +114,7 @@ class FinishedConversations:
 
     @classmethod
     def for_run(cls, config: RunConfig, policies: list[CompiledPolicy]) -> FinishedConversations | None:
-        if config.cache_path is None:
+        if config.cache_path is None or not data_as_loaded(fixture_roots(config)):
             return None
         return cls(config.cache_path, run_fingerprint(config, policies))
 
@@ -83,8 +122,13 @@ class FinishedConversations:
         return hashlib.sha256(f"{self._fingerprint}\0{key}\0{seed}".encode()).hexdigest()
 
     def get(self, key: str, seed: int) -> ConversationRecord | None:
-        with self._lock:
-            row = self._db.execute("SELECT record FROM conversations WHERE key = ?", (self._key(key, seed),)).fetchone()
+        try:
+            with self._lock:
+                query = "SELECT record FROM conversations WHERE key = ?"
+                row = self._db.execute(query, (self._key(key, seed),)).fetchone()
+        except sqlite3.Error:  # locked too long, or a damaged file: the cache is only a shortcut, so play it
+            LOG.warning("the cache could not be read; the conversation is played", exc_info=True)
+            return None
         if row is None:
             return None
         try:
@@ -96,12 +140,15 @@ class FinishedConversations:
     def put(self, record: ConversationRecord) -> None:
         if not reusable(record):
             return
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO conversations (key, record) VALUES (?, ?)",
-                (self._key(record.key, record.seed), record.model_dump_json()),
-            )
-            self._db.commit()  # at once: an open write would lock the model-reply cache in the same file
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO conversations (key, record) VALUES (?, ?)",
+                    (self._key(record.key, record.seed), record.model_dump_json()),
+                )
+                self._db.commit()  # at once: an open write would lock the model-reply cache in the same file
+        except sqlite3.Error:  # the finished record is in results.jsonl already; only the shortcut is lost
+            LOG.warning("the conversation could not be kept in the cache", exc_info=True)
 
     def close(self) -> None:
         with self._lock:

@@ -37,17 +37,19 @@ from evals.schema.records import RESULTS, ConversationRecord, iter_results
 from evals.schema.version import SCHEMA_VERSION
 
 
-def _rewrite_clean(out: Path) -> list[ConversationRecord]:
-    """Drop torn or duplicated lines before appending again; returns the kept records, light."""
-    seen: dict[str, ConversationRecord] = {}
+def _rewrite_clean(out: Path) -> LightRecords:
+    """Drop torn or duplicated lines before appending again; returns the kept records, light and compressed."""
+    seen: set[str] = set()
+    kept = LightRecords()
     tmp = out / (RESULTS + ".tmp")
     with tmp.open("w", encoding="utf-8") as sink:
         for record in iter_results(out):
             if record.key not in seen:
                 sink.write(record.model_dump_json() + "\n")
-                seen[record.key] = record.light()
+                seen.add(record.key)
+                kept.append(record)
     os.replace(tmp, out / RESULTS)
-    return list(seen.values())
+    return kept
 
 
 def policy_entry(policy: CompiledPolicy) -> PolicyEntry:
@@ -65,7 +67,7 @@ def policy_entry(policy: CompiledPolicy) -> PolicyEntry:
 
 def _prepare_out(
     config: RunConfig, policies: list[CompiledPolicy], personas: list[Persona], total: int
-) -> list[ConversationRecord]:
+) -> LightRecords:
     out = config.out
     identity = config.identity(inputs_sha(policies, config.personas_dir, config.fixtures_root))
     if has_manifest(out) or (out / RESULTS).exists():
@@ -184,12 +186,12 @@ def _execute(
     agent: AgentFactory = langchain_agent,
 ) -> LightRecords:
     done = _prepare_out(config, policies, personas, len(jobs))
-    finished = {r.key for r in done}
+    finished = set(done.keys)
     pending = [job for job in jobs if job.key not in finished]
     cache = DiskCache(config.cache_path) if config.cache_path else None
     # conversations of another agent under test (a double, a harness) are never kept or reused: its code is not hashed
     earlier = FinishedConversations.for_run(config, policies) if agent is langchain_agent else None
-    records = LightRecords(done)  # compressed: a 20,000-conversation run is not held as objects
+    records = done  # compressed: a 20,000-conversation run is not held as objects
     try:
         with (config.out / RESULTS).open("a", encoding="utf-8") as sink:
 
