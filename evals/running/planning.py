@@ -63,16 +63,17 @@ BEHAVIOUR_FILES = ("magento/*.json", "gorgias/*.json", "reference_model/*", "sim
                    "policy_reader/*", "pricing.yaml")  # fmt: skip
 
 
+def behaviour_files(fixtures_root: Path) -> list[Path]:
+    return [p for pattern in BEHAVIOUR_FILES for p in sorted(fixtures_root.glob(pattern)) if p.is_file()]
+
+
 def inputs_sha(policies: list[CompiledPolicy], personas_dir: Path, fixtures_root: Path = DEFAULT_FIXTURES) -> str:
     """One hash of everything a run reads: policy texts, persona files, store fixtures, the rules of the offline
     model, the simulator, the reader and the judge (for --resume: a run never mixes two versions of them)."""
     digest = hashlib.sha256()
     for policy in policies:
         digest.update(policy.sha.encode())
-    files = sorted(personas_dir.glob("*.yaml"))
-    for pattern in BEHAVIOUR_FILES:
-        files += sorted(p for p in fixtures_root.glob(pattern) if p.is_file())
-    for path in files:
+    for path in sorted(personas_dir.glob("*.yaml")) + behaviour_files(fixtures_root):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -29,7 +29,7 @@ import evals
 from agent.datafiles import DEFAULT_FIXTURES
 from agent.policy.compiled import CompiledPolicy
 from evals.running.config import RunConfig
-from evals.running.planning import BEHAVIOUR_FILES, inputs_sha
+from evals.running.planning import behaviour_files, inputs_sha
 from evals.schema.records import ConversationRecord
 
 LOG = logging.getLogger(__name__)
@@ -58,9 +58,8 @@ def code_fingerprint() -> str:
 
 def data_files_sha(root: Path) -> str:
     digest = hashlib.sha256()
-    for pattern in BEHAVIOUR_FILES:
-        for path in sorted(p for p in root.glob(pattern) if p.is_file()):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in behaviour_files(root):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -87,7 +86,7 @@ def run_fingerprint(config: RunConfig, policies: list[CompiledPolicy]) -> str:
     settings = config.model_dump(mode="json", exclude=NOT_DECIDING)
     settings["effective_base_url"] = config.model.effective_base_url  # OPENAI_BASE_URL decides the model too
     parts = [json.dumps(settings, sort_keys=True), inputs_sha(policies, config.personas_dir, config.fixtures_root)]
-    parts += [data_files_sha(root) for root in fixture_roots(config)]
+    parts += [data_files_sha(root) for root in fixture_roots(config)[1:]]  # inputs_sha covers the first
     return hashlib.sha256("\0".join([*parts, code_fingerprint()]).encode()).hexdigest()
 
 
