@@ -24,6 +24,13 @@ ray = pytest.importorskip("ray", reason="the optional Ray extra is not installed
 RETENTION = POLICIES / "retention_offers.md"
 
 
+@pytest.fixture(autouse=True)
+def actors_play_every_conversation(monkeypatch):
+    """The driver plays conversations while the actors start (tested below on its own): off, so that the actors
+    play each test's conversations, which the driver would otherwise finish before they start."""
+    monkeypatch.setattr(ray_executor, "PLAY_WHILE_ACTORS_START", False)
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -238,6 +245,77 @@ def test_actors_that_cannot_start_give_one_line_and_no_record(tmp_path, local_ra
     with pytest.raises(RetentionLabError, match=r"the actors could not start \(ModuleNotFoundError: No module named"):
         execute_run(_ray_config(tmp_path, "broken"))
     assert not (tmp_path / "broken" / "results.jsonl").read_text(encoding="utf-8")
+
+
+class _SlowStart:
+    """Holds the actors' start until the driver has played `first` conversations, waits for the lease to end (ready
+    or failed), then counts where each of the other conversations plays."""
+
+    def __init__(self, monkeypatch, first: int, broken: bool = False):
+        self.first, self.broken = first, broken
+        self.may_start = threading.Event()
+        self.on_actors: list[str] = []
+        prepare, play = ray_executor.RayPool.prepare, ray_executor.RayPool.play
+
+        def slow_prepare(pool, config):
+            assert self.may_start.wait(60)
+            if self.broken:
+                raise RuntimeError("ModuleNotFoundError: No module named 'langchain'")
+            prepare(pool, config)
+
+        async def counted_play(pool, key):
+            self.on_actors.append(key)
+            return await play(pool, key)
+
+        monkeypatch.setattr(ray_executor, "PLAY_WHILE_ACTORS_START", True)
+        monkeypatch.setattr(ray_executor.RayPool, "prepare", slow_prepare)
+        monkeypatch.setattr(ray_executor.RayPool, "play", counted_play)
+
+    def on_result(self, record, done, total):
+        if done == self.first:
+            self.may_start.set()
+            (lease,) = [thread for thread in threading.enumerate() if thread.name == "ray-lease"]
+            lease.join(60)  # the next conversation starts once the actors are ready, or the run knows they failed
+            assert not lease.is_alive()
+
+
+def test_while_the_actors_start_the_driver_plays_and_every_record_is_the_local_runs(tmp_path, local_ray, monkeypatch):
+    ray_executor.close_kept_pool()
+    personas = ["declines_everything", "discount_at_once", "holds_out_for_more", "picks_from_several_orders"]
+    base = RunConfig(policies=[RETENTION], persona_ids=personas, trials=2, seed=5, cache_path=None, concurrency=1)
+    local = {r.key: r.fingerprint for r in execute_run(base.model_copy(update={"out": tmp_path / "local"}))}
+    start = _SlowStart(monkeypatch, first=3)
+    config = base.model_copy(update={"out": tmp_path / "ray", "executor": "ray"})
+    played = {r.key: r.fingerprint for r in execute_run(config, on_result=start.on_result)}
+    assert played == local and len(played) == 8
+    assert len(start.on_actors) == 5  # the driver played the first 3, the actors every one after
+    assert len(ray_executor._kept) == 1  # a clean run gives its actors back, as when they played every conversation
+
+
+def test_actors_that_fail_to_start_while_the_driver_plays_stop_the_run_in_one_line(tmp_path, local_ray, monkeypatch):
+    ray_executor.close_kept_pool()
+    start = _SlowStart(monkeypatch, first=1, broken=True)
+    config = _ray_config(tmp_path, "broken").model_copy(update={"concurrency": 1})
+    with pytest.raises(RetentionLabError, match=r"the actors could not start \(ModuleNotFoundError: No module named"):
+        execute_run(config, on_result=start.on_result)
+    kept = read_results(tmp_path / "broken")
+    assert len(kept) == 1 and not kept[0].error  # what the driver finished is kept, and nothing was played after
+    resumed = execute_run(config.model_copy(update={"resume": True, "executor": "local"}))
+    assert len(resumed) == 4 and not any(r.error for r in resumed)
+
+
+def test_the_driver_plays_only_on_this_machines_own_cluster_without_shared_rate_limits(tmp_path, monkeypatch):
+    monkeypatch.setattr(ray_executor, "PLAY_WHILE_ACTORS_START", True)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    config = _ray_config(tmp_path, "run")
+    assert ray_executor._driver_may_play(config)
+    assert not ray_executor._driver_may_play(config.model_copy(update={"ray_address": "ray://head:10001"}))
+    assert not ray_executor._driver_may_play(config.model_copy(update={"rpm": 60}))
+    monkeypatch.setattr(ray_executor, "_kept", [_Pool()])  # a kept pool is ready in a moment: no competing with it
+    assert not ray_executor._driver_may_play(config)
+    monkeypatch.setattr(ray_executor, "_kept", [])
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    assert not ray_executor._driver_may_play(config)
 
 
 def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path):

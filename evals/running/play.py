@@ -137,6 +137,25 @@ async def aplay(
     return _timed(record, holder, misses[0] if cache else None)
 
 
+async def aplay_within_limit(
+    job: Job,
+    config: RunConfig,
+    fixtures: FixtureSet,
+    agents: AgentGraphs,
+    cache: DiskCache | None,
+    helpers: RunHelpers,
+    holder: Holder,
+) -> ConversationRecord:
+    """`aplay` held to the run's wall-clock limit, then judged: what a Ray actor does with a conversation, and the
+    driver with one it plays while the actors start (the local executor's driver holds the limit itself)."""
+    limit = config.conversation_timeout_s
+    try:
+        record = await asyncio.wait_for(aplay(job, config, fixtures, agents, cache, helpers, holder), limit)
+    except TimeoutError:
+        return over_time(job, config, fixtures, holder, limit or 0)
+    return await judged(record, helpers)
+
+
 async def judged(record: ConversationRecord, helpers: RunHelpers) -> ConversationRecord:
     """The soft-criteria judge's verdicts on a finished conversation: outside its wall-clock limit, since a slow
     judge must not turn a finished conversation into an error. A conversation that ended in an error is not judged."""

@@ -13,14 +13,14 @@ conversation still playing on them.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import itertools
+import logging
 import math
 import os
 from dataclasses import dataclass
-from threading import Lock, Timer
+from threading import Lock, Thread, Timer
 from typing import Any, NamedTuple
 
 from agent.errors import RetentionLabError
@@ -90,29 +90,36 @@ class ConversationWorker:
         gc.collect()  # the run's own cycles, before the next run freezes what exists
 
     async def play(self, key: str) -> str:
-        from evals.running.play import aplay, judged, over_time
+        from evals.running.play import aplay_within_limit
 
         run = self.run
         if run is None:
             raise RuntimeError("the actor was not prepared for a run")
-        job, holder = run.jobs[key], Holder()
-        timeout = run.config.conversation_timeout_s
-        try:
-            coroutine = aplay(job, run.config, self.fixtures, run.agents, run.cache, run.helpers, holder)
-            record = await judged(await asyncio.wait_for(coroutine, timeout), run.helpers)
-        except TimeoutError:
-            record = over_time(job, run.config, self.fixtures, holder, timeout or 0)
+        job = run.jobs[key]
+        record = await aplay_within_limit(job, run.config, self.fixtures, run.agents, run.cache, run.helpers, Holder())
         return record.model_dump_json()
+
+
+class _NotFromTheMainThread(logging.Filter):
+    """Ray warns that it sets no SIGTERM handler when started from another thread (a run's lease, the app's script
+    thread): the process's own handling of SIGTERM is what the user expects there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SIGTERM handler is not set" not in record.getMessage()
 
 
 def _connect(address: str | None) -> Any:
     ray = import_ray()
     if not ray.is_initialized():
+        logging.getLogger("ray._private.worker").addFilter(_NOT_FROM_THE_MAIN_THREAD)
         # workers need the key and the server the driver uses; nothing else of the environment is sent
         env = {k: v for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL") if (v := os.environ.get(k))}
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
                  runtime_env={"env_vars": env} if env else None)  # fmt: skip
     return ray
+
+
+_NOT_FROM_THE_MAIN_THREAD = _NotFromTheMainThread()
 
 
 class PoolShape(NamedTuple):
@@ -173,6 +180,58 @@ _leasing = 0  # runs of this process inside lease_pool: one may be waiting for t
 # A kept pool holds one CPU per actor on the cluster, which other jobs may be waiting for: it is killed after this long
 # unused. Long enough for compare's arm B, or a script's next run; not so long that an idle notebook holds a cluster.
 KEEP_IDLE_S = 60.0
+
+
+# Tests turn this off to have the actors play every conversation of a run.
+PLAY_WHILE_ACTORS_START = True
+
+
+class PoolLease:
+    """The Ray pool of one run. On this machine's own cluster it is leased on a thread, and until it is `ready` the
+    driver plays conversations itself: Ray's start (about 2 s, mostly waiting for its processes) and the actors'
+    imports are not a wait. The pool is leased before the first conversation, as the only place they play, when the
+    cluster is one the user named (the driver may not reach its model server), under --rpm/--tpm (shared out among
+    the actors), when the caller cannot have the driver play (`driver_may_play`), or when a kept pool is waiting."""
+
+    def __init__(self, config: RunConfig, driver_may_play: bool) -> None:
+        self.ready: RayPool | None = None  # set once, by the lease's thread: then every new conversation goes to it
+        self._error: BaseException | None = None
+        self._thread: Thread | None = None
+        if driver_may_play and _driver_may_play(config):
+            self._thread = Thread(target=self._lease, args=(config,), name="ray-lease", daemon=True)
+            self._thread.start()
+        else:
+            self.ready = lease_pool(config)
+
+    def _lease(self, config: RunConfig) -> None:
+        try:
+            self.ready = lease_pool(config)
+        except BaseException as exc:  # reported on the run's thread, by raise_if_failed
+            self._error = exc
+
+    def raise_if_failed(self) -> None:
+        """Stop the run with the reason the actors could not start (what the driver played is kept)."""
+        if self._error is not None:
+            raise self._error
+
+    def give_back(self, clean: bool) -> None:
+        """Wait for a lease still under way, then keep or kill its actors (`give_back`); a run that ended cleanly
+        still says why its actors could not start."""
+        if self._thread is not None:
+            self._thread.join()
+        if self.ready is not None:
+            give_back(self.ready, clean)
+        elif clean:
+            self.raise_if_failed()
+
+
+def _driver_may_play(config: RunConfig) -> bool:
+    if not PLAY_WHILE_ACTORS_START or config.rpm or config.tpm:
+        return False
+    if config.ray_address is not None or os.environ.get("RAY_ADDRESS"):
+        return False
+    with _kept_lock:
+        return not _kept  # a kept pool is ready in a moment: the driver's conversations would only compete with it
 
 
 def lease_pool(config: RunConfig) -> RayPool:

@@ -10,7 +10,7 @@ import asyncio
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +23,20 @@ from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet
 from evals.running.agent_under_test import AgentFactory, langchain_agent
 from evals.running.config import RunConfig
-from evals.running.driver import Driver, DriverLimits
+from evals.running.driver import Driver, DriverLimits, Holder
 from evals.running.heap import long_lived_objects_frozen
 from evals.running.limits import TrafficLimits
 from evals.running.planning import inputs_sha, plan_jobs, run_fixtures
-from evals.running.play import Job, aplay, build_helpers, build_model, failed, judged, over_time
+from evals.running.play import (
+    Job,
+    aplay,
+    aplay_within_limit,
+    build_helpers,
+    build_model,
+    failed,
+    judged,
+    over_time,
+)
 from evals.running.result_cache import FinishedConversations
 from evals.running.scheduling import LongestFirst
 from evals.schema.light_records import LightRecords
@@ -157,18 +166,12 @@ def _persona_of(job: Job) -> tuple[str, str]:
     return (job.policy.main.path.stem, job.persona.id)
 
 
-def _ray_pool(config: RunConfig) -> Any:
+def _lease_ray_pool(config: RunConfig, driver_may_play: bool) -> Any:
     if config.executor != "ray":
         return None
-    from evals.running.ray_executor import lease_pool  # imported here: Ray workers import this module
+    from evals.running.ray_executor import PoolLease  # imported here: Ray workers import this module
 
-    return lease_pool(config)
-
-
-def _give_back(pool: Any, clean: bool) -> None:
-    from evals.running.ray_executor import give_back
-
-    give_back(pool, clean)
+    return PoolLease(config, driver_may_play)
 
 
 async def _as_is(record: ConversationRecord) -> ConversationRecord:
@@ -211,34 +214,44 @@ def _execute(
                     on_result(record, len(records), len(jobs))
 
             pending = _reuse_unchanged(pending, earlier, keep, notify)
-
-            traffic = TrafficLimits(config.rpm, config.tpm)
-            helpers = build_helpers(config, cache, traffic, agent)
-            agents = AgentGraphs(traffic.apply(build_model(config.model, cache)))
-            limits = DriverLimits(
-                concurrency=config.concurrency,
-                conversation_timeout_s=config.conversation_timeout_s,
-                max_cost_usd=config.max_cost_usd,
-                spent_usd=sum(r.economics.cost_usd or 0 for r in done),
-            )
-            pool, clean = None, False  # clean: nothing left in flight, so a Ray pool may serve the next run
+            # Ray starts while the model is built and, on this machine, while the driver plays the first conversations
+            lease = _lease_ray_pool(config, driver_may_play=agent is langchain_agent) if pending else None
+            clean = False  # nothing left in flight, so a Ray pool may serve the next run
             try:
-                pool = _ray_pool(config) if pending else None
-                if pool is not None:  # the Ray workers hold each conversation to its limit and judge it
-                    limits.conversation_timeout_s = None
+                traffic = TrafficLimits(config.rpm, config.tpm)
+                helpers = build_helpers(config, cache, traffic, agent)
+                agents = AgentGraphs(traffic.apply(build_model(config.model, cache)))
+                limits = DriverLimits(
+                    concurrency=config.concurrency,
+                    # with Ray, each conversation is held to its limit and judged where it plays (aplay_within_limit)
+                    conversation_timeout_s=None if lease else config.conversation_timeout_s,
+                    max_cost_usd=config.max_cost_usd,
+                    spent_usd=sum(r.economics.cost_usd or 0 for r in done),
+                )
+
+                def play(job: Job, holder: Holder) -> Awaitable[ConversationRecord]:
+                    if lease is None:
+                        return aplay(job, config, fixtures, agents, cache, helpers, holder)
+                    if lease.ready is not None:
+                        return lease.ready.play(job.key)
+                    return aplay_within_limit(job, config, fixtures, agents, cache, helpers, holder)
+
+                def should_stop() -> bool:
+                    if lease is not None:
+                        lease.raise_if_failed()
+                    return controls.should_stop()
+
                 driver: Driver[Job, ConversationRecord] = Driver(
-                    play=lambda job, holder: (
-                        pool.play(job.key) if pool else aplay(job, config, fixtures, agents, cache, helpers, holder)
-                    ),
+                    play=play,
                     over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
                     failed=lambda job, holder, exc: failed(job, config, fixtures, holder, exc),
-                    finish=(lambda record: judged(record, helpers)) if pool is None else _as_is,
+                    finish=(lambda record: judged(record, helpers)) if lease is None else _as_is,
                     cost=lambda record: record.economics.cost_usd or 0.0,
                     seconds=lambda record: record.latency_ms / 1000,
                     sink=keep_played,
                     notify=notify,
                     limits=limits,
-                    should_stop=controls.should_stop,
+                    should_stop=should_stop,
                     on_tick=lambda spent: (
                         controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None
                     ),
@@ -247,8 +260,8 @@ def _execute(
                     controls.stop_reason = asyncio.run(driver.run(LongestFirst(pending, group=_persona_of)))
                 clean = True
             finally:
-                if pool is not None:
-                    _give_back(pool, clean)
+                if lease is not None:
+                    lease.give_back(clean)
     finally:
         if cache is not None:
             cache.close()
