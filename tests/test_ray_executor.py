@@ -318,6 +318,20 @@ def test_the_driver_plays_only_on_this_machines_own_cluster_without_shared_rate_
     assert not ray_executor._driver_may_play(config)
 
 
+def test_ray_started_from_a_thread_that_ends_keeps_running():
+    # Ray's own processes die with the thread that started them (PR_SET_PDEATHSIG): a run's lease thread, or the
+    # app's script thread, ends long before the process does
+    script = (
+        "import threading, time, ray\n"
+        "from evals.running.ray_executor import _connect\n"
+        "lease = threading.Thread(target=_connect, args=(None,))\n"
+        "lease.start(); lease.join(); time.sleep(1)\n"
+        "print('answer', ray.get(ray.remote(lambda: 42).remote(), timeout=30))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "answer 42" in done.stdout, done.stderr[-500:]
+
+
 def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path):
     script = (
         "import builtins, sys\n"

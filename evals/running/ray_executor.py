@@ -19,8 +19,9 @@ import itertools
 import logging
 import math
 import os
+from concurrent.futures import Future
 from dataclasses import dataclass
-from threading import Lock, Thread, Timer
+from threading import Event, Lock, Thread, Timer
 from typing import Any, NamedTuple
 
 from agent.errors import RetentionLabError
@@ -109,8 +110,32 @@ class _NotFromTheMainThread(logging.Filter):
 
 
 def _connect(address: str | None) -> Any:
+    """Ray, started (or joined) from a thread that lives as long as the process: Ray starts its own processes (its
+    GCS, its raylet) with PR_SET_PDEATHSIG, so they are killed when the *thread* that started them ends, and a run's
+    lease thread, or the app's script thread, ends long before the process does."""
     ray = import_ray()
-    if not ray.is_initialized():
+    if ray.is_initialized():
+        return ray
+    started: Future[Any] = Future()
+    Thread(target=_start_and_stay, args=(address, started), name="ray-start", daemon=True).start()
+    return started.result()
+
+
+def _start_and_stay(address: str | None, started: Future[Any]) -> None:
+    try:
+        ray = _init(address)
+    except BaseException as exc:
+        started.set_exception(exc)
+        return
+    started.set_result(ray)
+    Event().wait()  # this thread's end would end Ray's processes: it waits for the process's end (it is a daemon)
+
+
+def _init(address: str | None) -> Any:
+    ray = import_ray()
+    with _init_lock:
+        if ray.is_initialized():
+            return ray
         logging.getLogger("ray._private.worker").addFilter(_NOT_FROM_THE_MAIN_THREAD)
         # workers need the key and the server the driver uses; nothing else of the environment is sent
         env = {k: v for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL") if (v := os.environ.get(k))}
@@ -120,6 +145,7 @@ def _connect(address: str | None) -> Any:
 
 
 _NOT_FROM_THE_MAIN_THREAD = _NotFromTheMainThread()
+_init_lock = Lock()  # two runs of one process (the app's, a notebook's) must not both start Ray
 
 
 class PoolShape(NamedTuple):
