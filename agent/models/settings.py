@@ -110,15 +110,7 @@ def _openai(settings: ModelSettings) -> BaseChatModel:
 
     from agent.models.openai_client import LeanChatOpenAI
 
-    if not settings.model_name or settings.model_name == "openai":
-        raise ModelConfigError("model 'openai' needs a model name: use openai:<model>, e.g. openai:gpt-4o-mini")
-    base_url = settings.effective_base_url
-    key = settings.api_key.get_secret_value() if settings.api_key else os.environ.get("OPENAI_API_KEY")
-    if not key and not base_url:
-        raise ModelConfigError(
-            "OPENAI_API_KEY is not set: export it (or type a key in the app), or use an OpenAI-compatible "
-            "server by its base URL (--base-url or OPENAI_BASE_URL)"
-        )
+    key, base_url = _openai_key_and_url(settings)
     return LeanChatOpenAI(
         model=settings.model_name,
         api_key=SecretStr(key or "not-needed"),
@@ -130,6 +122,20 @@ def _openai(settings: ModelSettings) -> BaseChatModel:
         # and every eval run has an event loop of its own
         http_async_client=DefaultAsyncHttpxClient(timeout=settings.timeout_s),
     )
+
+
+def _openai_key_and_url(settings: ModelSettings) -> tuple[str | None, str | None]:
+    """The key and server an OpenAI model would use; raises ModelConfigError when it could not be built."""
+    if not settings.model_name or settings.model_name == "openai":
+        raise ModelConfigError("model 'openai' needs a model name: use openai:<model>, e.g. openai:gpt-4o-mini")
+    base_url = settings.effective_base_url
+    key = settings.api_key.get_secret_value() if settings.api_key else os.environ.get("OPENAI_API_KEY")
+    if not key and not base_url:
+        raise ModelConfigError(
+            "OPENAI_API_KEY is not set: export it (or type a key in the app), or use an OpenAI-compatible "
+            "server by its base URL (--base-url or OPENAI_BASE_URL)"
+        )
+    return key, base_url
 
 
 def make_chat_model(settings: ModelSettings | str) -> BaseChatModel:
@@ -145,6 +151,9 @@ def make_chat_model(settings: ModelSettings | str) -> BaseChatModel:
 
 
 def check_model(settings: ModelSettings) -> None:
-    """Raise ModelConfigError if `settings` cannot give a usable model, without building the offline one."""
-    if not settings.is_offline:
+    """Raise ModelConfigError if `settings` cannot give a usable model, without building the offline or an OpenAI
+    one (a run whose conversations are all reused never imports the OpenAI client)."""
+    if settings.provider == "openai":
+        _openai_key_and_url(settings)
+    elif not settings.is_offline:
         make_chat_model(settings)

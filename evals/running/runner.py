@@ -214,8 +214,10 @@ def _execute(
                     on_result(record, len(records), len(jobs))
 
             pending = _reuse_unchanged(pending, earlier, keep, notify)
+            if not pending:  # finished earlier or reused: no model, helper or agent is built
+                return records
             # Ray starts while the model is built and, on this machine, while the driver plays the first conversations
-            lease = _lease_ray_pool(config, driver_may_play=agent is langchain_agent) if pending else None
+            lease = _lease_ray_pool(config, driver_may_play=agent is langchain_agent)
             clean = False  # nothing left in flight, so a Ray pool may serve the next run
             try:
                 traffic = TrafficLimits(config.rpm, config.tpm)
