@@ -258,9 +258,10 @@ def ray_speedup() -> None:
                 f"ray: {len(records)} conversations against the 200 ms stub; local --concurrency 1 {sequential:.0f} s; "
                 f"--executor ray ({cpus} CPUs) --concurrency 32: {cold:.1f} s starting Ray ({sequential / cold:.1f}x), "
                 f"{fresh:.1f} s on Ray already running with new actors, the driver playing while they start "
-                f"({sequential / fresh:.1f}x; a command with --ray-address leaves every conversation to its actors), {kept:.1f} s on the actors the last run of the process gave back, as "
-                f"compare's arm B does ({sequential / kept:.1f}x) (target >= 24x); ceiling with no "
-                f"contention {sequential / bound:.1f}x; all three Ray runs wrote the local run's records: {same}"
+                f"({sequential / fresh:.1f}x; a command with --ray-address leaves every conversation to its actors), "
+                f"{kept:.1f} s on the actors the last run of the process gave back, as compare's arm B does "
+                f"({sequential / kept:.1f}x) (target >= 24x); ceiling with no contention {sequential / bound:.1f}x; "
+                f"all three Ray runs wrote the local run's records: {same}"
             )
     finally:
         process.terminate()

@@ -3,6 +3,7 @@ kept between the clean runs of one process, and never kept after an abandoned on
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -292,20 +293,42 @@ def test_while_the_actors_start_the_driver_plays_and_every_record_is_the_local_r
     assert len(ray_executor._kept) == 1  # a clean run gives its actors back, as when they played every conversation
 
 
-def test_actors_that_fail_to_start_while_the_driver_plays_stop_the_run_in_one_line(tmp_path, local_ray, monkeypatch):
+def test_actors_that_fail_to_start_while_the_driver_plays_leave_it_the_run_and_say_why(
+    tmp_path, local_ray, monkeypatch, caplog
+):
     ray_executor.close_kept_pool()
     start = _SlowStart(monkeypatch, first=1, broken=True)
     config = _ray_config(tmp_path, "broken").model_copy(update={"concurrency": 1})
-    with pytest.raises(RetentionLabError, match=r"the actors could not start \(ModuleNotFoundError: No module named"):
-        execute_run(config, on_result=start.on_result)
-    kept = read_results(tmp_path / "broken")
-    assert len(kept) == 1 and not kept[0].error  # what the driver finished is kept, and nothing was played after
-    resumed = execute_run(config.model_copy(update={"resume": True, "executor": "local"}))
-    assert len(resumed) == 4 and not any(r.error for r in resumed)
+    records = execute_run(config, on_result=start.on_result)
+    assert len(records) == 4 and not any(r.error for r in records) and start.on_actors == []
+    assert "the actors could not start (ModuleNotFoundError: No module named 'langchain')" in caplog.text
+    assert "plays the rest of the run itself" in caplog.text
+    assert ray_executor._kept == []
 
 
-def test_the_driver_plays_only_on_this_machines_own_cluster_without_shared_rate_limits(tmp_path, monkeypatch):
+def test_a_run_stopped_while_its_actors_start_ends_at_once_and_they_are_kept_for_the_next(
+    tmp_path, local_ray, monkeypatch
+):
+    ray_executor.close_kept_pool()
+    start = _SlowStart(monkeypatch, first=99)
+
+    def stop_button(record, done, total):
+        raise KeyboardInterrupt  # Ctrl+C, or Streamlit's Stop, with the actors still starting
+
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(_ray_config(tmp_path, "stopped"), on_result=stop_button)
+    (lease,) = [thread for thread in threading.enumerate() if thread.name == "ray-lease"]
+    assert lease.is_alive() and ray_executor._kept == []  # the run did not wait for its actors to start
+    start.may_start.set()
+    lease.join(60)
+    assert len(ray_executor._kept) == 1 and start.on_actors == []  # they never held a conversation: kept
+    records = execute_run(_ray_config(tmp_path, "stopped").model_copy(update={"resume": True}))
+    assert len(records) == 4 and not any(r.error for r in records)
+
+
+def test_the_driver_plays_only_without_a_named_cluster_shared_rate_limits_or_a_kept_pool(tmp_path, monkeypatch):
     monkeypatch.setattr(ray_executor, "PLAY_WHILE_ACTORS_START", True)
+    monkeypatch.setattr(ray_executor, "_kept", [])
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     config = _ray_config(tmp_path, "run")
     assert ray_executor._driver_may_play(config)
@@ -328,7 +351,9 @@ def test_ray_started_from_a_thread_that_ends_keeps_running():
         "lease.start(); lease.join(); time.sleep(1)\n"
         "print('answer', ray.get(ray.remote(lambda: 42).remote(), timeout=30))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a Ray of its own, started by that thread
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=env)  # fmt: skip
     assert done.returncode == 0 and "answer 42" in done.stdout, done.stderr[-500:]
 
 

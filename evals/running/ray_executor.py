@@ -4,7 +4,9 @@ Each actor holds one model client, the run's reader, judge and customer voice, a
 on its own event loop, each under the run's wall-clock limit. Records come back to the driver, which alone writes
 results.jsonl, so resume, de-duplication and the reports work as with the local executor. Ray is an optional extra.
 
-An actor costs a worker process and the agent stack's imports, 3-4 s of CPU per core. A run that ends cleanly gives
+On this machine's own cluster, the driver plays the first conversations itself while Ray and the actors start
+(`PoolLease`): Ray's start is about 2 s, mostly waiting for its processes. An actor costs a worker process and the
+agent stack's imports, 3-4 s of CPU per core. A run that ends cleanly gives
 its actors back (`lease_pool`, `give_back`), and the next run of the same process on the same cluster and shape gets
 them: compare's arm B, or a later `run_eval` within `KEEP_IDLE_S` (then they are killed, and their CPUs go back to the
 cluster). A run whose conversations were abandoned (Ctrl+C, Stop, an error) kills its actors, so no later run meets a
@@ -29,6 +31,7 @@ from evals.running.config import RunConfig
 from evals.running.driver import Holder
 from evals.schema.records import ConversationRecord
 
+LOG = logging.getLogger(__name__)
 INSTALL_HINT = "--executor ray needs Ray, an optional extra: pip install -e '.[ray]' (or pip install 'ray>=2.9')"
 
 
@@ -213,42 +216,43 @@ PLAY_WHILE_ACTORS_START = True
 
 
 class PoolLease:
-    """The Ray pool of one run. On this machine's own cluster it is leased on a thread, and until it is `ready` the
-    driver plays conversations itself: Ray's start (about 2 s, mostly waiting for its processes) and the actors'
-    imports are not a wait. The pool is leased before the first conversation, as the only place they play, when the
-    cluster is one the user named (the driver may not reach its model server), under --rpm/--tpm (shared out among
-    the actors), when the caller cannot have the driver play (`driver_may_play`), or when a kept pool is waiting."""
+    """The Ray pool of one run. With no --ray-address it is leased on a thread, and until it is `ready` the driver
+    plays conversations itself: Ray's start (about 2 s, mostly waiting for its processes) and the actors' imports are
+    not a wait. If the actors cannot start, the driver plays the rest of the run and a warning says why. The pool is
+    leased before the first conversation, as the only place they play, when the user names a cluster (the driver may
+    not reach its model server), under --rpm/--tpm (shared out among the actors), when the caller cannot have the
+    driver play (`driver_may_play`: another agent under test), or when a kept pool is waiting."""
 
     def __init__(self, config: RunConfig, driver_may_play: bool) -> None:
         self.ready: RayPool | None = None  # set once, by the lease's thread: then every new conversation goes to it
-        self._error: BaseException | None = None
-        self._thread: Thread | None = None
+        self._lock = Lock()
+        self._ended = False  # the run gave the lease back: a pool that arrives later has no run to serve
         if driver_may_play and _driver_may_play(config):
-            self._thread = Thread(target=self._lease, args=(config,), name="ray-lease", daemon=True)
-            self._thread.start()
+            Thread(target=self._lease, args=(config,), name="ray-lease", daemon=True).start()
         else:
             self.ready = lease_pool(config)
 
     def _lease(self, config: RunConfig) -> None:
         try:
-            self.ready = lease_pool(config)
-        except BaseException as exc:  # reported on the run's thread, by raise_if_failed
-            self._error = exc
-
-    def raise_if_failed(self) -> None:
-        """Stop the run with the reason the actors could not start (what the driver played is kept)."""
-        if self._error is not None:
-            raise self._error
+            pool = lease_pool(config)
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            LOG.warning("--executor ray: %s; this process plays the rest of the run itself", reason)
+            return
+        with self._lock:
+            if not self._ended:
+                self.ready = pool
+                return
+        give_back(pool, clean=True)  # the run ended before its actors were ready: they never held a conversation
 
     def give_back(self, clean: bool) -> None:
-        """Wait for a lease still under way, then keep or kill its actors (`give_back`); a run that ended cleanly
-        still says why its actors could not start."""
-        if self._thread is not None:
-            self._thread.join()
-        if self.ready is not None:
-            give_back(self.ready, clean)
-        elif clean:
-            self.raise_if_failed()
+        """Keep or kill the run's actors (`give_back`); a lease still under way is not waited for (Ctrl+C, Stop and
+        a run the driver finished alone end at once): its thread keeps the pool when it arrives."""
+        with self._lock:
+            self._ended = True
+            pool = self.ready
+        if pool is not None:
+            give_back(pool, clean)
 
 
 def _driver_may_play(config: RunConfig) -> bool:

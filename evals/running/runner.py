@@ -19,6 +19,7 @@ from typing import Any
 from agent.agent_graph import AgentGraphs
 from agent.errors import InputFileError
 from agent.models.cache import DiskCache
+from agent.models.settings import check_model
 from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet
 from evals.running.agent_under_test import AgentFactory, langchain_agent
@@ -216,7 +217,8 @@ def _execute(
             pending = _reuse_unchanged(pending, earlier, keep, notify)
             if not pending:  # finished earlier or reused: no model, helper or agent is built
                 return records
-            # Ray starts while the model is built and, on this machine, while the driver plays the first conversations
+            check_model(config.model)  # a model that cannot be built is refused before Ray starts
+            # with no --ray-address, Ray starts while the model is built and the driver plays the first conversations
             lease = _lease_ray_pool(config, driver_may_play=agent is langchain_agent)
             clean = False  # nothing left in flight, so a Ray pool may serve the next run
             try:
@@ -238,11 +240,6 @@ def _execute(
                         return lease.ready.play(job.key)
                     return aplay_within_limit(job, config, fixtures, agents, cache, helpers, holder)
 
-                def should_stop() -> bool:
-                    if lease is not None:
-                        lease.raise_if_failed()
-                    return controls.should_stop()
-
                 driver: Driver[Job, ConversationRecord] = Driver(
                     play=play,
                     over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
@@ -253,7 +250,7 @@ def _execute(
                     sink=keep_played,
                     notify=notify,
                     limits=limits,
-                    should_stop=should_stop,
+                    should_stop=controls.should_stop,
                     on_tick=lambda spent: (
                         controls.on_tick(len(records), len(jobs), spent) if controls.on_tick else None
                     ),
