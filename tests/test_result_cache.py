@@ -4,6 +4,8 @@ any change to what decides a conversation plays it again, and nothing unfinished
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,28 @@ def test_a_rerun_of_an_unchanged_eval_plays_nothing_and_writes_the_same_conversa
     assert summary(second) == summary(first)
     full = read_results(tmp_path / "second")
     assert all(r.transcript and r.reused for r in full)  # results.jsonl holds the whole conversations again
+
+
+def test_a_rerun_with_nothing_to_play_builds_no_model_and_checks_openai_settings_without_the_client(
+    tmp_path, played, monkeypatch
+):
+    execute_run(config(tmp_path, "first"))
+    played.clear()
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model was built for a run with nothing to play")
+
+    monkeypatch.setattr(runner, "build_model", no_model)
+    monkeypatch.setattr(runner, "build_helpers", no_model)
+    assert len(execute_run(config(tmp_path, "second"))) == 6 and played == []
+    script = (
+        "import sys\n"
+        "from agent.models.settings import ModelSettings, check_model\n"
+        "check_model(ModelSettings(spec='openai:gpt-x', base_url='http://127.0.0.1:9/v1'))\n"
+        "print(sorted(m for m in ('openai', 'langchain_openai') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr[-500:]
 
 
 def test_more_trials_play_only_the_new_ones(tmp_path, played):
