@@ -77,6 +77,21 @@ def test_a_rerun_with_nothing_to_play_builds_no_model_and_checks_openai_settings
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr[-500:]
 
 
+def test_the_report_says_how_many_conversations_were_reused(tmp_path):
+    from evals.reports.report import write_report
+
+    execute_run(config(tmp_path, "first", trials=1))
+    execute_run(config(tmp_path, "second", trials=2))  # the first trial of each persona is reused, the second played
+    for out, line in [("first", None), ("second", "3 of 6 conversations were taken from an earlier run")]:
+        write_report(tmp_path / out)
+        markdown = (tmp_path / out / "report.md").read_text(encoding="utf-8")
+        html = (tmp_path / out / "report.html").read_text(encoding="utf-8")
+        if line is None:
+            assert "taken from an earlier run" not in markdown + html
+        else:
+            assert line in markdown and line in html
+
+
 def test_more_trials_play_only_the_new_ones(tmp_path, played):
     execute_run(config(tmp_path, "first", trials=1))
     played.clear()

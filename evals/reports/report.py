@@ -162,6 +162,14 @@ def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[
             f"The reader {manifest.identity.reader} could not read {reader_errors} agent repl(ies); the rules reader "
             "read them instead, so the scores of those replies rest on the rules."
         )
+    reused = sum(s.reused for s in summaries.values())
+    if reused:
+        total = sum(s.conversations for s in summaries.values())
+        lines.append(
+            f"{reused} of {total} conversations were taken from an earlier run with the same code, settings, policy, "
+            "persona and data files (the --cache file) instead of being played again; their records say "
+            '"reused": true. Run with --no-cache to play every one.'
+        )
     if manifest.identity.fault_rate:
         affected = sum(s.fault_affected for s in summaries.values())
         total = sum(s.conversations for s in summaries.values())

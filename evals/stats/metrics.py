@@ -108,6 +108,7 @@ class PolicySummary(BaseModel):
     fault_affected: int = Field(default=0, description="conversations that met at least one injected backend fault")
     faults: int = 0
     weighted: bool = Field(default=False, description="rates are weighted by the personas' weight:")
+    reused: int = Field(default=0, description="conversations taken from an earlier run's --cache, not played again")
 
 
 def _persona_rate(
@@ -146,7 +147,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.first: ConversationRecord | None = None
-        self.n = self.errors = self.tokens = self.reader_errors = self.fault_affected = self.faults = 0
+        self.n = self.errors = self.tokens = self.reader_errors = self.fault_affected = self.faults = self.reused = 0
         self.value_kept = self.offer_cost = 0.0
         self.turns: list[int] = []
         self.latencies: list[float] = []
@@ -176,6 +177,7 @@ class _Tally:
         self.latencies.append(r.latency_ms)
         self.errors += r.error is not None
         self.reader_errors += r.reader_errors
+        self.reused += r.reused
         self.fault_affected += r.faults_met > 0
         self.faults += r.faults_met
         if r.error is None:
@@ -222,6 +224,7 @@ class _Tally:
             reader_errors=self.reader_errors,
             fault_affected=self.fault_affected,
             faults=self.faults,
+            reused=self.reused,
         )
 
 
