@@ -4,6 +4,7 @@ any change to what decides a conversation plays it again, and nothing unfinished
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,35 @@ def test_the_report_says_how_many_conversations_were_reused(tmp_path):
             assert "taken from an earlier run" not in markdown + html
         else:
             assert line in markdown and line in html
+
+
+def test_the_cache_keeps_only_the_most_recently_used_conversations(tmp_path, played, monkeypatch):
+    monkeypatch.setattr(result_cache, "KEEP_AT_MOST", 4)
+    execute_run(config(tmp_path, "first", trials=1))  # 3 conversations kept
+    execute_run(config(tmp_path, "reuse", trials=1))  # the same 3 reused: now the most recently used
+    execute_run(config(tmp_path, "other", trials=1, seed=9))  # 3 more under another seed: 6 > 4, so 2 go
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (4,)
+    played.clear()
+    execute_run(config(tmp_path, "again", trials=1, seed=9))
+    assert played == []  # the newest three were kept
+    played.clear()
+    again = execute_run(config(tmp_path, "again-first", trials=1))
+    assert len(played) == 2 and sum(r.reused for r in again) == 1  # of the first three, the most recently used one
+
+
+def test_a_cache_file_from_before_pruning_is_read_and_pruned(tmp_path, played, monkeypatch):
+    execute_run(config(tmp_path, "first", trials=1))
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:  # the table as it was: no column for when it was used
+        db.execute("CREATE TABLE old AS SELECT key, record FROM conversations")
+        db.execute("DROP TABLE conversations")
+        db.execute("ALTER TABLE old RENAME TO conversations")
+    played.clear()
+    assert all(r.reused for r in execute_run(config(tmp_path, "second", trials=1))) and played == []
+    monkeypatch.setattr(result_cache, "KEEP_AT_MOST", 1)
+    execute_run(config(tmp_path, "third", trials=1))
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (1,)
 
 
 def test_more_trials_play_only_the_new_ones(tmp_path, played):

@@ -10,7 +10,8 @@ it is unchanged:
   plays everything again);
 - the conversation's own key and seed.
 A conversation that ended in an error (a model or backend failure, its wall-clock limit) or whose judge failed is
-never kept: a rerun plays it again.
+never kept: a rerun plays it again. Each change of code or settings adds conversations under a new fingerprint, so
+when a run ends the file keeps only the `KEEP_AT_MOST` conversations most recently kept or reused.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -36,6 +38,9 @@ LOG = logging.getLogger(__name__)
 NOT_DECIDING = {"out", "resume", "concurrency", "executor", "ray_address", "cache_path", "max_cost_usd", "rpm", "tpm",
                 "trials", "persona_ids"}  # fmt: skip
 
+
+# About 14 KB each: the file holds at most about 280 MB of them (SQLite reuses the pages of those dropped)
+KEEP_AT_MOST = 20_000
 
 LIBRARIES = ("langchain", "langchain-core", "langgraph", "langchain-openai", "openai", "pydantic")
 
@@ -108,8 +113,15 @@ class FinishedConversations:
         self._fingerprint = fingerprint
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, record TEXT NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, record TEXT NOT NULL, used REAL NOT NULL "
+            "DEFAULT 0)"
+        )
+        if "used" not in {row[1] for row in self._db.execute("PRAGMA table_info(conversations)")}:
+            # a cache file from before conversations were pruned: theirs count as the least recently used
+            self._db.execute("ALTER TABLE conversations ADD COLUMN used REAL NOT NULL DEFAULT 0")
         self._db.commit()
+        self._reused: list[str] = []  # marked as used when the run ends, in one write
 
     @classmethod
     def for_run(cls, config: RunConfig, policies: list[CompiledPolicy]) -> FinishedConversations | None:
@@ -134,6 +146,7 @@ class FinishedConversations:
             record = ConversationRecord.model_validate_json(row[0])
         except ValueError:  # written by another version of the format: play it again
             return None
+        self._reused.append(self._key(key, seed))
         return record.model_copy(update={"model_calls": 0, "reused": True})
 
     def put(self, record: ConversationRecord) -> None:
@@ -142,13 +155,29 @@ class FinishedConversations:
         try:
             with self._lock:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO conversations (key, record) VALUES (?, ?)",
-                    (self._key(record.key, record.seed), record.model_dump_json()),
+                    "INSERT OR REPLACE INTO conversations (key, record, used) VALUES (?, ?, ?)",
+                    (self._key(record.key, record.seed), record.model_dump_json(), time.time()),
                 )
                 self._db.commit()  # at once: an open write would lock the model-reply cache in the same file
         except sqlite3.Error:  # the finished record is in results.jsonl already; only the shortcut is lost
             LOG.warning("the conversation could not be kept in the cache", exc_info=True)
 
     def close(self) -> None:
+        """Mark the conversations this run reused as used, drop all but the `KEEP_AT_MOST` most recently used, and
+        close the file."""
         with self._lock:
-            self._db.close()
+            try:
+                now = time.time()
+                self._db.executemany(
+                    "UPDATE conversations SET used = ? WHERE key = ?", [(now, k) for k in self._reused]
+                )
+                self._db.execute(
+                    "DELETE FROM conversations WHERE key IN "
+                    "(SELECT key FROM conversations ORDER BY used DESC LIMIT -1 OFFSET ?)",
+                    (KEEP_AT_MOST,),
+                )
+                self._db.commit()
+            except sqlite3.Error:  # locked too long, or a damaged file: the next run prunes it
+                LOG.warning("the cache's kept conversations could not be pruned", exc_info=True)
+            finally:
+                self._db.close()
