@@ -157,16 +157,16 @@ def test_requests_per_minute_and_tokens_per_minute_hold_calls_back():
 
 
 def test_a_conversation_that_fails_unexpectedly_is_an_error_record_and_the_run_goes_on(tmp_path, monkeypatch):
-    import evals.running.runner as runner
+    from evals.running import play
 
-    real = runner.aplay
+    real = play.aplay
 
     async def breaks_once(job, *args):
         if job.persona.id == "discount_at_once":
             raise RuntimeError("a bug in one conversation")
         return await real(job, *args)
 
-    monkeypatch.setattr(runner, "aplay", breaks_once)
+    monkeypatch.setattr(play, "aplay", breaks_once)
     config = RunConfig(policies=[RETENTION], trials=1, cache_path=None, out=tmp_path / "run",
                        persona_ids=["declines_everything", "discount_at_once", "insists_from_the_start"])  # fmt: skip
     records = {r.persona: r for r in execute_run(config)}
@@ -185,7 +185,7 @@ def test_the_judge_runs_outside_the_conversations_wall_clock_limit(tmp_path, mon
     from evals.judging.judge import Judge
     from evals.judging.rubric import load_rubric
     from evals.reading.rules import RulesReader
-    from evals.running.play import RunHelpers
+    from evals.running.helpers import RunHelpers
     from testing.scripted_model import ScriptedChatModel
 
     inside_limit = contextvars.ContextVar("inside_limit", default=False)

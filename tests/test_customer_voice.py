@@ -11,7 +11,8 @@ from agent.store.fixtures import default_fixtures
 from evals.personas.voice import CustomerVoice, Decision, says
 from evals.reading.rules import RulesReader
 from evals.running.config import RunConfig
-from evals.running.play import RunHelpers, build_model, run_conversation
+from evals.running.helpers import RunHelpers
+from evals.running.play import build_model, run_conversation
 from evals.running.runner import plan_jobs
 from testing.scripted_model import ScriptedChatModel
 from tests.conftest import POLICIES

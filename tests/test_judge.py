@@ -9,7 +9,8 @@ from evals.judging.judge import Judge
 from evals.judging.rubric import load_rubric
 from evals.reading.rules import RulesReader
 from evals.running.config import RunConfig
-from evals.running.play import RunHelpers, build_model, run_conversation
+from evals.running.helpers import RunHelpers
+from evals.running.play import build_model, run_conversation
 from evals.running.runner import plan_jobs
 from testing.scripted_model import ScriptedChatModel
 from tests.conftest import POLICIES

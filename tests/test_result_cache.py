@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.models.offline.model import ReferenceChatModel
-from evals.running import result_cache, runner
+from evals.running import play, result_cache, runner
 from evals.running.config import RunConfig
 from evals.running.runner import execute_run
 from evals.schema.records import read_results
@@ -25,13 +25,13 @@ PERSONAS = ["discount_at_once", "declines_everything", "wants_a_swap"]
 def played(monkeypatch) -> list[str]:
     """The keys of the conversations actually played, run after run."""
     keys: list[str] = []
-    original = runner.aplay
+    original = play.aplay
 
     def counting(job, *args, **kwargs):
         keys.append(job.key)
         return original(job, *args, **kwargs)
 
-    monkeypatch.setattr(runner, "aplay", counting)
+    monkeypatch.setattr(play, "aplay", counting)
     return keys
 
 
@@ -65,7 +65,7 @@ def test_a_rerun_with_nothing_to_play_builds_no_model_and_checks_openai_settings
     def no_model(*args, **kwargs):
         raise AssertionError("a model was built for a run with nothing to play")
 
-    monkeypatch.setattr(runner, "build_model", no_model)
+    monkeypatch.setattr(play, "build_model", no_model)
     monkeypatch.setattr(runner, "build_helpers", no_model)
     assert len(execute_run(config(tmp_path, "second"))) == 6 and played == []
     script = (

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.agent_graph import AgentGraph
-from agent.conversation import Conversation, ConversationExport
 from agent.policy.compiled import CompiledPolicy
 from agent.store.fixtures import FixtureSet
 from agent.store.trace import TurnResult
+
+if TYPE_CHECKING:  # the agent stack (LangChain's agents, LangGraph) is imported when a conversation starts
+    from agent.agent_graph import AgentGraph
+    from agent.conversation import ConversationExport
 
 
 class AgentUnderTest(Protocol):
@@ -57,6 +59,8 @@ AgentFactory = Callable[[ConversationStart], AgentUnderTest]
 
 def langchain_agent(start: ConversationStart) -> AgentUnderTest:
     """The product's agent: `langchain.agents.create_agent` on the run's shared graph for this policy."""
+    from agent.conversation import Conversation
+
     convo = Conversation.start(start.policy, start.customer_id, start.model, start.fixtures, start.fault_rate,
                                start.seed, start.step_limit, agent=start.graph)  # fmt: skip
     convo.model_label = start.model_label

@@ -5,6 +5,7 @@ A broken input stops the run here, before anything is written."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from agent.datafiles import DEFAULT_FIXTURES
@@ -19,7 +20,7 @@ from evals.personas.loader import load_personas
 from evals.personas.simulator import phrases
 from evals.reading.rules import reading_rules
 from evals.running.config import RunConfig, trial_seed
-from evals.running.play import Job, build_helpers
+from evals.running.helpers import build_helpers
 from evals.running.pricing import PRICING_FILE, cost_usd, prices
 from evals.schema.persona import Persona
 
@@ -92,6 +93,18 @@ def run_fixtures(config: RunConfig) -> FixtureSet:
             root, "--fixtures", "has no magento/ folder", "pass the fixtures folder import-tickets wrote"
         )
     return default_fixtures(str(root))
+
+
+@dataclass(frozen=True)
+class Job:
+    policy: CompiledPolicy
+    persona: Persona
+    trial: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.policy.main.path.stem}/{self.persona.id}/{self.trial}"
 
 
 def plan_jobs(config: RunConfig, fixtures: FixtureSet) -> tuple[list[Job], list[CompiledPolicy], list[Persona]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
@@ -19,73 +18,22 @@ from agent.conversation import ConversationExport, PolicyVersion
 from agent.models.cache import DiskCache, counting_misses, not_counted
 from agent.models.settings import ModelSettings, make_chat_model
 from agent.models.usage import TokenCount, tokens_used
-from agent.policy.compiled import CompiledPolicy
 from agent.redact import redact
 from agent.store.fixtures import FixtureSet
 from agent.store.world import World
-from evals.judging.judge import Judge
 from evals.personas.simulator import PersonaSimulator
-from evals.personas.voice import CustomerVoice
-from evals.reading.model import ModelReader
-from evals.reading.readers import judging_model, make_reader
 from evals.reading.rules import RulesReader
-from evals.running.agent_under_test import AgentFactory, AgentUnderTest, ConversationStart, langchain_agent
+from evals.running.agent_under_test import AgentUnderTest, ConversationStart
 from evals.running.config import RunConfig
 from evals.running.driver import Holder
-from evals.running.limits import TrafficLimits
+from evals.running.helpers import RunHelpers
+from evals.running.planning import Job
 from evals.running.pricing import conversation_cost
 from evals.schema.judgement import ConversationJudgement
-from evals.schema.persona import Persona
-from evals.schema.reading import ReplyReader
 from evals.schema.records import ConversationRecord, Economics, fingerprint
 from evals.schema.version import SCHEMA_VERSION
 from evals.scoring.oracle import expected_outcome
 from evals.scoring.record_scoring import score_record
-
-
-@dataclass(frozen=True)
-class Job:
-    policy: CompiledPolicy
-    persona: Persona
-    trial: int
-    seed: int
-
-    @property
-    def key(self) -> str:
-        return f"{self.policy.main.path.stem}/{self.persona.id}/{self.trial}"
-
-
-@dataclass(frozen=True)
-class RunHelpers:
-    """The models around the agent, built once per run: the reader of its replies, and when asked for, the
-    soft-criteria judge and the customer's voice."""
-
-    reader: ReplyReader
-    judge: Judge | None = None
-    voice: CustomerVoice | None = None
-    agent: AgentFactory = langchain_agent
-
-
-def build_helpers(
-    config: RunConfig,
-    cache: DiskCache | None,
-    traffic: TrafficLimits | None = None,
-    agent: AgentFactory = langchain_agent,
-) -> RunHelpers:
-    """The run's reader and judge, their models under the run's traffic limits, and the agent under test."""
-    traffic = traffic or TrafficLimits(None, None)
-    judge = None
-    if config.judge_model:
-        settings = config.model.model_copy(update={"spec": config.judge_model})
-        judge = Judge(traffic.apply(judging_model(settings, cache)), config.judge_model, config.judge_samples)
-    reader = make_reader(config.model.model_copy(update={"spec": config.reader}), cache)
-    if isinstance(reader, ModelReader):
-        traffic.apply(reader.model)
-    voice = None
-    if config.customer_model:
-        settings = config.model.model_copy(update={"spec": config.customer_model})
-        voice = CustomerVoice(traffic.apply(judging_model(settings, cache)), config.customer_model)
-    return RunHelpers(reader, judge, voice, agent)
 
 
 def run_conversation(

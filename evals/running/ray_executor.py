@@ -67,9 +67,10 @@ class ConversationWorker:
         """Build the run's jobs, model client and helpers; returns this actor's pid (the pool's tests use it)."""
         from agent.agent_graph import AgentGraphs
         from agent.models.cache import DiskCache
+        from evals.running.helpers import build_helpers
         from evals.running.limits import TrafficLimits
         from evals.running.planning import plan_jobs, run_fixtures
-        from evals.running.play import build_helpers, build_model
+        from evals.running.play import build_model
 
         self.finish()
         config = RunConfig.model_validate_json(config_json)

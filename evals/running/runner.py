@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.agent_graph import AgentGraphs
 from agent.errors import InputFileError
 from agent.models.cache import DiskCache
 from agent.models.settings import check_model
@@ -26,18 +25,9 @@ from evals.running.agent_under_test import AgentFactory, langchain_agent
 from evals.running.config import RunConfig
 from evals.running.driver import Driver, DriverLimits, Holder
 from evals.running.heap import long_lived_objects_frozen
+from evals.running.helpers import build_helpers
 from evals.running.limits import TrafficLimits
-from evals.running.planning import inputs_sha, plan_jobs, run_fixtures
-from evals.running.play import (
-    Job,
-    aplay,
-    aplay_within_limit,
-    build_helpers,
-    build_model,
-    failed,
-    judged,
-    over_time,
-)
+from evals.running.planning import Job, inputs_sha, plan_jobs, run_fixtures
 from evals.running.result_cache import FinishedConversations
 from evals.running.scheduling import LongestFirst
 from evals.schema.light_records import LightRecords
@@ -217,6 +207,9 @@ def _execute(
             pending = _reuse_unchanged(pending, earlier, keep, notify)
             if not pending:  # finished earlier or reused: no model, helper or agent is built
                 return records
+            from agent.agent_graph import AgentGraphs  # the agent stack, imported only when a conversation is played
+            from evals.running import play
+
             check_model(config.model)  # a model that cannot be built is refused before Ray starts
             # with no --ray-address, Ray starts while the model is built and the driver plays the first conversations
             lease = _lease_ray_pool(config, driver_may_play=agent is langchain_agent)
@@ -224,7 +217,7 @@ def _execute(
             try:
                 traffic = TrafficLimits(config.rpm, config.tpm)
                 helpers = build_helpers(config, cache, traffic, agent)
-                agents = AgentGraphs(traffic.apply(build_model(config.model, cache)))
+                agents = AgentGraphs(traffic.apply(play.build_model(config.model, cache)))
                 limits = DriverLimits(
                     concurrency=config.concurrency,
                     # with Ray, each conversation is held to its limit and judged where it plays (aplay_within_limit)
@@ -233,18 +226,18 @@ def _execute(
                     spent_usd=sum(r.economics.cost_usd or 0 for r in done),
                 )
 
-                def play(job: Job, holder: Holder) -> Awaitable[ConversationRecord]:
+                def play_one(job: Job, holder: Holder) -> Awaitable[ConversationRecord]:
                     if lease is None:
-                        return aplay(job, config, fixtures, agents, cache, helpers, holder)
+                        return play.aplay(job, config, fixtures, agents, cache, helpers, holder)
                     if lease.ready is not None:
                         return lease.ready.play(job.key)
-                    return aplay_within_limit(job, config, fixtures, agents, cache, helpers, holder)
+                    return play.aplay_within_limit(job, config, fixtures, agents, cache, helpers, holder)
 
                 driver: Driver[Job, ConversationRecord] = Driver(
-                    play=play,
-                    over_time=lambda job, holder, limit: over_time(job, config, fixtures, holder, limit),
-                    failed=lambda job, holder, exc: failed(job, config, fixtures, holder, exc),
-                    finish=(lambda record: judged(record, helpers)) if lease is None else _as_is,
+                    play=play_one,
+                    over_time=lambda job, holder, limit: play.over_time(job, config, fixtures, holder, limit),
+                    failed=lambda job, holder, exc: play.failed(job, config, fixtures, holder, exc),
+                    finish=(lambda record: play.judged(record, helpers)) if lease is None else _as_is,
                     cost=lambda record: record.economics.cost_usd or 0.0,
                     seconds=lambda record: record.latency_ms / 1000,
                     sink=keep_played,
