@@ -93,33 +93,60 @@ def test_the_report_says_how_many_conversations_were_reused(tmp_path):
             assert line in markdown and line in html
 
 
+def _kept(tmp_path: Path) -> int:
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM conversations").fetchone()[0]
+
+
 def test_the_cache_keeps_only_the_most_recently_used_conversations(tmp_path, played, monkeypatch):
     monkeypatch.setattr(result_cache, "KEEP_AT_MOST", 4)
     execute_run(config(tmp_path, "first", trials=1))  # 3 conversations kept
-    execute_run(config(tmp_path, "reuse", trials=1))  # the same 3 reused: now the most recently used
+    execute_run(config(tmp_path, "reuse", trials=1))  # the same 3 reused, and marked as used again
     execute_run(config(tmp_path, "other", trials=1, seed=9))  # 3 more under another seed: 6 > 4, so 2 go
-    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
-        assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (4,)
+    assert _kept(tmp_path) == 4
     played.clear()
     execute_run(config(tmp_path, "again", trials=1, seed=9))
     assert played == []  # the newest three were kept
     played.clear()
     again = execute_run(config(tmp_path, "again-first", trials=1))
-    assert len(played) == 2 and sum(r.reused for r in again) == 1  # of the first three, the most recently used one
+    assert len(played) == 2 and sum(r.reused for r in again) == 1  # of the first three, one was left
+
+
+def test_a_run_bigger_than_the_cache_keeps_all_of_its_own_conversations(tmp_path, played, monkeypatch):
+    monkeypatch.setattr(result_cache, "KEEP_AT_MOST", 2)
+    execute_run(config(tmp_path, "first", trials=1))
+    assert _kept(tmp_path) == 3  # not 2: pruning never drops the conversations of the run that prunes
+    played.clear()
+    execute_run(config(tmp_path, "second", trials=1))
+    assert played == []
 
 
 def test_a_cache_file_from_before_pruning_is_read_and_pruned(tmp_path, played, monkeypatch):
     execute_run(config(tmp_path, "first", trials=1))
-    with sqlite3.connect(tmp_path / "cache.sqlite") as db:  # the table as it was: no column for when it was used
-        db.execute("CREATE TABLE old AS SELECT key, record FROM conversations")
-        db.execute("DROP TABLE conversations")
-        db.execute("ALTER TABLE old RENAME TO conversations")
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        db.execute("DROP TABLE conversation_use")  # as the file was: no record of when each conversation was used
     played.clear()
     assert all(r.reused for r in execute_run(config(tmp_path, "second", trials=1))) and played == []
-    monkeypatch.setattr(result_cache, "KEEP_AT_MOST", 1)
-    execute_run(config(tmp_path, "third", trials=1))
-    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
-        assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (1,)
+    monkeypatch.setattr(result_cache, "KEEP_AT_MOST", 3)
+    execute_run(config(tmp_path, "third", trials=1, seed=9))  # 3 more: the 3 older go, though they were reused
+    assert _kept(tmp_path) == 3
+    played.clear()
+    execute_run(config(tmp_path, "fourth", trials=1, seed=9))
+    assert played == []
+
+
+def test_a_cached_run_does_not_import_the_agent_stack(tmp_path):
+    execute_run(config(tmp_path, "first", trials=1))
+    rerun = config(tmp_path, "second", trials=1).model_dump_json()
+    script = (
+        "import sys\n"
+        "from evals.running.config import RunConfig\n"
+        "from evals.running.runner import execute_run\n"
+        f"records = execute_run(RunConfig.model_validate_json({rerun!r}))\n"
+        "print(all(r.reused for r in records), [m for m in ('langgraph', 'agent.agent_graph') if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "True []", done.stderr[-500:]
 
 
 def test_more_trials_play_only_the_new_ones(tmp_path, played):

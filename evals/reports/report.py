@@ -167,8 +167,9 @@ def caveats(manifest: RunManifest, summaries: dict[str, PolicySummary]) -> list[
         total = sum(s.conversations for s in summaries.values())
         lines.append(
             f"{reused} of {total} conversations were taken from an earlier run with the same code, settings, policy, "
-            "persona and data files (the --cache file) instead of being played again; their records say "
-            '"reused": true. Run with --no-cache to play every one.'
+            "persona and data files (the cache file) instead of being played again; their records say "
+            '"reused": true. To play every one: --no-cache on the command line (it skips cached model replies too), '
+            "or a new cache file (RETENTION_LAB_CACHE) for the app."
         )
     if manifest.identity.fault_rate:
         affected = sum(s.fault_affected for s in summaries.values())

@@ -4,13 +4,13 @@ Each actor holds one model client, the run's reader, judge and customer voice, a
 on its own event loop, each under the run's wall-clock limit. Records come back to the driver, which alone writes
 results.jsonl, so resume, de-duplication and the reports work as with the local executor. Ray is an optional extra.
 
-With no --ray-address, the driver plays the first conversations itself while Ray and the actors start (`PoolLease`):
-Ray's start is about 2 s, mostly waiting for its processes, and an actor costs a worker process and the agent stack's
-imports (1-2 s of CPU each on two cores). A run that ends cleanly gives
-its actors back (`lease_pool`, `give_back`), and the next run of the same process on the same cluster and shape gets
-them: compare's arm B, or a later `run_eval` within `KEEP_IDLE_S` (then they are killed, and their CPUs go back to the
-cluster). A run whose conversations were abandoned (Ctrl+C, Stop, an error) kills its actors, so no later run meets a
-conversation still playing on them.
+With no --ray-address (nor --rpm/--tpm to share out, nor a kept pool), the driver plays the first conversations
+itself while Ray and the actors start (`PoolLease`): Ray's start is about 2 s, mostly waiting for its processes, and
+an actor costs a worker process and the agent stack's imports (1-2 s of CPU each on two cores). A run that ends
+cleanly gives its actors back (`lease_pool`, `give_back`), and the next run of the same process on the same cluster
+and shape gets them: compare's arm B, or a later `run_eval` within `KEEP_IDLE_S` (then they are killed, and their
+CPUs go back to the cluster). A run whose conversations were abandoned (Ctrl+C, Stop, an error) kills its actors, so
+no later run meets a conversation still playing on them.
 """
 
 from __future__ import annotations

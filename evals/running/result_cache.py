@@ -11,7 +11,8 @@ it is unchanged:
 - the conversation's own key and seed.
 A conversation that ended in an error (a model or backend failure, its wall-clock limit) or whose judge failed is
 never kept: a rerun plays it again. Each change of code or settings adds conversations under a new fingerprint, so
-when a run ends the file keeps only the `KEEP_AT_MOST` conversations most recently kept or reused.
+when a run ends the file keeps only the `KEEP_AT_MOST` conversations most recently kept or reused (and always all of
+that run's own).
 """
 
 from __future__ import annotations
@@ -107,27 +108,33 @@ def reusable(record: ConversationRecord) -> bool:
 
 
 class FinishedConversations:
-    """The finished conversations of earlier runs with the same fingerprint, in a table of the --cache file."""
+    """The finished conversations of earlier runs with the same fingerprint, in a table of the --cache file; when
+    each was last kept or reused is in a small table beside it (`conversation_use`), so pruning never reads the
+    conversations themselves."""
 
     def __init__(self, path: Path, fingerprint: str) -> None:
         self._fingerprint = fingerprint
         self._lock = threading.Lock()
+        self._started = time.time()  # conversations kept or reused from now on are this run's: never pruned by it
+        self._reused: list[str] = []
         self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, record TEXT NOT NULL, used REAL NOT NULL "
-            "DEFAULT 0)"
-        )
-        if "used" not in {row[1] for row in self._db.execute("PRAGMA table_info(conversations)")}:
-            # a cache file from before conversations were pruned: theirs count as the least recently used
-            self._db.execute("ALTER TABLE conversations ADD COLUMN used REAL NOT NULL DEFAULT 0")
-        self._db.commit()
-        self._reused: list[str] = []  # marked as used when the run ends, in one write
+        try:
+            self._db.execute("CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, record TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS conversation_use (key TEXT PRIMARY KEY, used REAL NOT NULL)")
+            self._db.commit()
+        except BaseException:
+            self._db.close()
+            raise
 
     @classmethod
     def for_run(cls, config: RunConfig, policies: list[CompiledPolicy]) -> FinishedConversations | None:
         if config.cache_path is None or not data_as_loaded(fixture_roots(config)):
             return None
-        return cls(config.cache_path, run_fingerprint(config, policies))
+        try:
+            return cls(config.cache_path, run_fingerprint(config, policies))
+        except sqlite3.Error:  # locked too long, or a damaged file: the cache is only a shortcut, so play them all
+            LOG.warning("the cache could not be opened; every conversation is played", exc_info=True)
+            return None
 
     def _key(self, key: str, seed: int) -> str:
         return hashlib.sha256(f"{self._fingerprint}\0{key}\0{seed}".encode()).hexdigest()
@@ -149,35 +156,53 @@ class FinishedConversations:
         self._reused.append(self._key(key, seed))
         return record.model_copy(update={"model_calls": 0, "reused": True})
 
+    def mark_reused(self) -> None:
+        """Mark the conversations `get` returned as used now, in one write (the runner calls it once they are all
+        taken, before anything is played)."""
+        reused, self._reused = self._reused, []
+        try:
+            with self._lock:
+                now = time.time()
+                self._db.executemany(_MARK_USED, [(key, now) for key in reused])
+                self._db.commit()
+        except sqlite3.Error:  # only their place in the pruning order is lost
+            LOG.warning("the cache could not mark the conversations it reused", exc_info=True)
+
     def put(self, record: ConversationRecord) -> None:
         if not reusable(record):
             return
+        key = self._key(record.key, record.seed)
         try:
             with self._lock:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO conversations (key, record, used) VALUES (?, ?, ?)",
-                    (self._key(record.key, record.seed), record.model_dump_json(), time.time()),
-                )
+                query = "INSERT OR REPLACE INTO conversations (key, record) VALUES (?, ?)"
+                self._db.execute(query, (key, record.model_dump_json()))
+                self._db.execute(_MARK_USED, (key, time.time()))
                 self._db.commit()  # at once: an open write would lock the model-reply cache in the same file
         except sqlite3.Error:  # the finished record is in results.jsonl already; only the shortcut is lost
             LOG.warning("the conversation could not be kept in the cache", exc_info=True)
 
     def close(self) -> None:
-        """Mark the conversations this run reused as used, drop all but the `KEEP_AT_MOST` most recently used, and
-        close the file."""
+        """Drop the least recently used conversations beyond `KEEP_AT_MOST` (never this run's own), and close."""
         with self._lock:
             try:
-                now = time.time()
-                self._db.executemany(
-                    "UPDATE conversations SET used = ? WHERE key = ?", [(now, k) for k in self._reused]
-                )
-                self._db.execute(
-                    "DELETE FROM conversations WHERE key IN "
-                    "(SELECT key FROM conversations ORDER BY used DESC LIMIT -1 OFFSET ?)",
-                    (KEEP_AT_MOST,),
-                )
-                self._db.commit()
+                self._prune()
             except sqlite3.Error:  # locked too long, or a damaged file: the next run prunes it
                 LOG.warning("the cache's kept conversations could not be pruned", exc_info=True)
             finally:
                 self._db.close()
+
+    def _prune(self) -> None:
+        (kept,) = self._db.execute("SELECT COUNT(*) FROM conversations").fetchone()  # from the key's index
+        if kept <= KEEP_AT_MOST:
+            return
+        # a conversation without a use row comes from a cache file older than pruning: it counts as the oldest
+        self._db.execute(
+            "DELETE FROM conversations WHERE key IN (SELECT c.key FROM conversations AS c LEFT JOIN conversation_use "
+            "AS u ON u.key = c.key WHERE coalesce(u.used, 0) < ? ORDER BY coalesce(u.used, 0), c.rowid LIMIT ?)",
+            (self._started, kept - KEEP_AT_MOST),
+        )
+        self._db.execute("DELETE FROM conversation_use WHERE key NOT IN (SELECT key FROM conversations)")
+        self._db.commit()
+
+
+_MARK_USED = "INSERT OR REPLACE INTO conversation_use (key, used) VALUES (?, ?)"

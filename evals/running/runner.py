@@ -205,16 +205,17 @@ def _execute(
                     on_result(record, len(records), len(jobs))
 
             pending = _reuse_unchanged(pending, earlier, keep, notify)
-            if not pending:  # finished earlier or reused: no model, helper or agent is built
+            if not pending:  # finished earlier or reused: no agent, agent model or run helpers are built
                 return records
-            from agent.agent_graph import AgentGraphs  # the agent stack, imported only when a conversation is played
-            from evals.running import play
-
             check_model(config.model)  # a model that cannot be built is refused before Ray starts
-            # with no --ray-address, Ray starts while the model is built and the driver plays the first conversations
+            # Ray starts while the agent stack is imported and the model built; when the driver may play (PoolLease:
+            # no --ray-address, no --rpm/--tpm, no kept pool), it plays the first conversations too
             lease = _lease_ray_pool(config, driver_may_play=agent is langchain_agent)
             clean = False  # nothing left in flight, so a Ray pool may serve the next run
             try:
+                from agent.agent_graph import AgentGraphs  # the agent stack: imported only when a conversation plays
+                from evals.running import play
+
                 traffic = TrafficLimits(config.rpm, config.tpm)
                 helpers = build_helpers(config, cache, traffic, agent)
                 agents = AgentGraphs(traffic.apply(play.build_model(config.model, cache)))
@@ -280,4 +281,5 @@ def _reuse_unchanged(
         else:
             keep(record)
             notify(record)
+    earlier.mark_reused()
     return left
